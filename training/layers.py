@@ -1,0 +1,338 @@
+"""Brevitas layers of ReActNet and DyBNN, with an integer-exact deployment form.
+
+Every tensor on the real-valued path is a fixed-point number with a power-of-two scale, so that the model
+in ``eval()`` computes exactly what the integer hardware computes (see ``docs/numerics.md``):
+
+* :class:`BinaryConv2d` -- binary weights with a per-output-channel power-of-two scale; the input is a
+  binarized tensor (+-1); padding with 0 (ReActNet), +1 or -1 (``pad_value``).
+* :class:`RSign` -- ``+1 iff x >= tau_c`` with a learnable, 16-bit fixed-point ``tau``.
+* :class:`DySign` -- ``+1 iff x >= tau_c + delta_c(x)``, ``delta(x) = lambda * hardtanh(W2 relu(W1 s(x) + b1) + b2)``.
+* :class:`RPReLU` -- ``PReLU_beta(x - gamma) + zeta`` (ReActNet).
+* :class:`DyPReLU` -- ``PReLU_beta(x - gamma - dgamma(x)) + zeta + dzeta(x)``, both shifts from one hyper function.
+* :class:`FoldableBatchNorm2d` -- float BatchNorm while training; :meth:`~FoldableBatchNorm2d.fold` turns it into
+  a quantized per-channel scale and bias (``a_c * x + b_c``, 8-bit PoT per-channel scale, 16-bit bias).
+* :class:`GlobalSumShift` -- the "mean" of the hardware: sum over H*W times ``2**-ceil(log2(H*W))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import brevitas.nn as qnn
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from training.quantizers import (
+    BinaryActApproxSign,
+    BinaryActHardTanhSte,
+    BinaryWeightPerChannelPoT,
+    BinaryWeightUnitScale,
+    Int8ActFixedPoint,
+    Int8WeightFixedPoint,
+    Int8WeightPerChannelFxp,
+    Int16ActFixedPoint,
+    Int16BiasFixedPoint,
+    Int16ParamFixedPoint,
+    Uint8ActFixedPoint,
+)
+
+ACT_STE = {"approxsign": BinaryActApproxSign, "hardtanh": BinaryActHardTanhSte}
+
+
+def binary_act(ste: str = "approxsign") -> qnn.QuantIdentity:
+    """A binarization site ``+1 iff x >= 0`` with the chosen straight-through estimator."""
+    if ste not in ACT_STE:
+        raise ValueError(f"unknown activation STE {ste!r}; expected one of {sorted(ACT_STE)}")
+    return qnn.QuantIdentity(act_quant=ACT_STE[ste], return_quant_tensor=False)
+
+
+def fixed_act(bits: int = 16, signed: bool = True) -> qnn.QuantIdentity:
+    """A fixed-point requantizer (round half to even, saturate) with a power-of-two scale."""
+    if signed and bits == 16:
+        q = Int16ActFixedPoint
+    elif signed and bits == 8:
+        q = Int8ActFixedPoint
+    elif not signed and bits == 8:
+        q = Uint8ActFixedPoint
+    else:
+        raise ValueError(f"no fixed-point activation quantizer for bits={bits} signed={signed}")
+    return qnn.QuantIdentity(act_quant=q, return_quant_tensor=False)
+
+
+class QuantParam(nn.Module):
+    """A learnable per-channel vector stored in fixed point; ``forward()`` returns it shaped ``(1, C, 1, 1)``.
+
+    It is held as the weight of a Brevitas ``QuantScaleBias`` so that a weight quantizer (max statistics,
+    recomputed every step) applies to it; it exports as a ``Quant`` node on an initializer.
+    """
+
+    def __init__(self, channels: int, init: float = 0.0, quant=Int16ParamFixedPoint, ndim: int = 4) -> None:
+        super().__init__()
+        self.holder = qnn.QuantScaleBias(channels, bias=False, weight_quant=quant)
+        with torch.no_grad():
+            self.holder.weight.fill_(init)
+        self.shape = (1, channels) + (1,) * (ndim - 2)
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.holder.weight
+
+    def forward(self) -> torch.Tensor:
+        return self.holder.quant_weight().value.view(self.shape)
+
+
+class BinaryConv2d(nn.Module):
+    """Binary convolution on a +-1 input: ``y = conv(x_b, sign(W) * s_c)``.
+
+    Args:
+        pad_value: value of the padded border, 0 (ReActNet, a zero outside the map), +1 or -1 (pure bipolar).
+        weight_scale: ``"channel"`` (per-output-channel PoT mean |W|) or ``"unit"`` (scale 1, BNN-PYNQ).
+    """
+
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int = 0,
+        pad_value: float = 0.0,
+        weight_scale: str = "channel",
+    ) -> None:
+        super().__init__()
+        if pad_value not in (0.0, 1.0, -1.0):
+            raise ValueError(f"pad_value must be 0, +1 or -1, got {pad_value}")
+        wq = {"channel": BinaryWeightPerChannelPoT, "unit": BinaryWeightUnitScale}[weight_scale]
+        self.pad_value = float(pad_value)
+        self.padding = int(padding)
+        conv_pad = self.padding if self.pad_value == 0.0 else 0
+        self.conv = qnn.QuantConv2d(
+            cin, cout, kernel, stride=stride, padding=conv_pad, bias=False, weight_quant=wq
+        )
+        nn.init.normal_(self.conv.weight, 0.0, 0.01 if weight_scale == "channel" else 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad_value != 0.0 and self.padding > 0:
+            p = self.padding
+            x = F.pad(x, (p, p, p, p), mode="constant", value=self.pad_value)
+        return self.conv(x)
+
+
+class BinaryLinear(nn.Module):
+    """Binary fully connected layer on a +-1 input."""
+
+    def __init__(self, cin: int, cout: int, weight_scale: str = "unit") -> None:
+        super().__init__()
+        wq = {"channel": BinaryWeightPerChannelPoT, "unit": BinaryWeightUnitScale}[weight_scale]
+        self.fc = qnn.QuantLinear(cin, cout, bias=False, weight_quant=wq)
+        nn.init.normal_(self.fc.weight, 0.0, 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class FixedConv2d(nn.Module):
+    """Multi-bit convolution (stem): 8-bit per-channel PoT weights on a fixed-point input, no bias."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> None:
+        super().__init__()
+        self.conv = qnn.QuantConv2d(
+            cin, cout, kernel, stride=stride, padding=padding, bias=False, weight_quant=Int8WeightPerChannelFxp
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class FixedLinear(nn.Module):
+    """Multi-bit fully connected layer: 8-bit PoT weights, 16-bit PoT bias, fixed-point input."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True) -> None:
+        super().__init__()
+        self.fc = qnn.QuantLinear(
+            cin, cout, bias=bias, weight_quant=Int8WeightFixedPoint, bias_quant=Int16BiasFixedPoint if bias else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class FoldableBatchNorm2d(nn.Module):
+    """BatchNorm that folds into an integer per-channel scale and bias for the integer fine-tune step.
+
+    Before :meth:`fold`: ``nn.BatchNorm2d`` (1d for ``ndim=2``). After: ``y = a_c * x + b_c`` with ``a`` 8-bit
+    per-channel power-of-two fixed point and ``b`` 16-bit fixed point (Brevitas ``QuantScaleBias``), initialized
+    from the BatchNorm statistics ``a = gamma / sqrt(var + eps)``, ``b = beta - mean * a``.
+    """
+
+    def __init__(self, channels: int, ndim: int = 4) -> None:
+        super().__init__()
+        self.channels = channels
+        self.ndim = ndim
+        self.bn = nn.BatchNorm2d(channels) if ndim == 4 else nn.BatchNorm1d(channels)
+        self.affine: qnn.QuantScaleBias | None = None
+
+    @property
+    def folded(self) -> bool:
+        return self.affine is not None
+
+    @torch.no_grad()
+    def fold(self) -> None:
+        if self.folded:
+            return
+        bn = self.bn
+        a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        b = bn.bias - bn.running_mean * a
+        shape = (1, -1, 1, 1) if self.ndim == 4 else (1, -1)
+        self.affine = qnn.QuantScaleBias(
+            self.channels,
+            bias=True,
+            weight_quant=Int8WeightPerChannelFxp,
+            bias_quant=Int16BiasFixedPoint,
+            runtime_shape=shape,
+            return_quant_tensor=False,
+        ).to(a.device)
+        self.affine.weight.copy_(a)
+        self.affine.bias.copy_(b)
+        del self.bn
+        self.bn = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.affine is not None:
+            return self.affine(x)
+        return self.bn(x)
+
+
+class GlobalSumShift(nn.Module):
+    """Per-channel statistic of a feature map: ``sum_{h,w} x * 2**-ceil(log2(H*W))`` (the mean when H*W is a
+    power of two). Exact on a fixed-point grid; a hardware adder tree and a shift."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hw = x.shape[2] * x.shape[3]
+        shift = math.ceil(math.log2(hw)) if hw > 1 else 0
+        return x.sum(dim=(2, 3)) * (2.0**-shift)
+
+
+@dataclass(frozen=True)
+class HyperConfig:
+    """Configuration of a DyBNN hyper function (one per dynamic site)."""
+
+    #: reduction ratio r: hidden width = max(C // r, min_hidden)
+    reduction: int = 16
+    #: smallest hidden width
+    min_hidden: int = 4
+    #: lambda, the power-of-two range of the dynamic part
+    lam: float = 0.5
+    #: squashing function: "hardtanh" (a clip, exact and cheap) or "tanh" (becomes thresholds in hardware)
+    squash: str = "hardtanh"
+
+
+class HyperFunction(nn.Module):
+    """``delta(x) = lambda * squash(W2 q_u8(relu(W1 q_s8(s(x)) + b1)) + b2)``, one value per output channel.
+
+    ``s(x)`` is :class:`GlobalSumShift` of the tensor being binarized; the FCs have 8-bit PoT weights and 16-bit
+    PoT biases; lambda is a power of two, so ``delta`` is exact fixed point.
+    """
+
+    def __init__(self, channels: int, outputs: int, cfg: HyperConfig = HyperConfig()) -> None:
+        super().__init__()
+        if cfg.lam <= 0 or 2.0 ** round(math.log2(cfg.lam)) != cfg.lam:
+            raise ValueError(f"hyper-function lambda must be a power of two, got {cfg.lam}")
+        if cfg.squash not in ("hardtanh", "tanh"):
+            raise ValueError(f"hyper-function squash must be 'hardtanh' or 'tanh', got {cfg.squash!r}")
+        hidden = max(channels // cfg.reduction, cfg.min_hidden)
+        self.cfg = cfg
+        self.pool = GlobalSumShift()
+        self.stat_q = fixed_act(8, signed=True)
+        self.fc1 = FixedLinear(channels, hidden)
+        self.relu_q = qnn.QuantReLU(act_quant=Uint8ActFixedPoint, return_quant_tensor=False)
+        self.fc2 = FixedLinear(hidden, outputs)
+        with torch.no_grad():
+            nn.init.normal_(self.fc2.fc.weight, 0.0, 0.01)
+            self.fc2.fc.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.stat_q(self.pool(x))
+        h = self.relu_q(self.fc1(s))
+        z = self.fc2(h)
+        z = F.hardtanh(z) if self.cfg.squash == "hardtanh" else torch.tanh(z)
+        return z * self.cfg.lam
+
+
+class RSign(nn.Module):
+    """ReActNet's RSign: ``+1 iff x >= tau_c`` (tau learnable, 16-bit fixed point)."""
+
+    def __init__(self, channels: int, ste: str = "approxsign") -> None:
+        super().__init__()
+        self.tau = QuantParam(channels, 0.0)
+        self.act = binary_act(ste)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x - self.tau())
+
+
+class DySign(nn.Module):
+    """DyBNN's dynamic sign: ``+1 iff x >= tau_c + delta_c(x)`` with ``delta`` from a :class:`HyperFunction`."""
+
+    def __init__(self, channels: int, ste: str = "approxsign", hyper: HyperConfig = HyperConfig()) -> None:
+        super().__init__()
+        self.tau = QuantParam(channels, 0.0)
+        self.hyper = HyperFunction(channels, channels, hyper)
+        self.act = binary_act(ste)
+
+    def thresholds(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-sample, per-channel thresholds ``(N, C)`` used for ``x`` (for reports)."""
+        return self.tau().flatten(1) + self.hyper(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        thr = self.tau() + self.hyper(x).unsqueeze(-1).unsqueeze(-1)
+        return self.act(x - thr)
+
+
+class RPReLU(nn.Module):
+    """ReActNet's RPReLU ``PReLU_beta(x - gamma) + zeta``; beta 8-bit, gamma/zeta 16-bit fixed point."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gamma = QuantParam(channels, 0.0)
+        self.zeta = QuantParam(channels, 0.0)
+        self.beta = QuantParam(channels, 0.25, quant=Int8WeightFixedPoint)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.prelu(x - self.gamma(), self.beta().flatten()) + self.zeta()
+
+
+class DyPReLU(nn.Module):
+    """Dynamic RPReLU: ``PReLU_beta(x - (gamma + dgamma(x))) + (zeta + dzeta(x))``; one hyper function, 2C outputs."""
+
+    def __init__(self, channels: int, hyper: HyperConfig = HyperConfig()) -> None:
+        super().__init__()
+        self.channels = channels
+        self.gamma = QuantParam(channels, 0.0)
+        self.zeta = QuantParam(channels, 0.0)
+        self.beta = QuantParam(channels, 0.25, quant=Int8WeightFixedPoint)
+        self.hyper = HyperFunction(channels, 2 * channels, hyper)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = self.hyper(x).unsqueeze(-1).unsqueeze(-1)
+        c = self.channels
+        g = self.gamma() + d[:, :c]
+        z = self.zeta() + d[:, c:]
+        return F.prelu(x - g, self.beta().flatten()) + z
+
+
+def fold_batchnorms(model: nn.Module) -> int:
+    """Fold every :class:`FoldableBatchNorm2d` of ``model`` into its integer scale-bias form; returns the count."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, FoldableBatchNorm2d) and not m.folded:
+            m.fold()
+            n += 1
+    return n
+
+
+def is_folded(model: nn.Module) -> bool:
+    """True when every BatchNorm of ``model`` is in its integer scale-bias form (ready for export)."""
+    return all(m.folded for m in model.modules() if isinstance(m, FoldableBatchNorm2d))
