@@ -1,0 +1,3 @@
+from dybnn.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""The ``dybnn`` command: one verb per pipeline step, each in ``dybnn/commands/<verb>.py``.
+
+Verbs are imported lazily so that ``dybnn --help`` and light verbs do not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+#: verb -> (module under dybnn.commands, one-line help). Each module defines a click command named ``command``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("models", "List the registered models with parameters, BOPs, FLOPs and OPs."),
+    "train": ("train", "Train a model (two-step ReActNet recipe + integer fine-tune) and write checkpoints."),
+    "export": ("export", "Export a checkpoint (or a random-init model) to QONNX."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        mod = importlib.import_module(f"dybnn.commands.{COMMANDS[name][0]}")
+        return mod.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dybnn")
+def cli() -> None:
+    """dybnn: train Dynamic Binary Neural Networks, prove the hardware model bit-exact, generate HLS, estimate.
+
+    Typical flow: train -> export -> lower -> verify -> estimate -> hls -> report, or all at once with `flow`.
+    """
+
+
+def main() -> None:
+    """Console entry point: user errors print one line and exit 2, never a traceback."""
+    from dybnn.errors import UserError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except UserError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Base class of hardware-graph nodes, shared sub-records, and array validation helpers.
+
+A node is a frozen dataclass with typed integer fields and validated numpy integer arrays. Execution, code
+generation and estimation are not methods of the node: they live in registries keyed by node type
+(:mod:`hwsim.reference`, :mod:`hwsim.kernels`, :mod:`hls.emit`, :mod:`hls.estimate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hwsim.types import Fixed
+
+NODE_TYPES: dict[str, type[Node]] = {}
+
+
+class NodeValidationError(ValueError):
+    """A node's fields are inconsistent; the message names the node and the field."""
+
+
+def check_array(node: str, fname: str, a: Any, ndim: int | None = None, shape: tuple | None = None, kind: str = "i"):
+    """Validate one array field: numpy, integer (``kind='i'``) or unsigned bits (``kind='b'``), ndim/shape."""
+    if not isinstance(a, np.ndarray):
+        raise NodeValidationError(f"node {node!r}: field {fname!r} must be a numpy array, got {type(a).__name__}")
+    if not np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_:
+        raise NodeValidationError(f"node {node!r}: field {fname!r} must have an integer dtype, got {a.dtype}")
+    if kind == "b" and a.size and not np.all((a == 0) | (a == 1)):
+        raise NodeValidationError(f"node {node!r}: field {fname!r} must hold bits 0/1")
+    if ndim is not None and a.ndim != ndim:
+        raise NodeValidationError(f"node {node!r}: field {fname!r} must have {ndim} dims, got shape {a.shape}")
+    if shape is not None:
+        for i, (want, got) in enumerate(zip(shape, a.shape, strict=False)):
+            if want is not None and want != got:
+                raise NodeValidationError(
+                    f"node {node!r}: field {fname!r} has shape {a.shape}, expected {shape} (axis {i})"
+                )
+    return a
+
+
+def check_pair(node: str, fname: str, v: Any, minimum: int = 0) -> tuple[int, ...]:
+    if not isinstance(v, tuple) or not all(isinstance(x, int) for x in v):
+        raise NodeValidationError(f"node {node!r}: field {fname!r} must be a tuple of ints, got {v!r}")
+    if any(x < minimum for x in v):
+        raise NodeValidationError(f"node {node!r}: field {fname!r} values must be >= {minimum}, got {v!r}")
+    return v
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Node:
+    """A hardware-graph node. ``inputs`` and ``outputs`` name tensors of the :class:`~hwsim.graph.HwGraph`."""
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    op_type: ClassVar[str] = "Node"
+    #: number of inputs (None: variable)
+    n_inputs: ClassVar[int | None] = 1
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("op_type") and not cls.__name__.startswith("_"):
+            NODE_TYPES[cls.op_type] = cls
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise NodeValidationError(f"{self.op_type}: node name must be a non-empty string")
+        if not isinstance(self.inputs, tuple) or not isinstance(self.outputs, tuple):
+            raise NodeValidationError(f"node {self.name!r}: inputs/outputs must be tuples of tensor names")
+        if self.n_inputs is not None and len(self.inputs) != self.n_inputs:
+            raise NodeValidationError(
+                f"node {self.name!r} ({self.op_type}) takes {self.n_inputs} input(s), got {len(self.inputs)}"
+            )
+        if not self.outputs:
+            raise NodeValidationError(f"node {self.name!r}: needs at least one output")
+        self.validate()
+
+    def validate(self) -> None:
+        """Check field consistency; raise :class:`NodeValidationError` naming the field."""
+
+    def replace(self, **changes: Any) -> Node:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class OutputStage:
+    """The fused output stage of a matrix unit, applied to the integer accumulator ``acc[..., c]``.
+
+    ``mode="affine"``: ``y = acc * mul[c] + bias[c]`` exactly, standing for ``y * 2**-frac``; then, when ``out``
+    is set, requantized to ``out`` (round half to even from ``frac`` to ``out.frac``, saturate).
+    ``mode="threshold"``: output bit ``= (acc >= thr[c]) XOR invert[c]`` (a folded BatchNorm + sign).
+    """
+
+    mode: str
+    frac: int = 0
+    mul: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    out: Fixed | None = None
+    thr: np.ndarray | None = None
+    invert: np.ndarray | None = None
+
+    def validate(self, node: str, channels: int) -> None:
+        if self.mode == "affine":
+            check_array(node, "stage.mul", self.mul, ndim=1, shape=(channels,))
+            check_array(node, "stage.bias", self.bias, ndim=1, shape=(channels,))
+        elif self.mode == "threshold":
+            check_array(node, "stage.thr", self.thr, ndim=1, shape=(channels,))
+            check_array(node, "stage.invert", self.invert, ndim=1, shape=(channels,), kind="b")
+        else:
+            raise NodeValidationError(f"node {node!r}: stage.mode must be 'affine' or 'threshold', got {self.mode!r}")
+
+    @staticmethod
+    def identity(channels: int) -> OutputStage:
+        return OutputStage("affine", 0, np.ones(channels, np.int64), np.zeros(channels, np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class HyperFunction:
+    """DyBNN's hyper function on a feature map ``x`` (``H, W, C``, fixed point with ``x_frac``)::
+
+        s      = requant(sum_{h,w} x, frac x_frac + pool_shift -> stat)          # sum then shift, RNE, saturate
+        h      = requant(relu(s @ w1.T + b1) -> hidden)                          # w1: (Hd, C) at w1_frac, b1 at b1_frac
+        z      = h @ w2.T + b2                                                   # exact, frac z_frac (derived)
+        z      = clip(z, -2**z_frac, 2**z_frac)                                  # hardtanh(-1, 1)
+        delta  = z * 2**lam_log2                                                 # frac z_frac - lam_log2
+
+    All products and sums are exact integers on aligned power-of-two grids.
+    """
+
+    pool_shift: int
+    stat: Fixed
+    w1: np.ndarray
+    w1_frac: int
+    b1: np.ndarray
+    b1_frac: int
+    hidden: Fixed
+    w2: np.ndarray
+    w2_frac: int
+    b2: np.ndarray
+    b2_frac: int
+    lam_log2: int
+
+    def validate(self, node: str, channels: int, outputs: int) -> None:
+        check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, channels))
+        hd = self.w1.shape[0]
+        check_array(node, "hyper.b1", self.b1, ndim=1, shape=(hd,))
+        check_array(node, "hyper.w2", self.w2, ndim=2, shape=(outputs, hd))
+        check_array(node, "hyper.b2", self.b2, ndim=1, shape=(outputs,))
+        if self.hidden.signed:
+            raise NodeValidationError(f"node {node!r}: hyper.hidden must be unsigned (after ReLU)")
+
+    @property
+    def h1_frac(self) -> int:
+        """Fraction bits of ``s @ w1.T + b1`` (exact)."""
+        return max(self.stat.frac + self.w1_frac, self.b1_frac)
+
+    @property
+    def z_frac(self) -> int:
+        """Fraction bits of ``h @ w2.T + b2`` (exact)."""
+        return max(self.hidden.frac + self.w2_frac, self.b2_frac)
+
+    @property
+    def delta_frac(self) -> int:
+        return self.z_frac - self.lam_log2
+
+    @property
+    def n_hidden(self) -> int:
+        return int(self.w1.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.w2.shape[0])
+
