@@ -1,0 +1,165 @@
+"""Folding: how many processing elements (PE) and SIMD lanes each node of a hardware graph uses.
+
+File format (JSON): ``{"node_name": {"pe": P, "simd": S}, ...}``, or ``{"matmul_layers": [{"pe": P, "simd": S},
+...]}`` applied in topological order to the nodes that hold weight matrices (XnorConv, XnorDense, FixedConv,
+FixedDense). Both forms may be combined; explicit node names win. Missing nodes get ``pe = simd = 1``.
+
+Dimensions folded (FINN conventions):
+
+* matrix units: ``MH = Cout`` is split over ``pe``; ``MW = KH*KW*Cin`` (conv) or ``Cin`` (dense) over ``simd``;
+  a conv's ``simd`` must divide ``Cin`` so that each SIMD word lies within one pixel of the sliding window.
+* streaming channel-wise nodes (Sign, DynamicSign, PReLU, DynamicPReLU, Add, pools, Requant, MultiThreshold,
+  Duplicate, InputQuant, SlidingWindow, Concat, LabelSelect): ``pe`` channels per cycle, ``pe`` divides C; ``simd``
+  must be 1 (SlidingWindow: ``pe`` is its SIMD width).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hwsim import nodes as N
+from hwsim.graph import HwGraph
+
+MATRIX_TYPES = (N.XnorConv, N.XnorDense, N.FixedConv, N.FixedDense)
+
+#: widest stream an HLS ``ap_uint`` may have (Vitis HLS AP_INT_MAX_W default; FINN MAX_ALLOWED_AP_INT_W = 8191)
+MAX_STREAM_BITS = 8191
+
+
+class FoldingError(ValueError):
+    """A folding does not fit the graph; the message names the node and the valid values."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    pe: int = 1
+    simd: int = 1
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def matrix_dims(g: HwGraph, node: N.Node) -> tuple[int, int, int]:
+    """``(MH, MW, N)`` of a matrix unit: output channels, dot-product length, vectors per frame."""
+    out = g.spec(node.outputs[0]).shape
+    if isinstance(node, (N.XnorConv, N.FixedConv)):
+        kh, kw = node.kernel
+        return node.cout, kh * kw * node.cin, out[0] * out[1]
+    n = 1
+    for d in out[:-1]:
+        n *= d
+    return node.cout, node.cin, n
+
+
+def channels(g: HwGraph, node: N.Node) -> int:
+    """The channel count that ``pe`` divides for a streaming node (its first input's last axis)."""
+    if isinstance(node, N.LabelSelect):
+        return g.spec(node.inputs[0]).shape[-1]
+    if isinstance(node, N.Concat):
+        from math import gcd
+
+        c = 0
+        for t in node.inputs:
+            c = gcd(c, g.spec(t).shape[-1])
+        return c
+    return g.spec(node.inputs[0]).shape[-1]
+
+
+def simd_dim(g: HwGraph, node: N.Node) -> int:
+    """The dimension ``simd`` must divide for a matrix unit (Cin for convs, MW for dense)."""
+    if isinstance(node, (N.XnorConv, N.FixedConv)):
+        return node.cin
+    return node.cin
+
+
+def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
+    """Raise :class:`FoldingError` for unknown nodes, factors that do not divide, or streams that are too wide."""
+    names = {n.name for n in g.nodes}
+    for k in folding:
+        if k not in names:
+            raise FoldingError(f"folding names node {k!r}, which is not in graph {g.name!r}")
+    for node in g.nodes:
+        f = folding.get(node.name, Fold())
+        if f.pe < 1 or f.simd < 1:
+            raise FoldingError(f"node {node.name!r}: pe and simd must be >= 1, got pe={f.pe} simd={f.simd}")
+        if isinstance(node, MATRIX_TYPES):
+            mh, mw, _ = matrix_dims(g, node)
+            if mh % f.pe:
+                raise FoldingError(f"node {node.name!r}: pe={f.pe} does not divide {mh} output channels; valid: {divisors(mh)}")
+            sd = simd_dim(g, node)
+            if sd % f.simd:
+                raise FoldingError(f"node {node.name!r}: simd={f.simd} does not divide {sd} input channels; valid: {divisors(sd)}")
+            in_bits = g.spec(node.inputs[0]).dtype.bits
+            if f.simd * in_bits > MAX_STREAM_BITS:
+                raise FoldingError(
+                    f"node {node.name!r}: input stream of simd*bits = {f.simd * in_bits} bits exceeds the HLS limit {MAX_STREAM_BITS}"
+                )
+        else:
+            if f.simd != 1:
+                raise FoldingError(f"node {node.name!r} ({node.op_type}) has no SIMD dimension; use simd=1")
+            c = channels(g, node)
+            if c % f.pe:
+                raise FoldingError(f"node {node.name!r}: pe={f.pe} does not divide {c} channels; valid: {divisors(c)}")
+            bits = g.spec(node.inputs[0]).dtype.bits
+            if f.pe * bits > MAX_STREAM_BITS:
+                raise FoldingError(
+                    f"node {node.name!r}: stream of pe*bits = {f.pe * bits} bits exceeds the HLS limit {MAX_STREAM_BITS}"
+                )
+
+
+def parse(g: HwGraph, doc: dict[str, Any], source: str = "folding") -> dict[str, Fold]:
+    """Parse a folding document (see module docstring) for ``g`` and validate it."""
+    if not isinstance(doc, dict):
+        raise FoldingError(f"{source}: expected a JSON object mapping node names to {{'pe': P, 'simd': S}}")
+    out: dict[str, Fold] = {}
+    layers = doc.get("matmul_layers")
+    if layers is not None:
+        mats = [n for n in g.nodes if isinstance(n, MATRIX_TYPES)]
+        if not isinstance(layers, list) or len(layers) != len(mats):
+            raise FoldingError(
+                f"{source}: matmul_layers has {len(layers) if isinstance(layers, list) else 'no list of'} entries, "
+                f"the graph has {len(mats)} weight-matrix nodes ({', '.join(n.name for n in mats)})"
+            )
+        for n, e in zip(mats, layers, strict=True):
+            out[n.name] = _fold(e, f"{source}: matmul_layers entry for {n.name!r}")
+    for k, v in doc.items():
+        if k == "matmul_layers":
+            continue
+        if k.startswith("_"):  # comments / metadata
+            continue
+        out[k] = _fold(v, f"{source}: node {k!r}")
+    validate(g, out)
+    return out
+
+
+def _fold(v: Any, where: str) -> Fold:
+    if not isinstance(v, dict) or not set(v) <= {"pe", "simd"}:
+        raise FoldingError(f"{where}: expected {{'pe': int, 'simd': int}}, got {v!r}")
+    pe, simd = v.get("pe", 1), v.get("simd", 1)
+    if not isinstance(pe, int) or not isinstance(simd, int):
+        raise FoldingError(f"{where}: pe and simd must be integers, got {v!r}")
+    return Fold(pe, simd)
+
+
+def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise FoldingError(f"{p}: folding file not found") from None
+    except json.JSONDecodeError as e:
+        raise FoldingError(f"{p}: not valid JSON ({e})") from None
+    return parse(g, doc, str(p))
+
+
+def to_json(folding: dict[str, Fold]) -> dict[str, dict[str, int]]:
+    return {k: {"pe": f.pe, "simd": f.simd} for k, f in folding.items()}
+
+
+def get(folding: dict[str, Fold], name: str) -> Fold:
+    return folding.get(name, Fold())

@@ -1,0 +1,236 @@
+"""Training checkpoints: an atomic, versioned, ``weights_only``-loadable file, and the model behind it.
+
+A checkpoint is ``torch.save`` of a plain dictionary (tensors, numbers, strings, lists, dicts) tagged
+``{"format": "dybnn-checkpoint", "version": 1}``. It holds everything needed to rebuild the model exactly as it
+was trained (registry name, input shape, classes, :class:`~training.models.ModelConfig`, the training step and
+whether BatchNorm is folded, the state dict) and to continue the run (optimizer, learning-rate schedule,
+random-number generator states, metrics so far).
+
+Brevitas' runtime-statistics scales (``ParameterFromRuntimeStatsScaling``) do not save their statistics
+counter or their running buffer, and treat any loaded value as final; :func:`quant_stats_state` saves both so
+that a run resumed during the statistics phase continues exactly as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import brevitas.config
+import torch
+from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
+from torch import nn
+
+from training.layers import HyperConfig, is_folded
+from training.models import MODELS, ModelConfig, build_model
+from training.steps import apply_step
+
+#: Tag of every checkpoint file.
+FORMAT = "dybnn-checkpoint"
+#: Newest checkpoint layout this code reads and the one it writes.
+VERSION = 1
+#: File name of the checkpoint inside a run directory.
+CHECKPOINT_NAME = "checkpoint.pt"
+
+_REQUIRED = ("model_name", "input_shape", "num_classes", "model_config", "model_state", "step", "folded", "epoch")
+
+
+class CheckpointError(ValueError):
+    """A missing, unreadable, foreign or inconsistent checkpoint (the message is one line)."""
+
+
+# --------------------------------------------------------------------------------------------- atomic files
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a partial one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically ``torch.save`` ``obj``."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------------- model state
+
+
+@contextmanager
+def _full_state_dict():
+    """Make Brevitas save every runtime-statistics scale, even one that has not seen a batch yet."""
+    old = brevitas.config._FULL_STATE_DICT
+    brevitas.config._FULL_STATE_DICT = True
+    try:
+        yield
+    finally:
+        brevitas.config._FULL_STATE_DICT = old
+
+
+def model_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model.state_dict()`` with every Brevitas scale included (detached copies)."""
+    with _full_state_dict():
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def quant_stats_state(model: nn.Module) -> dict[str, dict[str, Any]]:
+    """Counter and running buffer of every Brevitas runtime-statistics scale, by module name."""
+    return {
+        name: {"counter": int(m.counter), "buffer": m.buffer.detach().clone()}
+        for name, m in model.named_modules()
+        if isinstance(m, ParameterFromRuntimeStatsScaling)
+    }
+
+
+@torch.no_grad()
+def load_quant_stats_state(model: nn.Module, state: dict[str, dict[str, Any]]) -> None:
+    """Restore what :func:`quant_stats_state` saved (after ``load_state_dict``).
+
+    While statistics are still being collected, Brevitas keeps the learned ``value`` at 1 and multiplies it by
+    the buffer when collection ends; ``load_state_dict`` stored the buffer in ``value``, so it is reset here.
+    """
+    for name, m in model.named_modules():
+        if isinstance(m, ParameterFromRuntimeStatsScaling) and name in state:
+            m.counter = int(state[name]["counter"])
+            m.buffer.copy_(state[name]["buffer"])
+            if m.counter <= m.collect_stats_steps:
+                m.value.fill_(1.0)
+
+
+def model_config_to_dict(cfg: ModelConfig) -> dict[str, Any]:
+    """A JSON-ready form of a :class:`ModelConfig`."""
+    return asdict(cfg)
+
+
+def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
+    """Inverse of :func:`model_config_to_dict`."""
+    d = dict(d)
+    d["hyper"] = HyperConfig(**d.get("hyper", {}))
+    return ModelConfig(**d)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """The checkpoint file of a run directory, or ``path`` itself when it is a file."""
+    p = Path(path)
+    return p / CHECKPOINT_NAME if p.is_dir() else p
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a checkpoint dictionary (run directory or file).
+
+    Raises:
+        CheckpointError: no such file, not a torch file, not a dybnn checkpoint, or a newer version.
+    """
+    f = checkpoint_file(path)
+    expected = f"expected a {FORMAT} file written by `dybnn train` (a run directory holds {CHECKPOINT_NAME})"
+    if not f.is_file():
+        what = "no such file or directory" if not Path(path).exists() else f"no {CHECKPOINT_NAME} in it"
+        raise CheckpointError(f"{path}: {what}; {expected}")
+    try:
+        ckpt = torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types on corrupt or foreign data
+        reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{f}: unreadable ({type(err).__name__}: {reason}); {expected}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{f}: not a dybnn checkpoint (no 'format': '{FORMAT}' tag); {expected}")
+    version = ckpt.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(f"{f}: checkpoint version {version!r} is not supported (this code reads <= {VERSION})")
+    missing = [k for k in _REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{f}: checkpoint lacks {', '.join(missing)}; {expected}")
+    return ckpt
+
+
+def build_from_checkpoint(ckpt: dict[str, Any], source: str | os.PathLike = "checkpoint") -> nn.Module:
+    """Rebuild the model of a validated checkpoint dictionary: same step, same folding, same weights and scales.
+
+    Raises:
+        CheckpointError: unknown model name or a state dict that does not fit the rebuilt model.
+    """
+    name = ckpt["model_name"]
+    if name not in MODELS:
+        raise CheckpointError(f"{source}: model {name!r} is not in this version's registry ({', '.join(MODELS)})")
+    try:
+        cfg = model_config_from_dict(ckpt["model_config"])
+        torch.manual_seed(0)  # the state dict overwrites every initial value; keep the global RNG predictable
+        model = build_model(name, tuple(ckpt["input_shape"]), int(ckpt["num_classes"]), cfg)
+        apply_step(model, int(ckpt["step"]))
+        if is_folded(model) != bool(ckpt["folded"]):
+            raise ValueError(f"step {ckpt['step']} contradicts folded={ckpt['folded']}")
+        model.load_state_dict(ckpt["model_state"], strict=True)
+        load_quant_stats_state(model, ckpt.get("quant_stats", {}))
+    except (RuntimeError, TypeError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0][:160]
+        raise CheckpointError(f"{source}: state does not fit model {name!r} ({first})") from None
+    return model
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
+    """Load a trained model from a run directory or a checkpoint file, in ``eval()`` mode.
+
+    The model is in the state of the step that wrote the checkpoint (real binary-layer weights for step 1,
+    binary for 2, BatchNorm folded for 3), so it computes exactly what was evaluated during training.
+
+    Args:
+        path: a run directory (containing ``checkpoint.pt``) or a checkpoint file.
+
+    Returns:
+        ``(model, meta)``: ``meta`` is the checkpoint dictionary without the model, optimizer and RNG states
+        (model name, input shape, classes, model and training configurations, step, folded, epoch, metrics,
+        done, dataset).
+
+    Raises:
+        CheckpointError: see :func:`read_checkpoint` and :func:`build_from_checkpoint`.
+    """
+    f = checkpoint_file(path)
+    ckpt = read_checkpoint(path)
+    model = build_from_checkpoint(ckpt, f)
+    model.eval()
+    meta = {k: v for k, v in ckpt.items() if k not in ("model_state", "optimizer", "rng", "quant_stats")}
+    return model, meta
+
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "FORMAT",
+    "VERSION",
+    "CheckpointError",
+    "atomic_torch_save",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "build_from_checkpoint",
+    "checkpoint_file",
+    "load_checkpoint",
+    "load_quant_stats_state",
+    "model_config_from_dict",
+    "model_config_to_dict",
+    "model_state_dict",
+    "quant_stats_state",
+    "read_checkpoint",
+]

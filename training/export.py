@@ -1,0 +1,846 @@
+"""QONNX export of dybnn models, with a check that float32 computes them exactly.
+
+The golden model is the Brevitas model in ``eval()`` mode with every BatchNorm folded into its integer
+scale-bias form. :func:`export_model` writes it as QONNX (``brevitas.export.export_qonnx`` then
+``qonnx.util.cleanup.cleanup_model``), atomically. Before writing, :func:`check_exact_range` proves on a batch
+that float32 computed every intermediate exactly (see below); :func:`compare_torch_qonnx` checks afterwards that
+QONNX ``execute_onnx`` reproduces every quantizer output and the logits bit for bit.
+
+Steps of an export::
+
+    calibrate (random init only) -> fold BatchNorms -> eval -> range check -> export_qonnx -> cleanup -> replace
+
+Metadata stored in the ONNX ``metadata_props`` (every value a JSON string; read them with
+:func:`read_metadata`):
+
+=======================  =================================================================
+``dybnn_version``        version of the dybnn package that wrote the file
+``model_name``           registry name (``dybnn-tiny``), or the class name
+``input_shape``          ``[C, H, W]``
+``num_classes``          number of logits
+``batch``                the batch size the graph was exported with (execute at that batch)
+``input_normalization``  ``{"mean": [...], "std": [...]}`` when known (else absent)
+=======================  =================================================================
+
+**The float32 exactness check.** Every tensor on the real-valued path is a fixed-point number: an integer times
+a power of two. Float32 represents such a number exactly as long as the integer has at most 24 significant bits
+(``|t| / unit < 2**24``), and then adds and multiplies of such numbers are exact too. :func:`check_exact_range`
+runs the model twice on the same input, once as is (float32) and once as a float64 deep copy (Brevitas
+quantizers work in float64: every power-of-two scale and every rounding is the same), with hooks on every module
+of the model outside Brevitas' internals (inputs and outputs). For each tensor it
+
+1. computes, on the float64 tensor, the finest power-of-two ``unit`` that divides every element and fails when
+   ``max|t| / unit >= 2**24``; for reductions (convolutions, linear layers, the folded scale-bias, sum-pooling,
+   average pooling) the bound is the sum of absolute values ``f(|x|, |W|)``, which also bounds every partial sum
+   whatever order the kernel adds in;
+2. compares the float32 tensor with the float64 one element by element and fails at the first difference.
+
+It raises :class:`ExportRangeError` naming the module (``blocks.1.0.bn``), the tensor (input or output) and the
+value. Not checked: the model input (the input quantizer's job) and the inputs of binary quantizers (only their
+sign matters, and IEEE subtraction ``a - b`` always has the sign of the exact difference).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from brevitas.core.scaling import ParameterFromRuntimeStatsScaling
+from brevitas.nn import QuantConv2d, QuantLinear, QuantScaleBias
+from brevitas.proxy import ActQuantProxyFromInjector, BiasQuantProxyFromInjector, WeightQuantProxyFromInjector
+from torch import nn
+
+from training.layers import FoldableBatchNorm2d, GlobalSumShift, fold_batchnorms
+
+#: File name of the exported model inside a run or checkpoint directory.
+ONNX_NAME = "model.onnx"
+#: float32 represents every integer of magnitude up to 2**24 exactly (24-bit significand).
+FLOAT32_EXACT_UNITS = 2**24
+#: Default number of calibration forwards for a randomly initialized model.
+CALIB_STEPS = 10
+#: Default batch size of the synthetic calibration batches.
+CALIB_BATCH = 16
+
+_PROXIES = (ActQuantProxyFromInjector, WeightQuantProxyFromInjector, BiasQuantProxyFromInjector)
+
+
+class ExportError(RuntimeError):
+    """The model could not be exported (unwritable output, missing information)."""
+
+
+class ExportRangeError(ExportError):
+    """A tensor of the real-valued path is not exact in float32.
+
+    Attributes:
+        module: qualified name of the module whose input or output it is (``blocks.1.0.bn``).
+        tensor: ``"output"`` or ``"input"``.
+        value: the largest magnitude of the tensor (or of its accumulator bound).
+        units: ``value`` in units of the tensor's fixed-point grid (``None`` for a float32/float64 mismatch).
+    """
+
+    def __init__(self, message: str, module: str, tensor: str, value: float, units: float | None) -> None:
+        super().__init__(message)
+        self.module = module
+        self.tensor = tensor
+        self.value = value
+        self.units = units
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Calibration
+
+
+def _stats_scalings(model: nn.Module) -> list[ParameterFromRuntimeStatsScaling]:
+    return [m for m in model.modules() if isinstance(m, ParameterFromRuntimeStatsScaling)]
+
+
+def needs_calibration(model: nn.Module) -> bool:
+    """True when some fixed-point activation scale has never seen a training-mode forward (random init).
+
+    Such a scale would export as its initial value (1.0), i.e. a meaningless range.
+    """
+    return any(s.counter == 0 for s in _stats_scalings(model))
+
+
+def _input_shape(model: nn.Module) -> tuple[int, ...]:
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        raise ExportError("the model has no input_shape attribute; build it with training.models.build_model")
+    return tuple(int(s) for s in shape)
+
+
+def synthetic_inputs(model: nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` standard-normal images of ``model.input_shape`` (the input distribution of a normalized dataset)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, *_input_shape(model), generator=g)
+
+
+def _as_input(batch) -> torch.Tensor:
+    if isinstance(batch, torch.Tensor):
+        return batch
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+        return batch[0]
+    if isinstance(batch, Mapping):
+        for key in ("x", "input", "image", "images"):
+            if isinstance(batch.get(key), torch.Tensor):
+                return batch[key]
+    raise TypeError(f"cannot take an input tensor from a calibration batch of type {type(batch).__name__}")
+
+
+def _calib_batches(model: nn.Module, data, steps: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    if data is None:
+        for i in range(steps):
+            yield synthetic_inputs(model, batch_size, seed + i)
+        return
+    if isinstance(data, torch.Tensor):
+        chunks = data.split(max(1, math.ceil(len(data) / steps)))
+        for i in range(steps):
+            yield chunks[i % len(chunks)]
+        return
+    if not isinstance(data, Iterable):
+        raise TypeError(f"calibration data must be a tensor or an iterable of batches, got {type(data).__name__}")
+    done = 0
+    while done < steps:
+        before = done
+        for batch in data:
+            yield _as_input(batch)
+            done += 1
+            if done == steps:
+                return
+        if done == before:  # an empty or exhausted one-shot iterator
+            return
+
+
+@torch.no_grad()
+def calibrate(
+    model: nn.Module,
+    data: torch.Tensor | Iterable | None = None,
+    steps: int = CALIB_STEPS,
+    *,
+    batch_size: int = CALIB_BATCH,
+    seed: int = 0,
+) -> nn.Module:
+    """Set the fixed-point activation scales and the BatchNorm statistics from ``steps`` forwards.
+
+    Every Brevitas ``PARAMETER_FROM_STATS`` activation scale is reset and collects the true average of its
+    per-batch statistic (99.999th percentile of ``|x|``) over the ``steps`` training-mode forwards, then its
+    learned ``value`` is initialized from it (Brevitas' ``init_scale``, as at the end of the collection phase of
+    training) and it is a learnable power-of-two scale from then on. Unfolded BatchNorms get cumulative-average
+    running statistics over the same batches. Binary and weight quantizers need nothing.
+
+    This is for randomly initialized models (and post-training recalibration): it overwrites learned scales.
+    ``brevitas.graph.calibrate.calibration_mode`` is not used because it disables every act and weight quantizer
+    while collecting, i.e. calibrates the float network, not the binary one.
+
+    Args:
+        data: a tensor (split into ``steps`` chunks), an iterable of batches (tensors or ``(x, y)`` tuples;
+            re-iterated if it has fewer than ``steps`` batches), or ``None`` for standard-normal images of
+            ``model.input_shape``.
+        steps: number of forwards.
+        batch_size / seed: of the synthetic batches.
+
+    Returns:
+        ``model``, in the train/eval mode it had.
+    """
+    if steps < 1:
+        raise ValueError(f"calibration needs at least one step, got {steps}")
+    scalings = _stats_scalings(model)
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(s.collect_stats_steps, s.momentum) for s in scalings]
+    saved_bn = [bn.momentum for bn in bns]
+    was_training = model.training
+    try:
+        for s in scalings:
+            s.counter = 0
+            s.buffer.fill_(1.0)
+            s.value.fill_(1.0)  # init_scale multiplies value by the collected statistic
+            s.collect_stats_steps = steps + 1
+            s.momentum = None  # a true average, not an EMA
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+        model.train()
+        n = 0
+        for x in _calib_batches(model, data, steps, batch_size, seed):
+            model(x)
+            n += 1
+        if n == 0:
+            raise ValueError("calibration data yielded no batch")
+        for s in scalings:
+            s.init_scale()
+    finally:
+        for s, (stats_steps, momentum) in zip(scalings, saved, strict=True):
+            s.collect_stats_steps = stats_steps
+            s.momentum = momentum
+            if s.counter > 0:
+                s.counter = stats_steps + 1  # learned-parameter phase
+        for bn, momentum in zip(bns, saved_bn, strict=True):
+            bn.momentum = momentum
+        model.train(was_training)
+    return model
+
+
+@torch.no_grad()
+def prepare_for_export(model: nn.Module) -> nn.Module:
+    """Fold every BatchNorm into its integer scale-bias form (if not yet) and put the model in ``eval()``.
+
+    The folded scale-bias quantizers (8-bit per-channel PoT scale, 16-bit bias with its own scale) compute their
+    scales from the parameters on every call, so they need no calibration; this checks that they give finite,
+    power-of-two scales.
+    """
+    fold_batchnorms(model)
+    model.eval()
+    for name, m in model.named_modules():
+        if isinstance(m, FoldableBatchNorm2d):
+            for what, q in (("scale", m.affine.quant_weight()), ("bias", m.affine.quant_bias())):
+                scale = q.scale.detach().double()
+                log2 = torch.log2(scale)
+                if not bool(torch.isfinite(q.value).all()) or not bool((log2 == log2.round()).all()):
+                    raise ExportError(f"{name}: folded {what} quantizer gives an invalid scale {scale.flatten()}")
+    return model
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Float32 exactness
+
+
+def grid_exponent(t: torch.Tensor) -> int | None:
+    """``e`` such that ``2**e`` is the largest power of two dividing every element of ``t``; None if all zero.
+
+    Works on the exact binary representation: ``t = m * 2**k`` with an integer ``m`` of at most 53 bits, and
+    the trailing zero bits of ``m`` raise the exponent.
+    """
+    t = t.detach().to(torch.float64).flatten()
+    t = t[t != 0]
+    if t.numel() == 0:
+        return None
+    mant, exp = torch.frexp(t)  # t = mant * 2**exp, 0.5 <= |mant| < 1
+    m = torch.ldexp(mant, torch.tensor(53, dtype=torch.int32)).to(torch.int64)  # exact integer, |m| < 2**53
+    low = m & -m  # lowest set bit, a power of two
+    trailing = torch.frexp(low.to(torch.float64))[1] - 1
+    return int((exp.to(torch.int64) - 53 + trailing).min())
+
+
+def _units(value: float, exponent: int | None) -> float:
+    return 0.0 if exponent is None or value == 0 else math.ldexp(value, -exponent)
+
+
+def _quant_value(q) -> torch.Tensor:
+    return q.value if hasattr(q, "value") else q
+
+
+def _accumulator_bound(m: nn.Module, x: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, int | None] | None:
+    """``(f(|x|, |W|), grid exponent)`` for a linear module ``out = f(x, W) + b``, else None.
+
+    The sum of absolute values bounds every partial sum of the accumulation whatever the order.
+    """
+    ex = grid_exponent(x)
+    if isinstance(m, (GlobalSumShift, nn.AvgPool2d)):
+        if isinstance(m, nn.AvgPool2d) and (m.padding != 0 and m.count_include_pad is False):
+            return None
+        bound = m(x.abs())
+        eo = grid_exponent(out)
+        return bound, (None if ex is None else min(e for e in (ex, eo) if e is not None))
+    if isinstance(m, (QuantConv2d, QuantLinear)):
+        if isinstance(m, QuantConv2d) and m.padding_mode != "zeros":
+            return None
+        w = _quant_value(m.quant_weight())
+        if isinstance(m, QuantConv2d):
+            conv = lambda a, b: F.conv2d(a, b, None, m.stride, m.padding, m.dilation, m.groups)  # noqa: E731
+        else:
+            conv = lambda a, b: F.linear(a, b)  # noqa: E731
+        bias = out - conv(x, w)  # exact in float64 when the check passes
+        bound = conv(x.abs(), w.abs()) + bias.abs()
+    elif isinstance(m, QuantScaleBias):
+        w = _quant_value(m.quant_weight()).view(m.runtime_shape)
+        bias = out - x * w
+        bound = x.abs() * w.abs() + bias.abs()
+    else:
+        return None
+    exps = [e for e in (None if ex is None else ex + (grid_exponent(w) or 0), grid_exponent(bias)) if e is not None]
+    return bound, (min(exps) if exps else None)
+
+
+def _is_binary_act(m: nn.Module) -> bool:
+    q = getattr(m, "act_quant", None)
+    if not isinstance(q, ActQuantProxyFromInjector) or not q.is_quant_enabled:
+        return False
+    bw = q.bit_width()
+    return bw is not None and float(bw) == 1.0
+
+
+def _hooked_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every module of the model that is not inside a Brevitas layer (whose submodules compute scales)."""
+    out, brevitas_layers = [], []
+    for name, m in model.named_modules():
+        if any(name.startswith(p + ".") for p in brevitas_layers):
+            continue
+        if type(m).__module__.startswith("brevitas"):
+            brevitas_layers.append(name)
+        if isinstance(m, (nn.ModuleList, nn.ModuleDict)):
+            continue
+        out.append((name or "<model>", m))
+    return out
+
+
+def _tensors(obj) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if hasattr(obj, "value") and isinstance(obj.value, torch.Tensor):  # a Brevitas QuantTensor
+        return [obj.value]
+    if isinstance(obj, (tuple, list)):
+        return [t for o in obj for t in _tensors(o)]
+    return []
+
+
+@dataclass(frozen=True)
+class TensorRange:
+    """Range of one checked tensor: ``max_abs`` in units of its power-of-two grid (float32 needs < 2**24)."""
+
+    module: str
+    tensor: str
+    shape: tuple[int, ...]
+    max_abs: float
+    units: float
+
+    @property
+    def bits(self) -> float:
+        """Significant bits the tensor needs (float32 has 24)."""
+        return math.log2(self.units) if self.units > 0 else 0.0
+
+
+@contextlib.contextmanager
+def _hooks(targets: list[tuple[str, nn.Module]], on_tensor) -> Iterator[None]:
+    handles = []
+
+    def pre(name, module):
+        def hook(_m, args):
+            if args:
+                for t in _tensors(args[0]):
+                    on_tensor(name, module, "input", t, None)
+
+        return hook
+
+    def post(name, module):
+        def hook(_m, args, output):
+            x = _tensors(args[0])[0] if args and _tensors(args[0]) else None
+            for t in _tensors(output):
+                on_tensor(name, module, "output", t, x)
+
+        return hook
+
+    try:
+        for name, m in targets:
+            handles.append(m.register_forward_pre_hook(pre(name, m)))
+            handles.append(m.register_forward_hook(post(name, m)))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@torch.no_grad()
+def check_exact_range(model: nn.Module, x: torch.Tensor) -> list[TensorRange]:
+    """Prove on ``x`` that float32 computes every intermediate of ``model`` (in its current mode) exactly.
+
+    See the module docstring for the method. The model should be in its deployed form (folded, ``eval()``):
+    a float BatchNorm is not on a fixed-point grid and fails.
+
+    Returns:
+        the range of every checked tensor in execution order (``bits`` shows the headroom).
+
+    Raises:
+        ExportRangeError: at the first tensor (in execution order) that is not exact in float32.
+    """
+    x = x.detach().to(torch.float32)
+    records: list[tuple[str, str, torch.Tensor]] = []
+    model_input = x
+
+    def skip(module: nn.Module, kind: str, t: torch.Tensor) -> bool:
+        if kind == "input" and _is_binary_act(module):
+            return True
+        return t.data_ptr() == model_input.data_ptr() and t.numel() == model_input.numel()
+
+    def record(name, module, kind, t, _x):
+        if t.is_floating_point() and not skip(module, kind, t):
+            records.append((name, kind, t.clone()))
+
+    with _hooks(_hooked_modules(model), record):
+        model(x)
+
+    shadow = copy.deepcopy(model).double()
+    ranges: list[TensorRange] = []
+    it = iter(records)
+    model_input = x.double()
+
+    def check(name, module, kind, t, inp):
+        if not t.is_floating_point() or skip(module, kind, t):
+            return
+        rname, rkind, t32 = next(it)
+        if (rname, rkind) != (name, kind) or t32.shape != t.shape:
+            raise RuntimeError(f"float64 shadow diverged from the float32 run at {name} {kind}")
+        where = f"{name} ({kind})"
+        if not bool(torch.isfinite(t).all()):
+            raise ExportRangeError(f"{where}: non-finite values", name, kind, float("nan"), None)
+        max_abs = float(t.abs().max()) if t.numel() else 0.0
+        exp = grid_exponent(t)
+        units, value, what = _units(max_abs, exp), max_abs, "max |value|"
+        bound = _accumulator_bound(module, inp, t) if kind == "output" and inp is not None else None
+        if bound is not None:
+            b_value = float(bound[0].max()) if bound[0].numel() else 0.0
+            b_units = _units(b_value, bound[1])
+            if b_units > units:
+                units, value, what = b_units, b_value, "accumulator bound sum|x*w|"
+        ranges.append(TensorRange(name, kind, tuple(t.shape), max_abs, units))
+        if units >= FLOAT32_EXACT_UNITS:
+            unit = "?" if exp is None else f"2^{exp if bound is None else bound[1]}"
+            raise ExportRangeError(
+                f"{where}: {what} {value:.9g} is {units:.6g} units of {unit}, beyond float32's exact integer "
+                f"range 2^24 (needs {math.log2(units):.1f} bits); requantize it to a narrower fixed-point type",
+                name,
+                kind,
+                value,
+                units,
+            )
+        diff = t32.to(torch.float64) != t
+        if bool(diff.any()):
+            n = int(diff.sum())
+            d = float((t32.to(torch.float64) - t).abs().max())
+            raise ExportRangeError(
+                f"{where}: float32 differs from the exact (float64) result in {n}/{t.numel()} elements "
+                f"(max |diff| {d:.3g}, max |value| {max_abs:.9g}); the tensor is not on a float32-exact grid",
+                name,
+                kind,
+                max_abs,
+                None,
+            )
+
+    with _hooks(_hooked_modules(shadow), check):
+        shadow(model_input)
+    return ranges
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Export
+
+
+def dybnn_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("dybnn")
+    except Exception:  # not installed (running from a source tree)
+        return "unknown"
+
+
+def _metadata(model: nn.Module, batch: int, extra: Mapping[str, object] | None) -> dict[str, str]:
+    meta: dict[str, object] = {
+        "dybnn_version": dybnn_version(),
+        "model_name": getattr(model, "model_name", type(model).__name__),
+        "input_shape": list(_input_shape(model)),
+        "num_classes": getattr(model, "num_classes", None),
+        "batch": batch,
+    }
+    norm = getattr(model, "input_normalization", None)
+    if norm is not None:
+        meta["input_normalization"] = norm
+    meta.update(extra or {})
+    return {k: json.dumps(v) for k, v in meta.items() if v is not None}
+
+
+def read_metadata(model_or_path: str | os.PathLike | onnx.ModelProto) -> dict[str, object]:
+    """The dybnn metadata of an exported file, JSON-decoded (``{"batch": 100, "input_shape": [1, 28, 28], ...}``)."""
+    m = model_or_path if isinstance(model_or_path, onnx.ModelProto) else onnx.load(os.fspath(model_or_path))
+    out: dict[str, object] = {}
+    for p in m.metadata_props:
+        try:
+            out[p.key] = json.loads(p.value)
+        except json.JSONDecodeError:
+            out[p.key] = p.value
+    return out
+
+
+def _writable_dir(d: Path) -> None:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot create output directory {d}: {e.strerror or e}") from None
+    if not os.access(d, os.W_OK):
+        raise ExportError(f"cannot write to output directory {d}: permission denied")
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def export_model(
+    model: nn.Module,
+    out_path: str | os.PathLike,
+    batch: int = 1,
+    calib_data: torch.Tensor | Iterable | None = None,
+    check: bool = True,
+    dynamo: bool = False,
+    *,
+    metadata: Mapping[str, object] | None = None,
+    calib_steps: int = CALIB_STEPS,
+    check_samples: int = 4,
+    seed: int = 0,
+) -> Path:
+    """Export ``model`` as QONNX to ``out_path`` (atomically) and return the path.
+
+    Calibrates first if the model was never run in training mode (:func:`needs_calibration`), folds its
+    BatchNorms and puts it in ``eval()`` (in place: the model is in its deployed form afterwards), checks float32
+    exactness (:func:`check_exact_range`) on ``check_samples`` inputs (the first calibration batch, else
+    standard-normal images), exports with ``brevitas.export.export_qonnx`` at batch ``batch`` to a temporary
+    file in the output directory, runs ``qonnx.util.cleanup.cleanup_model``, stores the metadata and renames the
+    file over ``out_path``. On any error no partial file remains and an existing ``out_path`` is untouched.
+
+    Args:
+        batch: batch size of the graph. Execute it at that batch (``cleanup_model(override_inpsize=...)``
+            breaks shape inference on these graphs).
+        dynamo: use the torch.export (dynamo) exporter instead of TorchScript; slower, same graph semantics.
+        metadata: extra metadata entries (JSON-serializable values), e.g. ``input_normalization``.
+
+    Raises:
+        ExportError: the output directory cannot be created or written (one line, naming the path).
+        ExportRangeError: the model is not exact in float32.
+    """
+    from brevitas.export import export_qonnx
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    out_path = Path(out_path)
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    if out_path.is_dir():
+        raise ExportError(f"output path {out_path} is a directory; give a file name such as {out_path / ONNX_NAME}")
+    out_dir = out_path.parent
+    _writable_dir(out_dir)
+
+    if needs_calibration(model):
+        calibrate(model, calib_data, calib_steps, seed=seed)
+    prepare_for_export(model)
+    if check:
+        xs = None
+        if calib_data is not None:
+            xs = next(_calib_batches(model, calib_data, 1, check_samples, seed), None)
+        xs = synthetic_inputs(model, check_samples, seed) if xs is None else xs[:check_samples]
+        check_exact_range(model, xs)
+
+    example = synthetic_inputs(model, batch, seed)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp.onnx", dir=out_dir)
+    except OSError as e:
+        raise ExportError(f"cannot write to output directory {out_dir}: {e.strerror or e}") from None
+    os.close(fd)
+    tmp = Path(name)
+    side = tmp.with_name(tmp.name + ".data")  # the dynamo exporter writes weights to a side file
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
+            mw = cleanup_model(ModelWrapper(str(tmp)))
+        props = {p.key: p.value for p in mw.model.metadata_props}
+        props.update(_metadata(model, batch, metadata))
+        onnx.helper.set_model_props(mw.model, props)
+        onnx.save(mw.model, str(tmp))  # every tensor inline (the models are far below 2 GB)
+        os.replace(tmp, out_path)
+    except OSError as e:
+        _remove(tmp)
+        raise ExportError(f"cannot write {out_path}: {e.strerror or e}") from e
+    except BaseException:
+        _remove(tmp)
+        raise
+    finally:
+        _remove(side)
+    model.eval()
+    return out_path
+
+
+def cleanup_model(mw):
+    """``qonnx.util.cleanup.cleanup_model`` (a module-level name so tests can make it fail)."""
+    from qonnx.util.cleanup import cleanup_model as _cleanup
+
+    return _cleanup(mw)
+
+
+def export_random(
+    name: str,
+    out_dir: str | os.PathLike,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+    seed: int = 0,
+    cfg=None,
+    *,
+    batch: int = 1,
+    calib_steps: int = CALIB_STEPS,
+    check: bool = True,
+    dynamo: bool = False,
+) -> Path:
+    """Build the registered model ``name`` with random weights, calibrate it on synthetic data, fold it and
+    export it to ``out_dir/model.onnx``.
+
+    The folded scale-bias quantizers derive their scales from their parameters, so the activation scales
+    calibrated before folding stay valid (the folded model computes the same affine map up to its 8/16-bit
+    quantization) and no second calibration is needed.
+    """
+    from training.models import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(name, input_shape=input_shape, num_classes=num_classes, cfg=cfg)
+    calibrate(model, None, calib_steps, seed=seed)
+    prepare_for_export(model)
+    return export_model(model, Path(out_dir) / ONNX_NAME, batch=batch, check=check, dynamo=dynamo, seed=seed)
+
+
+def export_checkpoint(
+    ckpt: str | os.PathLike,
+    out_path: str | os.PathLike | None = None,
+    *,
+    batch: int = 1,
+    check: bool = True,
+    dynamo: bool = False,
+) -> Path:
+    """Export a training checkpoint (a run directory or checkpoint file) to ``DIR/model.onnx``.
+
+    Uses ``training.train.load_checkpoint(dir_or_file) -> (model, meta)``; the input normalization is taken from
+    ``meta["input_normalization"]`` (or ``meta["normalization"]``) when present.
+    """
+    from training.train import load_checkpoint  # lazily: the export module works without the training loop
+
+    ckpt = Path(ckpt)
+    model, meta = load_checkpoint(ckpt)
+    if out_path is None:
+        out_path = (ckpt if ckpt.is_dir() else ckpt.parent) / ONNX_NAME
+    extra: dict[str, object] = {}
+    if isinstance(meta, Mapping):
+        norm = meta.get("input_normalization", meta.get("normalization"))
+        if norm is not None:
+            extra["input_normalization"] = norm
+    return export_model(model, out_path, batch=batch, check=check, dynamo=dynamo, metadata=extra)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# PyTorch vs QONNX
+
+
+@dataclass(frozen=True)
+class SiteComparison:
+    """One quantizer site (or the logits) compared between PyTorch and QONNX."""
+
+    kind: str  # "activation" | "parameter" | "output"
+    torch_site: str  # qualified name of the Brevitas quant proxy ("" for the logits)
+    onnx_node: str  # QONNX node name (or graph output name)
+    op_type: str  # Quant | BipolarQuant | output
+    shape: tuple[int, ...]
+    elements: int
+    mismatches: int
+    max_abs_diff: float
+
+
+@dataclass
+class ComparisonReport:
+    """Result of :func:`compare_torch_qonnx`; ``ok`` when every site matched and nothing was left unpaired."""
+
+    sites: list[SiteComparison] = field(default_factory=list)
+    unmatched_torch: list[str] = field(default_factory=list)
+    unmatched_onnx: list[str] = field(default_factory=list)
+
+    @property
+    def elements(self) -> int:
+        return sum(s.elements for s in self.sites)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(s.mismatches for s in self.sites)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and not self.unmatched_torch and not self.unmatched_onnx and bool(self.sites)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for s in self.sites if s.kind == kind)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.sites)} sites ({self.count('activation')} activation, {self.count('parameter')} parameter, "
+            f"{self.count('output')} output), {self.elements} elements, {self.mismatches} mismatches"
+        ]
+        for s in self.sites:
+            if s.mismatches:
+                lines.append(
+                    f"  MISMATCH {s.kind} {s.torch_site or 'logits'} <-> {s.onnx_node} ({s.op_type}) {s.shape}: "
+                    f"{s.mismatches}/{s.elements}, max |diff| {s.max_abs_diff:.3g}"
+                )
+        if self.unmatched_torch:
+            lines.append(f"  unmatched PyTorch sites: {', '.join(self.unmatched_torch)}")
+        if self.unmatched_onnx:
+            lines.append(f"  unmatched QONNX nodes: {', '.join(self.unmatched_onnx)}")
+        return "\n".join(lines)
+
+
+def _pair(torch_sites: list[tuple[str, np.ndarray]], onnx_sites: list[tuple[str, str, np.ndarray]]):
+    """Pair sites by order of occurrence within each shape (robust to interleaving of independent branches)."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for j, (_, _, a) in enumerate(onnx_sites):
+        by_shape.setdefault(a.shape, []).append(j)
+    pairs, unmatched_torch = [], []
+    for i, (name, a) in enumerate(torch_sites):
+        queue = by_shape.get(a.shape)
+        if queue:
+            pairs.append((i, queue.pop(0)))
+        else:
+            unmatched_torch.append(name)
+    used = {j for _, j in pairs}
+    unmatched_onnx = [onnx_sites[j][0] for j in range(len(onnx_sites)) if j not in used]
+    return pairs, unmatched_torch, unmatched_onnx
+
+
+def _site(kind, tname, oname, op, t: np.ndarray, o: np.ndarray) -> SiteComparison:
+    o = o.astype(t.dtype, copy=False) if o.shape == t.shape else o
+    neq = t != o
+    diff = float(np.abs(t.astype(np.float64) - o.astype(np.float64)).max()) if neq.any() else 0.0
+    return SiteComparison(kind, tname, oname, op, tuple(t.shape), int(t.size), int(neq.sum()), diff)
+
+
+@torch.no_grad()
+def compare_torch_qonnx(model: nn.Module, onnx_model, x: torch.Tensor | np.ndarray) -> ComparisonReport:
+    """Run PyTorch (``eval()``) and QONNX ``execute_onnx`` on ``x`` and compare every quantizer output exactly.
+
+    PyTorch side: forward hooks on every enabled Brevitas quant proxy (activation quantizers -- fixed-point
+    QuantIdentity/QuantReLU and binarization sites --, weight quantizers, bias quantizers), in call order.
+    QONNX side: the outputs of every ``Quant``/``BipolarQuant`` node in graph order (``parameter`` when the node
+    quantizes an initializer, else ``activation``), from ``execute_onnx(..., return_full_exec_context=True)``.
+    Sites are paired in order of occurrence within each (kind, shape); the logits are compared too. Equality is
+    ``np.array_equal``-exact, never a tolerance. ``x`` must have the batch size the graph was exported with.
+
+    Args:
+        onnx_model: a path or a ``qonnx`` ``ModelWrapper``.
+    """
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+
+    mw = onnx_model if isinstance(onnx_model, ModelWrapper) else ModelWrapper(os.fspath(onnx_model))
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    model.eval()
+
+    captured: list[tuple[str, str, np.ndarray]] = []
+    handles = []
+    for name, m in model.named_modules():
+        if isinstance(m, _PROXIES) and m.is_quant_enabled:
+            kind = "activation" if isinstance(m, ActQuantProxyFromInjector) else "parameter"
+
+            def hook(_m, _args, out, name=name, kind=kind):
+                t = _tensors(out)
+                if t:
+                    captured.append((name, kind, t[0].detach().cpu().numpy().copy()))
+
+            handles.append(m.register_forward_hook(hook))
+    try:
+        logits = model(xt)
+    finally:
+        for h in handles:
+            h.remove()
+    logits = _tensors(logits)[0].detach().cpu().numpy()
+
+    graph = mw.graph
+    inits = {i.name for i in graph.initializer}
+    inp = graph.input[0].name
+    ctx = execute_onnx(mw, {inp: xt.numpy()}, return_full_exec_context=True)
+    onnx_sites = {"activation": [], "parameter": []}
+    for node in graph.node:
+        if node.op_type in ("Quant", "BipolarQuant"):
+            kind = "parameter" if node.input[0] in inits else "activation"
+            onnx_sites[kind].append((node.name, node.op_type, np.asarray(ctx[node.output[0]])))
+
+    report = ComparisonReport()
+    for kind in ("activation", "parameter"):
+        tsites = [(n, a) for n, k, a in captured if k == kind]
+        osites = onnx_sites[kind]
+        pairs, ut, uo = _pair(tsites, osites)
+        report.unmatched_torch += ut
+        report.unmatched_onnx += uo
+        for i, j in pairs:
+            oname, op, o = osites[j]
+            report.sites.append(_site(kind, tsites[i][0], oname, op, tsites[i][1], o))
+    out_name = graph.output[0].name
+    report.sites.append(_site("output", "", out_name, "output", logits, np.asarray(ctx[out_name])))
+    return report
+
+
+__all__ = [
+    "CALIB_BATCH",
+    "CALIB_STEPS",
+    "FLOAT32_EXACT_UNITS",
+    "ONNX_NAME",
+    "ComparisonReport",
+    "ExportError",
+    "ExportRangeError",
+    "SiteComparison",
+    "TensorRange",
+    "calibrate",
+    "check_exact_range",
+    "compare_torch_qonnx",
+    "dybnn_version",
+    "export_checkpoint",
+    "export_model",
+    "export_random",
+    "grid_exponent",
+    "needs_calibration",
+    "prepare_for_export",
+    "read_metadata",
+    "synthetic_inputs",
+]
