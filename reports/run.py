@@ -1,0 +1,240 @@
+"""Read a run directory into plain records, tolerating missing and unreadable files.
+
+Layout of a run directory (each file written by one step; any of them may be absent):
+
+==========================  =====================  ==========================================================
+file                        step                   content
+==========================  =====================  ==========================================================
+``config.json``             train                  the training configuration (``training.train.TrainConfig``)
+``metrics.json``            train                  per-epoch records (``records``, or ``epochs`` as a list),
+                                                   ``final_test_acc``
+``model.onnx``              export                 the QONNX model
+``hw/graph.json``           lower                  the hardware graph (``nodes``: list with ``op_type``)
+``verify.json``             verify                 ``levels``, ``samples``, ``pairs`` (a, b, tensors, elements,
+                                                   mismatches, first_mismatch), ``ok``
+``estimates.json``          estimate               ``device``, ``clock_ns``, ``totals``, ``system_totals``,
+                                                   ``utilization``, ``fits``, ``fps``, ``latency_cycles``,
+                                                   ``bottleneck``, ``layers``, ``folding``, ``static_vs_dynamic``
+``hls/csim.json``           hls                    ``ok``, ``samples``, ``mismatches``, ``build_seconds``,
+                                                   ``run_seconds``, ``cycles``, ``expected_cycles``
+``thresholds.npz``          thresholds             ``sites`` and per site ``<site>.thresholds`` (samples x
+                                                   channels), ``<site>.tau`` (channels)
+``study.json``              study                  ``models``: name -> ``seeds``, ``acc``, ``mean``, ``std``,
+                                                   ``hw`` (``lut``, ``bram18``, ``latency_cycles``, ``fps``)
+==========================  =====================  ==========================================================
+
+Nothing here draws or formats; :mod:`reports.sections` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: step -> file of the run directory that shows the step is done (relative path)
+STEP_FILES: dict[str, str] = {
+    "train": "metrics.json",
+    "export": "model.onnx",
+    "lower": "hw/graph.json",
+    "verify": "verify.json",
+    "estimate": "estimates.json",
+    "hls": "hls/csim.json",
+    "thresholds": "thresholds.npz",
+    "study": "study.json",
+}
+CONFIG_FILE = "config.json"
+
+#: step -> the command that produces its file; ``{dir}`` is the (shell-quoted) run directory.
+#: One table, so that the report's hints follow the CLI when a verb changes.
+STEP_COMMANDS: dict[str, str] = {
+    "train": "dybnn train --model dybnn-tiny --dataset mnist5k --epochs 3 --out {dir}",
+    "export": "dybnn export {dir}",
+    "lower": "dybnn lower {dir}/model.onnx --out {dir}/hw",
+    "verify": "dybnn verify {dir} --json --out {dir}/verify.json",
+    "estimate": "dybnn estimate {dir}/model.onnx --part xc7z020clg400-1 --clock-ns 10 --json --out {dir}/estimates.json",
+    "hls": "dybnn hls {dir}/hw --out {dir}/hls --csim",
+    "thresholds": "dybnn flow {dir}",
+    "study": "dybnn flow {dir} --study",
+}
+
+#: step -> one line: what the step is
+STEP_TITLES: dict[str, str] = {
+    "train": "Training",
+    "export": "QONNX export",
+    "lower": "Hardware graph",
+    "verify": "Verification",
+    "estimate": "Resource and performance estimate",
+    "hls": "HLS C-simulation",
+    "thresholds": "Dynamic thresholds",
+    "study": "Static vs dynamic thresholds",
+}
+
+
+def step_command(step: str, run_dir: str | os.PathLike) -> str:
+    """The command that produces ``step``'s file in ``run_dir`` (shell-quoted path)."""
+    return STEP_COMMANDS[step].format(dir=shlex.quote(str(run_dir)))
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """What a run directory holds. A record is ``None`` when its file is missing or unreadable; ``errors`` says
+    why for unreadable ones (``step -> message``)."""
+
+    run_dir: Path
+    config: Mapping[str, Any] | None = None
+    metrics: Mapping[str, Any] | None = None
+    model_onnx: Path | None = None
+    graph: Mapping[str, Any] | None = None
+    verify: Mapping[str, Any] | None = None
+    estimates: Mapping[str, Any] | None = None
+    csim: Mapping[str, Any] | None = None
+    thresholds: Mapping[str, np.ndarray] | None = None
+    study: Mapping[str, Any] | None = None
+    #: step -> relative path of the file read (or expected)
+    files: Mapping[str, str] = field(default_factory=dict)
+    #: step -> why its file could not be read
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def record(self, step: str) -> Any:
+        """The record of ``step`` (``train`` -> metrics, ``export`` -> the model path, ...)."""
+        return {
+            "train": self.metrics,
+            "export": self.model_onnx,
+            "lower": self.graph,
+            "verify": self.verify,
+            "estimate": self.estimates,
+            "hls": self.csim,
+            "thresholds": self.thresholds,
+            "study": self.study,
+        }[step]
+
+
+def _read_json(path: Path) -> Mapping[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)  # NaN/Infinity are accepted: Python's json writes them for nan losses
+    if not isinstance(doc, dict):
+        raise ValueError(f"expected a JSON object, got {type(doc).__name__}")
+    return doc
+
+
+def read_thresholds(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load ``thresholds.npz`` fully into memory: ``{"sites": array of str, "<site>.thresholds": (N, C),
+    "<site>.tau": (C,)}``; ``sites`` is derived from the keys when the file lacks it."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    if "sites" not in arrays:
+        arrays["sites"] = np.array(
+            sorted(k.removesuffix(".thresholds") for k in arrays if k.endswith(".thresholds"))
+        )
+    for site in threshold_sites(arrays):
+        thr = arrays.get(f"{site}.thresholds")
+        if thr is None or thr.ndim != 2:
+            raise ValueError(f"site {site!r}: expected a 2-D array {site}.thresholds (samples x channels)")
+        tau = arrays.get(f"{site}.tau")
+        if tau is not None and tau.shape != (thr.shape[1],):
+            raise ValueError(f"site {site!r}: tau has shape {tau.shape}, expected ({thr.shape[1]},)")
+    return arrays
+
+
+def threshold_sites(thresholds: Mapping[str, np.ndarray]) -> list[str]:
+    """The DySign site names of a thresholds record, in recorded order."""
+    if "sites" in thresholds:
+        return [str(s) for s in np.asarray(thresholds["sites"]).reshape(-1)]
+    return sorted(k.removesuffix(".thresholds") for k in thresholds if k.endswith(".thresholds"))
+
+
+def _find_csim(run_dir: Path) -> Path:
+    """``hls/csim.json``, else the first ``hls/<project>/csim.json`` (a project per model name)."""
+    p = run_dir / STEP_FILES["hls"]
+    if p.exists():
+        return p
+    found = sorted((run_dir / "hls").glob("*/csim.json")) if (run_dir / "hls").is_dir() else []
+    return found[0] if found else p
+
+
+def load_run(run_dir: str | os.PathLike) -> RunRecords:
+    """Read every file of ``run_dir`` that the report uses; a missing file gives ``None``, an unreadable one
+    ``None`` plus a message in ``errors``. Raises ``NotADirectoryError`` when ``run_dir`` is not a directory."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NotADirectoryError(f"{run_dir}: not a directory (expected a run directory)")
+    files = dict(STEP_FILES)
+    csim_path = _find_csim(run_dir)
+    files["hls"] = csim_path.relative_to(run_dir).as_posix()
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    def attempt(step: str, key: str, path: Path, reader) -> None:
+        if not path.exists():
+            return
+        try:
+            out[key] = reader(path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            errors[step] = f"{path.relative_to(run_dir).as_posix()}: {e}"
+
+    attempt("config", "config", run_dir / CONFIG_FILE, _read_json)
+    attempt("train", "metrics", run_dir / files["train"], _read_json)
+    attempt("lower", "graph", run_dir / files["lower"], _read_json)
+    attempt("verify", "verify", run_dir / files["verify"], _read_json)
+    attempt("estimate", "estimates", run_dir / files["estimate"], _read_json)
+    attempt("hls", "csim", csim_path, _read_json)
+    attempt("thresholds", "thresholds", run_dir / files["thresholds"], read_thresholds)
+    attempt("study", "study", run_dir / files["study"], _read_json)
+    onnx = run_dir / files["export"]
+    if onnx.is_file():
+        out["model_onnx"] = onnx
+    return RunRecords(run_dir=run_dir, files=files, errors=errors, **out)
+
+
+def epoch_records(metrics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The per-epoch records of ``metrics.json``: ``records`` (as ``training.train`` writes it) or ``epochs``
+    when that is a list."""
+    recs = metrics.get("records")
+    if recs is None and isinstance(metrics.get("epochs"), list):
+        recs = metrics["epochs"]
+    return [r for r in (recs or []) if isinstance(r, Mapping)]
+
+
+def final_test_acc(metrics: Mapping[str, Any]) -> float | None:
+    """``final_test_acc``, else the last epoch's ``test_acc`` (a run still training)."""
+    if metrics.get("final_test_acc") is not None:
+        return metrics["final_test_acc"]
+    recs = epoch_records(metrics)
+    return recs[-1].get("test_acc") if recs else None
+
+
+def is_dynamic_model(name: str, entry: Mapping[str, Any]) -> bool:
+    """Whether a study entry is the dynamic-threshold model: its ``dynamic`` flag, else a ``dybnn`` /
+    ``dynamic`` name."""
+    if entry.get("dynamic") is not None:
+        return bool(entry["dynamic"])
+    n = name.lower()
+    return n.startswith("dybnn") or n == "dynamic"
+
+
+def study_models(study: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(name, entry)`` of a study, static models first (then in file order)."""
+    models = study.get("models") or {}
+    items = [(str(k), v) for k, v in models.items() if isinstance(v, Mapping)]
+    return sorted(items, key=lambda kv: is_dynamic_model(*kv))
+
+
+def study_from_estimate(estimate: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A hardware-only study record from an estimate's ``static_vs_dynamic`` (``{"static": {...}, "dynamic":
+    {...}}``), for reports of runs without ``study.json``; ``None`` when the estimate has none."""
+    svd = estimate.get("static_vs_dynamic")
+    if not isinstance(svd, Mapping):
+        return None
+    models: dict[str, Any] = {}
+    for key in ("static", "dynamic"):
+        if isinstance(svd.get(key), Mapping):
+            models[key] = {"dynamic": key == "dynamic", "hw": dict(svd[key])}
+    return {"models": models} if models else None
