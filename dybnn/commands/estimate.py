@@ -1,0 +1,156 @@
+"""``dybnn estimate``: LUT/FF/BRAM/URAM/DSP and cycles per layer, totals, fit on a part; picks the folding."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from dybnn.errors import UserError
+
+
+def load_graph(path: Path):
+    """A hardware graph from a QONNX file (lowered with :func:`hwsim.lower.lower`) or a directory holding
+    ``hw/graph.json`` (or ``graph.json``)."""
+    from hwsim.graph import GraphError, HwGraph
+
+    if path.is_dir():
+        for d in (path / "hw", path):
+            if (d / "graph.json").is_file():
+                try:
+                    return HwGraph.load(d)
+                except GraphError as e:
+                    raise UserError(str(e)) from None
+        raise UserError(
+            f"{path}: no hw/graph.json or graph.json (run `dybnn lower` first, or pass model.onnx)"
+        )
+    if not path.is_file():
+        raise UserError(f"{path}: no such file or directory")
+    try:
+        from hwsim.lower import lower
+    except ImportError as e:
+        raise UserError(
+            f"{path}: lowering a QONNX file needs hwsim.lower and its dependencies ({e})"
+        ) from None
+    try:
+        return lower(path)
+    except ValueError as e:  # LoweringError, GraphError, InferError are ValueErrors naming the node
+        raise UserError(f"{path}: {e}") from None
+
+
+@click.command("estimate", help="Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding.")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--part", default="pynq-z1", show_default=True, help="FPGA part, family or board alias.")
+@click.option("--clock-ns", type=float, default=10.0, show_default=True, help="Clock period in ns.")
+@click.option(
+    "--folding",
+    "folding_opt",
+    default="auto",
+    show_default=True,
+    help="'auto' (folding search) or a folding JSON file (hls/folding.py format).",
+)
+@click.option("--target-fps", type=float, default=None, help="Folding search: reach this frame rate.")
+@click.option(
+    "--fit",
+    "fit_part",
+    default=None,
+    help="Folding search: the fastest folding whose system estimate fits this part (default with --folding "
+    "auto and no --target-fps: --part).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of the table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print per-layer CSV rows instead of the table.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the output to this file.")
+@click.option(
+    "--write-folding", type=click.Path(path_type=Path), default=None, help="Write the folding JSON here."
+)
+@click.option(
+    "--finn/--no-finn", default=True, show_default=True, help="Show FINN's analytical estimate beside ours."
+)
+@click.option(
+    "--params",
+    type=click.Choice(["rom", "ram"]),
+    default="rom",
+    show_default=True,
+    help="Weights compiled in (rom) or loaded at run time (ram, BNN-PYNQ style).",
+)
+def command(
+    model: Path,
+    part: str,
+    clock_ns: float,
+    folding_opt: str,
+    target_fps: float | None,
+    fit_part: str | None,
+    as_json: bool,
+    as_csv: bool,
+    out: Path | None,
+    write_folding: Path | None,
+    finn: bool,
+    params: str,
+) -> None:
+    from hls.devices import UnknownPartError, resolve_part
+    from hls.estimate import EstimateConfig, FitError, GraphModel, finn_reference_estimate, folding_search
+    from hls.estimate.design import config_for
+    from hls.estimate.report import format_table, static_vs_dynamic, to_csv, to_document
+    from hls.estimate.static import has_dynamic
+    from hls.folding import FoldingError, load, to_json
+
+    if as_json and as_csv:
+        raise UserError("choose one of --json and --csv")
+    if clock_ns <= 0:
+        raise UserError(f"--clock-ns must be positive, got {clock_ns}")
+    if target_fps is not None and target_fps <= 0:
+        raise UserError(f"--target-fps must be positive, got {target_fps}")
+    try:
+        device = resolve_part(part)
+        fit_dev = resolve_part(fit_part) if fit_part else None
+    except UnknownPartError as e:
+        raise UserError(str(e)) from None
+    g = load_graph(model)
+    t0 = time.perf_counter()
+    cfg = config_for(device, EstimateConfig(params=params))
+    m = GraphModel(g, cfg)
+    try:
+        if folding_opt == "auto":
+            if target_fps is None and fit_dev is None:
+                fit_dev = device
+            folding = folding_search(
+                g,
+                clock_ns,
+                target_fps=target_fps,
+                fit=fit_dev,
+                cfg=cfg,
+                model=m if fit_dev in (None, device) else None,
+            )
+        else:
+            if target_fps is not None or fit_part:
+                raise UserError(
+                    "--target-fps/--fit pick the folding; they cannot be combined with a folding file"
+                )
+            folding = load(g, folding_opt)
+    except (FoldingError, FitError) as e:
+        raise UserError(str(e)) from None
+    est = m.estimate(folding, clock_ns, device)
+    fin = finn_reference_estimate(g, folding) if finn else None
+    elapsed = time.perf_counter() - t0
+    if write_folding is not None:
+        write_folding.parent.mkdir(parents=True, exist_ok=True)
+        write_folding.write_text(json.dumps(to_json(folding), indent=1) + "\n")
+    if as_json:
+        doc = to_document(est, folding, g, fin, cfg)
+        doc["estimate_seconds"] = elapsed
+        text = json.dumps(doc, indent=1)
+    elif as_csv:
+        text = to_csv(est)
+    else:
+        comp = (
+            static_vs_dynamic(g, folding, clock_ns, device, cfg, dynamic_est=est) if has_dynamic(g) else None
+        )
+        text = format_table(est, fin, comp)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + ("\n" if not text.endswith("\n") else ""))
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text)

@@ -1,0 +1,148 @@
+"""DynamicSign and DynamicPReLU: what per-sample thresholds cost in a streaming pipeline.
+
+The threshold of every channel depends on the whole feature map it binarizes, so the unit (the single-buffer
+design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
+
+1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
+   ``C`` statistics accumulators of ``a + ceil(log2(H*W))`` bits sum every channel;
+2. run the hyper function: ``C*Hd + Hd*C_out`` int8 x int8 multiply-accumulates on ``pe`` MAC units (DSP or
+   LUT), ReLU + requantize to the hidden width, clip (hardtanh) and shift to the threshold grid;
+3. stream the frame out of the buffer through ``pe`` compare (DynamicSign) or PReLU (DynamicPReLU) lanes whose
+   per-channel offsets are ``tau + delta`` / ``gamma + d``, ``zeta + d``.
+
+Costs, all visible as separate parts: the frame buffer (BRAM18 / URAM / LUTRAM by size; written and read in
+order, so values pack into the primitive's width: :func:`memory.map_sequential_buffer` with
+``cfg.frame_buffer_style``), the statistics memory and adders, the hyper weights (ROM), the MAC units, the
+delta buffer, and the output lanes. Latency: the first output leaves only after the whole frame has arrived
+and the hyper function has run -- one extra frame per dynamic site (``need = 1``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hls.cycles import node_cycles
+from hls.estimate import arith
+from hls.estimate.memory import map_memory, map_sequential_buffer
+from hls.estimate.records import NodeEstimate, Resources
+from hls.estimate.registry import EstimateConfig, bits_of, elems, estimator, fill_cycles, make
+from hls.estimate.streaming import prelu_lane
+from hls.folding import Fold
+from hwsim import nodes as N
+from hwsim.graph import HwGraph
+
+
+def _mem(depth: int, width: int, style: str, cfg: EstimateConfig, writable: bool) -> Resources:
+    m = map_memory(depth, width, style, has_uram=cfg.has_uram, writable=writable)
+    return Resources(lut=m.lut, bram18=m.bram18, uram=m.uram)
+
+
+def _seq(depth: int, width: int, style: str, cfg: EstimateConfig) -> Resources:
+    m = map_sequential_buffer(depth, width, style, has_uram=cfg.has_uram)
+    return Resources(lut=m.lut, bram18=m.bram18, uram=m.uram)
+
+
+def _abs_bits(a: np.ndarray) -> int:
+    return max(1, int(np.max(np.abs(a))).bit_length() if a.size else 1) + 1
+
+
+def hyper_parts(
+    g: HwGraph, node: N.Node, fold: Fold, cfg: EstimateConfig
+) -> tuple[dict[str, Resources], int]:
+    """Frame buffer, statistics and hyper-function resources shared by DynamicSign and DynamicPReLU, and the
+    width of the per-channel offsets ``delta`` they produce."""
+    pe = fold.pe
+    h, w, c = g.spec(node.inputs[0]).shape
+    a = bits_of(g, node.inputs[0])
+    hy: N.HyperFunction = node.hyper
+    hd, cout = hy.n_hidden, hy.n_out
+    stat_acc = a + math.ceil(math.log2(max(2, h * w)))
+    w1b, w2b = _abs_bits(hy.w1), _abs_bits(hy.w2)
+    sb, hb = hy.stat.bits, hy.hidden.bits
+    # MAC units: pe lanes, each multiplies an 8-bit activation by an 8-bit weight and accumulates
+    mb = max(w1b, w2b)
+    ab = max(sb, hb)
+    mac_acc = ab + mb + math.ceil(math.log2(max(2, c, hd)))
+    lane = Resources(lut=arith.adder_luts(mac_acc), ff=mac_acc + ab + mb)
+    if arith.use_dsp(ab, mb, cfg.mult_style):
+        lane = lane + Resources(dsp=arith.mult_dsps(ab, mb))
+    else:
+        lane = lane + Resources(lut=arith.mult_luts(ab, mb))
+    z_bits = mac_acc + 1
+    # bias add, ReLU + requantize to the hidden width, hardtanh clip (two comparators and a select)
+    post = Resources(
+        lut=arith.adder_luts(mac_acc)
+        + arith.requant_luts(mac_acc, hb)
+        + 2 * arith.comparator_luts(z_bits)
+        + z_bits,
+        ff=z_bits,
+    )
+    n_w = hd * c + cout * hd
+    delta_bits = z_bits
+    frame_words = h * w * c // pe
+    parts = {
+        "frame_buffer": _seq(frame_words, pe * a, cfg.frame_buffer_style, cfg),
+        "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
+        + Resources(
+            lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb)), ff=pe * stat_acc
+        ),
+        "hyper_weights": _mem(math.ceil(n_w / pe), pe * mb, cfg.ram_style, cfg, writable=cfg.writable)
+        + _mem(hd + cout, max(_abs_bits(hy.b1), _abs_bits(hy.b2)), cfg.ram_style, cfg, writable=cfg.writable),
+        "hyper_macs": lane * pe + post,
+        "hidden_buffer": Resources(lut=arith.mux_luts(hd, hb), ff=hd * hb),
+        "delta_buffer": _mem(math.ceil(cout / pe), pe * delta_bits, cfg.ram_style, cfg, writable=True),
+    }
+    return parts, delta_bits
+
+
+def _schedule(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
+    """(cycles, fill): the first output leaves after the whole frame and the hyper function."""
+    cyc = node_cycles(g, node, fold)
+    frame_words = elems(g, node.inputs[0]) // fold.pe
+    return cyc, cyc - frame_words
+
+
+def _control(cyc: int) -> Resources:
+    lut, ff = arith.loop_control(cyc)
+    return Resources(lut=3 * lut, ff=3 * ff)  # three phases: load, hyper, emit
+
+
+@estimator(N.DynamicSign)
+def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
+    pe = fold.pe
+    a = bits_of(g, node.inputs[0])
+    parts, delta_bits = hyper_parts(g, node, fold, cfg)
+    tau_bits = _abs_bits(node.tau)
+    thr_bits = max(a, tau_bits, delta_bits) + 1
+    tau_mem = map_memory(
+        node.channels // pe, pe * tau_bits, cfg.ram_style, has_uram=cfg.has_uram, writable=cfg.writable
+    )
+    parts["compare"] = Resources(
+        lut=pe * (arith.adder_luts(thr_bits) + arith.comparator_luts(thr_bits)) + tau_mem.lut,
+        ff=pe * (thr_bits + 1),
+        bram18=tau_mem.bram18,
+    )
+    cyc, fill = _schedule(g, node, fold)
+    parts["control"] = _control(cyc)
+    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, fill), need=1.0, tail=fill)
+
+
+@estimator(N.DynamicPReLU)
+def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
+    pe = fold.pe
+    a = bits_of(g, node.inputs[0])
+    parts, delta_bits = hyper_parts(g, node, fold, cfg)
+    gb, zb, bb = _abs_bits(node.gamma), _abs_bits(node.zeta), _abs_bits(node.beta)
+    dyn = max(gb, zb, delta_bits) + 1  # static shift + dynamic part
+    params = map_memory(
+        node.channels // pe, pe * (gb + zb + bb), cfg.ram_style, has_uram=cfg.has_uram, writable=cfg.writable
+    )
+    parts["prelu"] = (
+        prelu_lane(a, dyn, bb, dyn, node.out.bits, cfg) + Resources(lut=2 * arith.adder_luts(dyn))
+    ) * pe
+    parts["prelu"] = parts["prelu"] + Resources(lut=params.lut, bram18=params.bram18)
+    cyc, fill = _schedule(g, node, fold)
+    parts["control"] = _control(cyc)
+    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, fill), need=1.0, tail=fill)

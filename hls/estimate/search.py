@@ -1,0 +1,214 @@
+"""Folding search: pick PE/SIMD per node for a target frame rate, or the fastest folding that fits a part.
+
+FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, finn-estimators.md section 1.8):
+
+* matrix units start at PE = SIMD = 1; SIMD walks up the divisors of its dimension (``Cin`` for convs, ``MW``
+  for dense) until the node meets the target, stopping before the weight word ``SIMD * W`` exceeds
+  ``max_weight_bits`` (FINN ``mvau_wwidth_max`` = 36) or the input stream exceeds ``MAX_STREAM_BITS``; then PE
+  walks up the divisors of ``MH``;
+* every other node gets the smallest PE (a divisor of its channels) that meets the target;
+* a second pass relaxes the target to the bottleneck achieved by the first (FINN's two-pass relaxation) so the
+  pipeline is balanced and no node is faster than it needs to be.
+
+``--fit PART`` binary-searches the target cycles: the smallest target whose folding's system estimate
+(accelerator + shell) fits the part under ``limit`` utilization of every resource.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hls.devices import Device, resolve_part
+from hls.estimate.design import GraphModel, config_for
+from hls.estimate.registry import EstimateConfig, bits_of
+from hls.folding import (
+    MATRIX_TYPES,
+    MAX_STREAM_BITS,
+    Fold,
+    FoldingError,
+    channels,
+    matrix_dims,
+    simd_dim,
+)
+from hls.folding import divisors as _divisors
+from hls.folding import validate as validate_folding
+from hwsim import nodes as N
+from hwsim.graph import HwGraph
+
+#: FINN's default cap on the MVAU weight word ``SIMD * W`` (build_dataflow_config.py mvau_wwidth_max = 36)
+MAX_WEIGHT_BITS = 36
+
+
+@lru_cache(maxsize=4096)
+def divisors(n: int) -> tuple[int, ...]:
+    """:func:`hls.folding.divisors`, cached (the search asks for the same few numbers many times)."""
+    return tuple(_divisors(n))
+
+
+class FitError(ValueError):
+    """No folding of the graph fits the part."""
+
+
+def _weight_bits(node: N.Node) -> int:
+    return 1 if isinstance(node, (N.XnorConv, N.XnorDense)) else node.w_bits
+
+
+def _fold_node(
+    m: GraphModel, node: N.Node, target: int, max_weight_bits: int, fixed: dict[str, Fold]
+) -> Fold:
+    if node.name in fixed:
+        return fixed[node.name]
+    g = m.g
+    if isinstance(node, MATRIX_TYPES):
+        mh, _, _ = matrix_dims(g, node)
+        in_bits, w = bits_of(g, node.inputs[0]), _weight_bits(node)
+        out_bits = bits_of(g, node.outputs[0])
+        simd = 1
+        for s in divisors(simd_dim(g, node)):
+            if s > 1 and (s * w > max_weight_bits or s * in_bits > MAX_STREAM_BITS):
+                break
+            simd = s
+            if m.cycles(node, Fold(1, s)) <= target:
+                break
+        pe = 1
+        for p in divisors(mh):
+            if p > 1 and p * out_bits > MAX_STREAM_BITS:
+                break
+            pe = p
+            if m.cycles(node, Fold(p, simd)) <= target:
+                break
+        return Fold(pe, simd)
+    bits = bits_of(g, node.inputs[0])
+    pe = 1
+    for p in divisors(channels(g, node)):
+        if p > 1 and p * bits > MAX_STREAM_BITS:
+            break
+        pe = p
+        if m.cycles(node, Fold(p, 1)) <= target:
+            break
+    return Fold(pe, 1)
+
+
+def fold_for_target(
+    m: GraphModel,
+    target_cycles: int,
+    *,
+    max_weight_bits: int = MAX_WEIGHT_BITS,
+    relax: bool = True,
+    fixed: dict[str, Fold] | None = None,
+) -> dict[str, Fold]:
+    """Folding of ``m.g`` meeting ``target_cycles`` per frame where possible (see module docstring); nodes in
+    ``fixed`` keep their folding (used to complete a published matrix-unit folding)."""
+    fixed = fixed or {}
+    target = max(1, int(target_cycles))
+    fold = {n.name: _fold_node(m, n, target, max_weight_bits, fixed) for n in m.g.nodes}
+    if relax:
+        achieved = max(m.cycles(n, fold[n.name]) for n in m.g.nodes)
+        if achieved > target:
+            fold = {n.name: _fold_node(m, n, achieved, max_weight_bits, fixed) for n in m.g.nodes}
+    return fold
+
+
+def complete_folding(
+    g: HwGraph, partial: dict[str, Fold], target_cycles: int | None = None, cfg: EstimateConfig | None = None
+) -> dict[str, Fold]:
+    """Keep ``partial`` and give every other node the smallest PE meeting ``target_cycles`` (default: the
+    slowest node of ``partial``)."""
+    m = GraphModel(g, cfg)
+    if target_cycles is None:
+        target_cycles = max(m.cycles(g.node(k), f) for k, f in partial.items())
+    fold = fold_for_target(m, target_cycles, relax=False, fixed=partial)
+    validate_folding(g, fold)
+    return fold
+
+
+def _fits(m: GraphModel, fold: dict[str, Fold], clock_ns: float, device: Device, limit: float) -> bool:
+    est = m.estimate(fold, clock_ns, device)
+    return all(u is None or u <= limit for u in est.utilization().values())
+
+
+def folding_search(
+    graph: HwGraph,
+    clock_ns: float = 10.0,
+    target_fps: float | None = None,
+    fit: str | Device | None = None,
+    *,
+    cfg: EstimateConfig | None = None,
+    max_weight_bits: int = MAX_WEIGHT_BITS,
+    limit: float = 1.0,
+    model: GraphModel | None = None,
+) -> dict[str, Fold]:
+    """PE/SIMD for every node of ``graph``.
+
+    Args:
+        clock_ns: clock period; ``target_fps`` becomes ``target_cycles = int(1e9 / clock_ns / target_fps)``
+            (FINN build_dataflow_config.py).
+        target_fps: frames per second to reach (the result may be slower if the graph cannot go faster).
+        fit: a part (name, alias or :class:`Device`): the fastest folding whose system estimate fits it.
+            With both, the folding meets ``target_fps`` if it fits, else the fastest that fits.
+        limit: utilization ceiling per resource for ``fit``.
+
+    Raises:
+        ValueError: neither ``target_fps`` nor ``fit`` given, or a non-positive ``target_fps``.
+        FitError: not even the fully folded design (PE = SIMD = 1) fits.
+    """
+    if target_fps is None and fit is None:
+        raise ValueError("folding_search needs target_fps or fit")
+    if target_fps is not None and target_fps <= 0:
+        raise ValueError(f"target_fps must be positive, got {target_fps}")
+    device = resolve_part(fit) if isinstance(fit, str) else fit
+    m = model or GraphModel(graph, config_for(device, cfg))
+    fclk = 1e9 / clock_ns
+
+    def fold(t: int) -> dict[str, Fold]:
+        return fold_for_target(m, t, max_weight_bits=max_weight_bits)
+
+    if device is None:
+        out = fold(int(fclk / target_fps))
+        validate_folding(graph, out)
+        return out
+
+    slowest = max(m.cycles(n, Fold()) for n in graph.nodes)
+    lo = max(m.cycles(n, f) for n, f in zip(graph.nodes, fold(1).values(), strict=True))
+    hi = slowest
+    if target_fps is not None:
+        lo = max(lo, int(fclk / target_fps))
+    if _fits(m, fold(lo), clock_ns, device, limit):
+        out = fold(lo)
+    else:
+        if not _fits(m, fold(hi), clock_ns, device, limit):
+            raise FitError(
+                f"graph {graph.name!r} does not fit {device.family} ({device.part}) even fully folded "
+                f"(PE = SIMD = 1); utilization {_util_str(m, fold(hi), clock_ns, device)}"
+            )
+        # invariant: fold(lo) does not fit, fold(hi) fits
+        while hi - lo > max(1, lo // 1000):
+            mid = (lo + hi) // 2
+            if _fits(m, fold(mid), clock_ns, device, limit):
+                hi = mid
+            else:
+                lo = mid
+        out = fold(hi)
+    validate_folding(graph, out)
+    return out
+
+
+def _util_str(m: GraphModel, fold: dict[str, Fold], clock_ns: float, device: Device) -> str:
+    u = m.estimate(fold, clock_ns, device).utilization()
+    return ", ".join(f"{k} {v:.0%}" for k, v in u.items() if v is not None)
+
+
+def achieved_cycles(g: HwGraph, folding: dict[str, Fold]) -> int:
+    m = GraphModel(g)
+    return max(m.cycles(n, folding.get(n.name, Fold())) for n in g.nodes)
+
+
+__all__ = [
+    "MAX_WEIGHT_BITS",
+    "FitError",
+    "FoldingError",
+    "achieved_cycles",
+    "complete_folding",
+    "fold_for_target",
+    "folding_search",
+]
