@@ -79,7 +79,10 @@ def hyper_function(hf: N.HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarra
     fz = hf.z_frac
     z = align(h1 @ hf.w2.T.astype(np.int64), hf.hidden.frac + hf.w2_frac, fz) + align(hf.b2, hf.b2_frac, fz)
     one = np.int64(1) << np.int64(fz)
-    return np.clip(z, -one, one)  # times 2**lam_log2: the frac changes to fz - lam_log2, the integer does not
+    z = np.clip(z, -one, one)
+    if hf.act is not None:
+        z = requantize(z, fz, hf.act.frac, hf.act.bits, hf.act.signed)
+    return z  # times 2**lam_log2: the frac changes to delta_frac, the integer does not
 
 
 def _signed_bits(b: np.ndarray) -> np.ndarray:

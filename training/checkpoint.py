@@ -38,7 +38,16 @@ VERSION = 1
 #: File name of the checkpoint inside a run directory.
 CHECKPOINT_NAME = "checkpoint.pt"
 
-_REQUIRED = ("model_name", "input_shape", "num_classes", "model_config", "model_state", "step", "folded", "epoch")
+_REQUIRED = (
+    "model_name",
+    "input_shape",
+    "num_classes",
+    "model_config",
+    "model_state",
+    "step",
+    "folded",
+    "epoch",
+)
 
 
 class CheckpointError(ValueError):
@@ -160,7 +169,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{f}: not a dybnn checkpoint (no 'format': '{FORMAT}' tag); {expected}")
     version = ckpt.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise CheckpointError(f"{f}: checkpoint version {version!r} is not supported (this code reads <= {VERSION})")
+        raise CheckpointError(
+            f"{f}: checkpoint version {version!r} is not supported (this code reads <= {VERSION})"
+        )
     missing = [k for k in _REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"{f}: checkpoint lacks {', '.join(missing)}; {expected}")
@@ -175,11 +186,13 @@ def build_from_checkpoint(ckpt: dict[str, Any], source: str | os.PathLike = "che
     """
     name = ckpt["model_name"]
     if name not in MODELS:
-        raise CheckpointError(f"{source}: model {name!r} is not in this version's registry ({', '.join(MODELS)})")
+        raise CheckpointError(
+            f"{source}: model {name!r} is not in this version's registry ({', '.join(MODELS)})"
+        )
     try:
         cfg = model_config_from_dict(ckpt["model_config"])
-        torch.manual_seed(0)  # the state dict overwrites every initial value; keep the global RNG predictable
-        model = build_model(name, tuple(ckpt["input_shape"]), int(ckpt["num_classes"]), cfg)
+        with torch.random.fork_rng(devices=[]):  # the state dict overwrites every initial value
+            model = build_model(name, tuple(ckpt["input_shape"]), int(ckpt["num_classes"]), cfg)
         apply_step(model, int(ckpt["step"]))
         if is_folded(model) != bool(ckpt["folded"]):
             raise ValueError(f"step {ckpt['step']} contradicts folded={ckpt['folded']}")

@@ -241,7 +241,15 @@ def _load_digits(**kw: Any) -> Datasets:
     mean, std = (float(x_tr.mean() / 16.0),), (float(x_tr.std() / 16.0),)
     to_img = lambda a: torch.from_numpy(a / 16.0).float().view(-1, 1, 8, 8)  # noqa: E731
     return _finish(
-        "digits", to_img(x_tr), torch.from_numpy(y_tr), to_img(x_te), torch.from_numpy(y_te), 10, mean, std, **kw
+        "digits",
+        to_img(x_tr),
+        torch.from_numpy(y_tr),
+        to_img(x_te),
+        torch.from_numpy(y_te),
+        10,
+        mean,
+        std,
+        **kw,
     )
 
 
@@ -328,7 +336,9 @@ def _load_cifar10(root: Path, download: bool, **kw: Any) -> Datasets:
         raise _not_found("cifar10", root, err) from None
     to_img = lambda d: torch.from_numpy(d.data).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
     to_lbl = lambda d: torch.tensor(d.targets, dtype=torch.long)  # noqa: E731
-    return _finish("cifar10", to_img(tr), to_lbl(tr), to_img(te), to_lbl(te), 10, CIFAR10_MEAN, CIFAR10_STD, **kw)
+    return _finish(
+        "cifar10", to_img(tr), to_lbl(tr), to_img(te), to_lbl(te), 10, CIFAR10_MEAN, CIFAR10_STD, **kw
+    )
 
 
 def _load_imagefolder(root: Path, hw: tuple[int, int] | None, **kw: Any) -> Datasets:
@@ -343,7 +353,7 @@ def _load_imagefolder(root: Path, hw: tuple[int, int] | None, **kw: Any) -> Data
     tf = tv.transforms.Compose([*tf, tv.transforms.ToTensor()])
 
     def load(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        ds = tv.datasets.ImageFolder(str(path), transform=tf, loader=lambda p: tv.datasets.folder.pil_loader(p))
+        ds = tv.datasets.ImageFolder(str(path), transform=tf)
         images = [ds[i][0] for i in range(len(ds))]
         shapes = {tuple(im.shape) for im in images}
         if len(shapes) > 1:
@@ -426,7 +436,9 @@ def check_input_shape(model: torch.nn.Module, info: DatasetInfo | tuple[int, int
     model_shape = getattr(model, "input_shape", None)
     name = getattr(model, "model_name", type(model).__name__)
     if model_shape is None:
-        raise InputShapeMismatchError(f"model {name!r} has no input_shape; build it with training.models.build_model")
+        raise InputShapeMismatchError(
+            f"model {name!r} has no input_shape; build it with training.models.build_model"
+        )
     if tuple(model_shape) != shape:
         raise InputShapeMismatchError(
             f"model {name!r} expects input {tuple(model_shape)} but {what} gives {shape}; "

@@ -30,6 +30,7 @@ from training.quantizers import (
     BinaryWeightPerChannelPoT,
     BinaryWeightUnitScale,
     Int8ActFixedPoint,
+    Int8UnitRangeAct,
     Int8WeightFixedPoint,
     Int8WeightPerChannelFxp,
     Int16ActFixedPoint,
@@ -230,10 +231,12 @@ class HyperConfig:
 
 
 class HyperFunction(nn.Module):
-    """``delta(x) = lambda * squash(W2 q_u8(relu(W1 q_s8(s(x)) + b1)) + b2)``, one value per output channel.
+    """``delta(x) = lambda * q_s8(squash(W2 q_u8(relu(W1 q_s8(s(x)) + b1)) + b2))``, one value per output channel.
 
     ``s(x)`` is :class:`GlobalSumShift` of the tensor being binarized; the FCs have 8-bit PoT weights and 16-bit
-    PoT biases; lambda is a power of two, so ``delta`` is exact fixed point.
+    PoT biases; the squashed output is requantized to 8 bits on [-1, 1) (scale ``2**-7``) and lambda is a power
+    of two, so ``delta`` is an 8-bit fixed-point number on a coarse grid (the threshold and shift arithmetic
+    downstream stays exact in float32).
     """
 
     def __init__(self, channels: int, outputs: int, cfg: HyperConfig = HyperConfig()) -> None:
@@ -249,6 +252,7 @@ class HyperFunction(nn.Module):
         self.fc1 = FixedLinear(channels, hidden)
         self.relu_q = qnn.QuantReLU(act_quant=Uint8ActFixedPoint, return_quant_tensor=False)
         self.fc2 = FixedLinear(hidden, outputs)
+        self.out_q = qnn.QuantIdentity(act_quant=Int8UnitRangeAct, return_quant_tensor=False)
         with torch.no_grad():
             nn.init.normal_(self.fc2.fc.weight, 0.0, 0.01)
             self.fc2.fc.bias.zero_()
@@ -258,7 +262,7 @@ class HyperFunction(nn.Module):
         h = self.relu_q(self.fc1(s))
         z = self.fc2(h)
         z = F.hardtanh(z) if self.cfg.squash == "hardtanh" else torch.tanh(z)
-        return z * self.cfg.lam
+        return self.out_q(z) * self.cfg.lam
 
 
 class RSign(nn.Module):

@@ -112,9 +112,14 @@ class Int16ActFixedPoint(Int8ActPerTensorFixedPoint):
 
 
 class Int8WeightFixedPoint(Int8WeightPerTensorFixedPoint):
-    """Narrow signed 8-bit per-tensor fixed-point weights (hyper-function FCs, classifier)."""
+    """Narrow signed 8-bit per-tensor fixed-point weights (hyper-function FCs, classifier, PReLU slopes).
+
+    The scale is at least ``2**-10`` so that near-zero tensors do not get a needlessly fine grid (products with
+    16-bit activations must stay exact in float32).
+    """
 
     bit_width = 8
+    scaling_min_val = 2.0**-3  # Brevitas bounds the range (max |value|), so the scale is >= 2**-3 / 2**7
 
 
 class Int8WeightPerChannelFxp(Int8WeightPerChannelFixedPoint):
@@ -124,15 +129,37 @@ class Int8WeightPerChannelFxp(Int8WeightPerChannelFixedPoint):
 
 
 class Int16BiasFixedPoint(Int8BiasPerTensorFixedPointInternalScaling):
-    """Signed 16-bit fixed-point bias with its own power-of-two scale (independent of the input scale)."""
+    """Signed 16-bit fixed-point bias with its own power-of-two scale (independent of the input scale).
+
+    The scale is at least ``2**-14``: a near-zero bias would otherwise sit on a grid so fine that adding it to a
+    16-bit activation leaves float32's exact range.
+    """
 
     bit_width = 16
+    scaling_min_val = 2.0  # a bound on the range: scale >= 2 / 2**15
 
 
 class Int16ParamFixedPoint(Int8WeightPerTensorFixedPoint):
-    """Signed 16-bit fixed-point static parameters (thresholds tau, RPReLU shifts gamma and zeta)."""
+    """Signed 16-bit fixed-point static parameters (thresholds tau, RPReLU shifts gamma and zeta).
+
+    The scale is at least ``2**-12``, no finer than the residual stream's grid in practice, so that
+    ``x - tau`` and ``(x - gamma) * beta`` stay exact in float32.
+    """
 
     bit_width = 16
+    scaling_min_val = 8.0  # a bound on the range: scale >= 8 / 2**15
+
+
+class Int8UnitRangeAct(Int8ActPerTensorFixedPoint):
+    """Signed 8-bit fixed point on the constant range [-1, 1): scale ``2**-7`` (the hyper function's hardtanh
+    output, requantized before the power-of-two lambda; a constant scale keeps the grid coarse from the first step).
+    """
+
+    scaling_impl_type = ScalingImplType.CONST
+    scaling_const = 1.0
+    min_val = -1.0
+    max_val = 1.0
+    bit_width = 8
 
 
 __all__ = [
@@ -144,6 +171,7 @@ __all__ = [
     "BinaryWeightUnitScale",
     "Int8ActFixedPoint",
     "Int8WeightFixedPoint",
+    "Int8UnitRangeAct",
     "Int8WeightPerChannelFxp",
     "Int16ActFixedPoint",
     "Int16BiasFixedPoint",

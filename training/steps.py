@@ -79,7 +79,9 @@ def apply_step(model: nn.Module, step: int) -> bool:
     if step not in STEPS:
         raise StepError(f"unknown training step {step}; expected one of {sorted(STEPS)}")
     if step < 3 and _any_folded(model):
-        raise StepError(f"cannot run step {step} ({STEPS[step]}) on a model whose BatchNorms are already folded")
+        raise StepError(
+            f"cannot run step {step} ({STEPS[step]}) on a model whose BatchNorms are already folded"
+        )
     set_binary_weight_quant(model, enabled=step >= 2)
     if step == 3:
         return fold_batchnorms(model) > 0

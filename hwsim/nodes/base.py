@@ -126,7 +126,8 @@ class HyperFunction:
         h      = requant(relu(s @ w1.T + b1) -> hidden)                          # w1: (Hd, C) at w1_frac, b1 at b1_frac
         z      = h @ w2.T + b2                                                   # exact, frac z_frac (derived)
         z      = clip(z, -2**z_frac, 2**z_frac)                                  # hardtanh(-1, 1)
-        delta  = z * 2**lam_log2                                                 # frac z_frac - lam_log2
+        z      = requant(z -> act)             when act is set (8-bit on [-1, 1), RNE, saturate)
+        delta  = z * 2**lam_log2                                                 # frac act.frac (or z_frac) - lam_log2
 
     All products and sums are exact integers on aligned power-of-two grids.
     """
@@ -143,6 +144,8 @@ class HyperFunction:
     b2: np.ndarray
     b2_frac: int
     lam_log2: int
+    #: requantization of the clipped output before lambda (None: exact, no requantization)
+    act: Fixed | None = None
 
     def validate(self, node: str, channels: int, outputs: int) -> None:
         check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, channels))
@@ -165,7 +168,8 @@ class HyperFunction:
 
     @property
     def delta_frac(self) -> int:
-        return self.z_frac - self.lam_log2
+        """Fraction bits of ``delta`` (the integer is ``act``-requantized ``clip(z)``, or ``clip(z)``)."""
+        return (self.act.frac if self.act is not None else self.z_frac) - self.lam_log2
 
     @property
     def n_hidden(self) -> int:

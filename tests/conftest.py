@@ -1,0 +1,9 @@
+"""Shared fixtures: every test's randomness comes from one seeded generator."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

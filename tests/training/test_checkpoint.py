@@ -1,0 +1,127 @@
+"""Checkpoint files: atomic writes, exact model round trip, and one-line errors for anything else."""
+
+import pytest
+import torch
+
+from training.checkpoint import (
+    FORMAT,
+    CheckpointError,
+    atomic_torch_save,
+    atomic_write_json,
+    build_from_checkpoint,
+    load_checkpoint,
+    model_config_from_dict,
+    model_config_to_dict,
+    model_state_dict,
+    quant_stats_state,
+)
+from training.models import ModelConfig, build_model
+from training.steps import apply_step, binary_weight_quant_enabled
+
+
+def _checkpoint(model, name, step, folded):
+    return {
+        "format": FORMAT,
+        "version": 1,
+        "model_name": name,
+        "input_shape": list(model.input_shape),
+        "num_classes": model.num_classes,
+        "model_config": model_config_to_dict(ModelConfig()),
+        "model_state": model_state_dict(model),
+        "quant_stats": quant_stats_state(model),
+        "step": step,
+        "folded": folded,
+        "epoch": 1,
+    }
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_round_trip_is_exact_in_every_step(tmp_path, rng, step):
+    torch.manual_seed(0)
+    model = build_model("dybnn-tiny", (1, 12, 12))
+    apply_step(model, step)
+    model.train()
+    x = torch.from_numpy(rng.standard_normal((8, 1, 12, 12))).float()
+    for _ in range(3):  # a few statistics-collection steps
+        model(x)
+    model.eval()
+    path = tmp_path / "c.pt"
+    atomic_torch_save(path, _checkpoint(model, "dybnn-tiny", step, step == 3))
+    loaded, meta = load_checkpoint(path)
+    assert meta["step"] == step and binary_weight_quant_enabled(loaded) == (step >= 2)
+    assert torch.equal(loaded(x), model(x))
+    # statistics collection continues where it stopped
+    assert quant_stats_state(loaded).keys() == quant_stats_state(model).keys()
+    assert all(s["counter"] == 3 for s in quant_stats_state(loaded).values())
+
+
+def test_model_config_round_trip():
+    cfg = ModelConfig(ste="hardtanh", pad_value=-1.0)
+    assert model_config_from_dict(model_config_to_dict(cfg)) == cfg
+
+
+def _one_line_error(path) -> str:
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg
+    return msg
+
+
+def test_missing_and_empty_directory(tmp_path):
+    assert "no such file or directory" in _one_line_error(tmp_path / "nowhere")
+    assert "no checkpoint.pt" in _one_line_error(tmp_path)
+
+
+def test_corrupt_file(tmp_path, rng):
+    model = build_model("tfc-w1a1", (1, 4, 4))
+    good = tmp_path / "good.pt"
+    atomic_torch_save(good, _checkpoint(model, "tfc-w1a1", 2, False))
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(good.read_bytes()[:500])
+    assert "unreadable" in _one_line_error(bad)
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(rng.integers(0, 256, 4096, dtype="uint8").tobytes())
+    assert "unreadable" in _one_line_error(noise)
+
+
+def test_foreign_files(tmp_path):
+    plain = tmp_path / "plain.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, plain)
+    assert f"not a dybnn checkpoint (no 'format': '{FORMAT}' tag)" in _one_line_error(plain)
+    tensor = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), tensor)
+    assert "not a dybnn checkpoint" in _one_line_error(tensor)
+    js = tmp_path / "x.json"
+    atomic_write_json(js, {"format": FORMAT})
+    assert "unreadable" in _one_line_error(js)
+
+
+def test_future_version_and_missing_fields(tmp_path):
+    newer = tmp_path / "newer.pt"
+    torch.save({"format": FORMAT, "version": 99}, newer)
+    assert "version 99 is not supported" in _one_line_error(newer)
+    partial = tmp_path / "partial.pt"
+    torch.save({"format": FORMAT, "version": 1, "model_name": "tfc-w1a1"}, partial)
+    assert "lacks" in _one_line_error(partial)
+
+
+def test_state_that_does_not_fit(tmp_path):
+    model = build_model("tfc-w1a1", (1, 4, 4))
+    ckpt = _checkpoint(model, "tfc-w1a1", 2, False)
+    ckpt["num_classes"] = 7
+    with pytest.raises(CheckpointError, match="does not fit model 'tfc-w1a1'"):
+        build_from_checkpoint(ckpt)
+    ckpt = _checkpoint(model, "no-such-model", 2, False)
+    with pytest.raises(CheckpointError, match="not in this version's registry"):
+        build_from_checkpoint(ckpt)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    atomic_write_json(tmp_path / "m.json", {"a": 1})
+    atomic_write_json(tmp_path / "m.json", {"a": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    with pytest.raises(TypeError):
+        atomic_write_json(tmp_path / "m.json", {"a": object()})
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    assert (tmp_path / "m.json").read_text().strip().endswith("}")
