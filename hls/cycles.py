@@ -1,25 +1,76 @@
-"""Cycles per frame of each node for a folding: the iteration count of the node's pipelined (II=1) loop.
+"""Cycles per frame of each node for a folding: the iteration counts of the node's pipelined (II=1) loops.
 
 This is the single source of the cycle model: the estimator reports it and the HLS C-simulation counts the same
-loop iterations (``#ifndef __SYNTHESIS__`` counters) -- tests check that both agree exactly. Pipeline fill
-(a few cycles per loop, e.g. +7 in a published FINN CNV csynth report) is not included.
+loop iterations (``DYBNN_COUNT`` counters compiled only when ``__SYNTHESIS__`` is not defined) -- tests check that
+both agree exactly, loop by loop.
+
+A node's template has one or more pipelined loops (:func:`node_loops` names them and gives their trip counts per
+frame). They are combined into the node's cycles per frame (:func:`node_cycles`) by how they run:
+
+* **concurrent** loops (a convolution's sliding-window generator and its matrix-vector unit, a pool's window
+  generator and its reducer) are separate processes of an inner ``#pragma HLS DATAFLOW`` region: the node's
+  initiation interval is the largest trip count;
+* **sequential** loops of one process (DynamicSign: frame in, hyper-function layers, frame out; LabelSelect:
+  select, emit) add up.
+
+Fill terms: pipeline fill is not included -- every loop is modelled at II=1 with zero pipeline depth, so a real
+schedule is a few cycles longer per loop (e.g. +7 in a published FINN CNV csynth report), and a node with
+sequential loops pays that per loop. The window generator's own fill (the first KH rows) *is* a loop and is
+counted. :func:`first_output` gives the input words and further iterations before a node's first output word,
+which the FIFO sizing of the project writer (:mod:`hls.emit.schedule`) uses.
+
+Per node type (``N`` vectors per frame, ``MH``/``MW`` matrix height/width, ``Hd`` hidden units)::
+
+    XnorConv, FixedConv     max(swu, mvu)        mvu = (MH/PE) * (MW/SIMD) * OH*OW   (FINN get_exp_cycles)
+    XnorDense, FixedDense   mvu = (MH/PE) * (MW/SIMD) * N
+    SlidingWindow           swu (SIMD = PE)
+    MaxPool, AvgPool        max(swu, pool)       pool = OH*OW*KH*KW*C/PE   (FINN Pool_Batch)
+    DynamicSign/PReLU       frame_in + hyper1 + hyper2 + frame_out = 2*H*W*C/PE + Hd*C/PE + n_out*Hd/PE
+    GlobalPool              H*W*C/PE             (the sums leave with the last pixel)
+    LabelSelect             C/PE + k             (scan, then emit the k indices)
+    others                  output elements / PE
+
+Sliding-window generator (``swu``; XnorConv/FixedConv unless 1x1 stride 1 unpadded, SlidingWindow, MaxPool,
+AvgPool), on the padded map ``PH x PW`` with ``CF = C / SIMD`` words per pixel and ``E = OW*KH*KW*CF`` window words
+per output row::
+
+    swu = KH*PW*CF                                   # fill: the first KH padded rows
+        + sum_{oy < OH} max(E, rows(oy)*PW*CF)       # emit a row of windows while reading the next rows
+    rows(oy) = min(SH, PH - KH - oy*SH)              # rows still to read (the last output row reads the rest)
+
+Padded positions take a cycle like real ones (they are generated, not read: FINN's FMPadding does the same).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from hls.folding import Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
-from hls.folding import Fold, matrix_dims
 
+#: node type -> ``fn(graph, node, fold) -> {loop label: iterations per frame}``
+LOOPS: dict[type, Callable[[HwGraph, N.Node, Fold], dict[str, int]]] = {}
+#: node type -> ``fn(graph, node, fold) -> cycles per frame`` (derived from :data:`LOOPS`)
 CYCLES: dict[type, Callable[[HwGraph, N.Node, Fold], int]] = {}
+#: node types whose loops run concurrently (inner dataflow); the others' loops run one after the other
+CONCURRENT: tuple[type, ...] = (N.XnorConv, N.FixedConv, N.MaxPool, N.AvgPool)
 
 
-def cycle_rule(*classes: type) -> Callable:
+def combine(node_type: type, loops: dict[str, int]) -> int:
+    """Cycles per frame of a node from its loops' trip counts (max if concurrent, else the sum)."""
+    if not loops:
+        return 0
+    if issubclass(node_type, CONCURRENT):
+        return max(loops.values())
+    return sum(loops.values())
+
+
+def loop_rule(*classes: type) -> Callable:
     def deco(fn: Callable) -> Callable:
         for c in classes:
-            CYCLES[c] = fn
+            LOOPS[c] = fn
+            CYCLES[c] = lambda g, n, f, _fn=fn: combine(type(n), _fn(g, n, f))
         return fn
 
     return deco
@@ -32,53 +83,165 @@ def _elems(g: HwGraph, t: str) -> int:
     return n
 
 
-def node_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
-    fn = CYCLES.get(type(node))
+def node_loops(g: HwGraph, node: N.Node, fold: Fold) -> dict[str, int]:
+    """Trip count per frame of every pipelined loop of ``node``'s template, by loop label."""
+    fn = LOOPS.get(type(node))
     if fn is None:
         raise NotImplementedError(f"no cycle model for node type {node.op_type}")
-    return int(fn(g, node, fold))
+    return {k: int(v) for k, v in fn(g, node, fold).items()}
 
 
-@cycle_rule(N.XnorConv, N.XnorDense, N.FixedConv, N.FixedDense)
-def _matrix(g, node, f):
-    """FINN MVAU: ``(MH/PE) * (MW/SIMD) * N`` (finn matrixvectoractivation.py get_exp_cycles)."""
-    mh, mw, n = matrix_dims(g, node)
-    return (mh // f.pe) * (mw // f.simd) * n
-
-
-@cycle_rule(
-    N.InputQuant, N.Sign, N.MultiThreshold, N.PReLU, N.Add, N.Requant, N.Duplicate, N.Flatten, N.Concat
-)
-def _stream_out(g, node, f):
-    """Channel-wise streaming nodes: one PE-wide word of the output per cycle."""
-    return _elems(g, node.outputs[0]) // f.pe
-
-
-@cycle_rule(N.AvgPool, N.MaxPool, N.GlobalPool, N.SlidingWindow)
-def _stream_in(g, node, f):
-    """Pools and the window generator read every input word once: input elements / PE."""
-    return max(_elems(g, node.inputs[0]), _elems(g, node.outputs[0])) // f.pe
-
-
-@cycle_rule(N.LabelSelect)
-def _label(g, node, f):
-    return g.spec(node.inputs[0]).shape[-1] // f.pe
-
-
-def _hyper_cycles(h: N.HyperFunction, pe: int) -> int:
-    """The hyper-function MLP: ``(C_in * Hd + Hd * C_out) / PE`` MACs per cycle (after the frame)."""
-    cin = h.w1.shape[1]
-    return (cin * h.n_hidden + h.n_hidden * h.n_out + pe - 1) // pe
-
-
-@cycle_rule(N.DynamicSign, N.DynamicPReLU)
-def _dynamic(g, node, f):
-    """Frame in (statistics on the fly, into the frame buffer), hyper function, frame out:
-    ``2 * H*W*C/PE + hyper``. With a ping-pong frame buffer the initiation interval would be
-    ``max(in, out)``; this model is the single-buffer design of the template."""
-    frame = _elems(g, node.inputs[0]) // f.pe
-    return 2 * frame + _hyper_cycles(node.hyper, f.pe)
+def node_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
+    return combine(type(node), node_loops(g, node, fold))
 
 
 def graph_cycles(g: HwGraph, folding: dict[str, Fold]) -> dict[str, int]:
     return {n.name: node_cycles(g, n, folding.get(n.name, Fold())) for n in g.nodes}
+
+
+# ------------------------------------------------------------------------------------------ sliding window
+
+
+def window_geometry(in_shape: tuple[int, ...], kernel, stride, pad) -> dict[str, int]:
+    """Padded input, output size and window of a sliding-window generator (``pad`` = top, left, bottom, right)."""
+    h, w, c = in_shape
+    kh, kw = kernel
+    sh, sw = stride
+    pt, pl, pb, pr = pad
+    ph, pw = h + pt + pb, w + pl + pr
+    return {
+        "h": h, "w": w, "c": c, "kh": kh, "kw": kw, "sh": sh, "sw": sw, "pt": pt, "pl": pl,
+        "ph": ph, "pw": pw, "oh": (ph - kh) // sh + 1, "ow": (pw - kw) // sw + 1,
+    }  # fmt: skip
+
+
+def swu_cycles(in_shape: tuple[int, ...], kernel, stride, pad, simd: int) -> int:
+    """Iterations of the sliding-window generator (formula in the module docstring)."""
+    s = window_geometry(in_shape, kernel, stride, pad)
+    cf = s["c"] // simd
+    emit = s["ow"] * s["kh"] * s["kw"] * cf
+    total = s["kh"] * s["pw"] * cf
+    for oy in range(s["oh"]):
+        rows = min(s["sh"], s["ph"] - s["kh"] - oy * s["sh"])
+        total += max(emit, rows * s["pw"] * cf)
+    return total
+
+
+def conv_has_swu(node: N.Node) -> bool:
+    """A 1x1, stride-1, unpadded convolution reads its input directly: no window generator."""
+    return not (node.kernel == (1, 1) and node.stride == (1, 1) and not any(node.pad))
+
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+@loop_rule(N.XnorConv, N.FixedConv)
+def _conv(g, node, f):
+    """``swu`` (see module docstring) concurrent with the MVAU ``(MH/PE) * (MW/SIMD) * N`` (FINN
+    matrixvectoractivation.py get_exp_cycles)."""
+    mh, mw, n = matrix_dims(g, node)
+    loops = {}
+    if conv_has_swu(node):
+        loops["swu"] = swu_cycles(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.simd)
+    loops["mvu"] = (mh // f.pe) * (mw // f.simd) * n
+    return loops
+
+
+@loop_rule(N.XnorDense, N.FixedDense)
+def _dense(g, node, f):
+    """FINN MVAU: ``(MH/PE) * (MW/SIMD) * N``."""
+    mh, mw, n = matrix_dims(g, node)
+    return {"mvu": (mh // f.pe) * (mw // f.simd) * n}
+
+
+@loop_rule(N.SlidingWindow)
+def _window(g, node, f):
+    return {"swu": swu_cycles(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.pe)}
+
+
+@loop_rule(N.MaxPool, N.AvgPool)
+def _pool(g, node, f):
+    """Window generator concurrent with the reducer, which takes one window word per cycle:
+    ``OH*OW*KH*KW*C/PE`` (FINN Pool_Batch)."""
+    shape = g.spec(node.inputs[0]).shape
+    pad = node.pad if isinstance(node, N.MaxPool) else (0, 0, 0, 0)
+    s = window_geometry(shape, node.kernel, node.stride, pad)
+    reduce = s["oh"] * s["ow"] * s["kh"] * s["kw"] * (s["c"] // f.pe)
+    return {"swu": swu_cycles(shape, node.kernel, node.stride, pad, f.pe), "pool": reduce}
+
+
+@loop_rule(
+    N.InputQuant, N.Sign, N.MultiThreshold, N.PReLU, N.Add, N.Requant, N.Duplicate, N.Flatten, N.Concat
+)
+def _stream(g, node, f):
+    """Channel-wise streaming nodes: one PE-wide word of the output per cycle."""
+    return {"stream": _elems(g, node.outputs[0]) // f.pe}
+
+
+@loop_rule(N.GlobalPool)
+def _global(g, node, f):
+    """One input word per cycle; the sums leave with the last pixel (no extra loop)."""
+    return {"pool": _elems(g, node.inputs[0]) // f.pe}
+
+
+@loop_rule(N.LabelSelect)
+def _label(g, node, f):
+    """``C/PE`` cycles to scan the scores, then ``k`` cycles to emit the indices."""
+    return {"select": g.spec(node.inputs[0]).shape[-1] // f.pe, "emit": node.k}
+
+
+@loop_rule(N.DynamicSign, N.DynamicPReLU)
+def _dynamic(g, node, f):
+    """Frame in (statistics on the fly, into the frame buffer), the hyper-function MLP (layer 1:
+    ``Hd * C/PE``, layer 2: ``n_out/PE * Hd``, PE multiply-accumulates per cycle), frame out:
+    ``2 * H*W*C/PE + Hd*C/PE + n_out*Hd/PE``. With a ping-pong frame buffer the initiation interval would be
+    ``max(in, out)``; this model is the single-buffer design of the template."""
+    frame = _elems(g, node.inputs[0]) // f.pe
+    h = node.hyper
+    cin = h.w1.shape[1]
+    return {
+        "frame_in": frame,
+        "hyper1": h.n_hidden * (cin // f.pe),
+        "hyper2": (h.n_out // f.pe) * h.n_hidden,
+        "frame_out": frame,
+    }
+
+
+# ------------------------------------------------------------------------------------------ first output
+
+
+def _window_fill(shape: tuple[int, ...], kernel, stride, pad, simd: int) -> tuple[int, int]:
+    """``(input words, iterations)`` of a window generator's fill: the first KH padded rows."""
+    s = window_geometry(shape, kernel, stride, pad)
+    cf = s["c"] // simd
+    real_rows = max(0, min(s["kh"], s["pt"] + s["h"]) - s["pt"])
+    return real_rows * s["w"] * cf, s["kh"] * s["pw"] * cf
+
+
+def first_output(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
+    """``(need, extra)``: the node emits its first output word after reading ``need`` words of its input and
+    running ``extra`` further iterations (that do not wait for input). Used to size FIFOs
+    (:mod:`hls.emit.schedule`)."""
+    f = fold
+    if isinstance(node, (N.XnorConv, N.FixedConv, N.XnorDense, N.FixedDense)):
+        _, mw, _ = matrix_dims(g, node)
+        sf = mw // f.simd
+        if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
+            need, fill = _window_fill(
+                g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.simd
+            )
+            return need, fill - need + sf
+        return sf, 0
+    if isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool)):
+        pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
+        shape = g.spec(node.inputs[0]).shape
+        need, fill = _window_fill(shape, node.kernel, node.stride, pad, f.pe)
+        if isinstance(node, N.SlidingWindow):
+            return need, fill - need
+        return need, fill - need + node.kernel[0] * node.kernel[1] * (shape[-1] // f.pe)
+    if isinstance(node, (N.GlobalPool, N.LabelSelect)):
+        return _elems(g, node.inputs[0]) // f.pe, 0
+    if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
+        loops = node_loops(g, node, f)
+        return loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+    return 1, 0

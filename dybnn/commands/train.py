@@ -1,0 +1,57 @@
+"""``dybnn train``: ReActNet's two-step recipe plus the integer fine-tune step, with checkpoints and resume."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from dybnn.errors import UserError
+
+
+@click.command(
+    "train",
+    help="Train a model: step 1 binary activations with real weights, step 2 binary weights, step 3 integer "
+    "fine-tune with BatchNorm folded. Writes DIR/checkpoint.pt after every epoch, DIR/metrics.json and "
+    "DIR/config.json. Multi-process data parallel under torchrun (gloo).",
+)
+@click.option("--model", "model", default=None, help="Model name (see `dybnn models`).")
+@click.option("--dataset", default=None, help="mnist5k, digits, synthetic, or mnist/cifar10/imagefolder (torchvision).")
+@click.option("--epochs", type=int, default=None, help="Epochs over the training split, all steps together.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output directory.")
+@click.option("--seed", type=int, default=None, help="Seed of the initialization and the data order.")
+@click.option("--teacher", default=None, help="Distillation teacher: a run directory or checkpoint of ours.")
+@click.option("--batch-size", type=int, default=None, help="Images per batch and process.")
+@click.option("--lr", type=float, default=None, help="Adam learning rate (linear decay to 0 in each step).")
+@click.option("--input-size", type=int, default=None, help="Resize images to this size (square).")
+@click.option("--max-steps-per-epoch", type=int, default=None, help="Stop each epoch after this many batches.")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=None,
+              help="YAML/JSON training config; command-line options override its fields.")
+@click.option("--resume", is_flag=True, help="Continue a killed run from its last completed epoch.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run in DIR.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(model, dataset, epochs, out, seed, teacher, batch_size, lr, input_size, max_steps_per_epoch, config,
+            resume, overwrite, quiet) -> None:
+    from training.train import TrainConfig, load_config, train
+
+    overrides = {
+        "model": model, "dataset": dataset, "epochs": epochs, "seed": seed, "teacher": teacher,
+        "batch_size": batch_size, "lr": lr, "input_size": input_size, "max_steps_per_epoch": max_steps_per_epoch,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        if config is not None:
+            cfg = dataclasses.replace(load_config(config), **overrides)
+        elif resume and not overrides.keys() - {"epochs"} and not overrides:
+            cfg = None  # take the checkpoint's config
+        else:
+            if "model" not in overrides or "dataset" not in overrides:
+                raise UserError("--model and --dataset are required (or --config FILE, or --resume on a run)")
+            cfg = TrainConfig(**overrides)
+        result = train(cfg, out, resume=resume, quiet=quiet, overwrite=overwrite)
+    except (ValueError, OSError) as e:
+        raise UserError(str(e)) from None
+    acc = result.get("final_test_acc")
+    if acc is not None:
+        click.echo(f"final test accuracy {100 * acc:.2f} % -> {out}")

@@ -1,0 +1,153 @@
+"""Emitters of DyBNN's dynamic units: DynamicSign and DynamicPReLU (frame buffer, channel statistics, the
+fixed-point hyper-function MLP ``hls/templates/_hyper.hpp.j2``, then the per-channel operation on the buffered
+frame)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hls.emit import (
+    EmitError,
+    Iv,
+    NodeCode,
+    NodeEnv,
+    Num,
+    ParamArray,
+    elems_of,
+    emitter,
+    frac_of,
+    num_of,
+    per_pe,
+    port,
+    shift_amount,
+    storage_num,
+)
+from hls.emit.elementwise import prelu_ctx, requant_ctx
+from hwsim import nodes as N
+
+
+def hyper_ctx(
+    env: NodeEnv, hf: N.HyperFunction, x: Num, fx: int, pixels: int
+) -> tuple[dict, list[ParamArray]]:
+    """Grids, widths and parameter layout of the hyper function (see :class:`hwsim.nodes.HyperFunction`)."""
+    pe = env.fold.pe
+    c = hf.w1.shape[1]
+    if c % pe or hf.n_out % pe:
+        raise EmitError(
+            f"node {env.node.name!r}: PE={pe} must divide {c} channels and {hf.n_out} hyper outputs"
+        )
+    cf, nof, hd = c // pe, hf.n_out // pe, hf.n_hidden
+    total = Iv.of(x).times(pixels)
+    stat = Num(hf.stat.bits, hf.stat.signed)
+    stat_shift = fx + hf.pool_shift - hf.stat.frac
+    w1 = hf.w1.astype(np.int64)
+    f1 = hf.h1_frac
+    a1 = shift_amount(env, f1 - hf.stat.frac - hf.w1_frac, "hyper layer 1 product alignment")
+    b1 = hf.b1.astype(np.int64) << shift_amount(env, f1 - hf.b1_frac, "hyper b1 alignment")
+    l1 = (Iv.of(stat) * Iv.of(w1)).times(c)
+    h1 = (l1 << a1) + Iv.of(b1)
+    hidden = Num(hf.hidden.bits, hf.hidden.signed)
+    w2 = hf.w2.astype(np.int64)
+    fz = hf.z_frac
+    a2 = shift_amount(env, fz - hf.hidden.frac - hf.w2_frac, "hyper layer 2 product alignment")
+    b2 = hf.b2.astype(np.int64) << shift_amount(env, fz - hf.b2_frac, "hyper b2 alignment")
+    l2 = (Iv.of(hidden) * Iv.of(w2)).times(hd)
+    z = (l2 << a2) + Iv.of(b2)
+    one = 1 << fz
+    act = getattr(hf, "act", None)  # optional requantization of the clipped output
+    delta = Iv(-one, one) if act is None else Iv(Num(act.bits, act.signed).lo, Num(act.bits, act.signed).hi)
+    w1_t = np.ascontiguousarray(per_pe(w1.T, pe).transpose(0, 2, 1))  # [PE][CF][HD] -> [PE][HD][CF]
+    w2_t = per_pe(w2, pe)  # [PE][NOF][HD]
+    params = [
+        ParamArray(
+            "w1", storage_num(w1), w1_t, f"layer 1: w1[p][j][cf] = W1(j, cf*PE + p) at 2^-{hf.w1_frac}"
+        ),
+        ParamArray("b1", storage_num(b1), b1, f"layer 1 bias on the grid 2^-{f1}"),
+        ParamArray(
+            "w2", storage_num(w2), w2_t, f"layer 2: w2[p][of][j] = W2(of*PE + p, j) at 2^-{hf.w2_frac}"
+        ),
+        ParamArray(
+            "b2", storage_num(b2), per_pe(b2, pe), f"layer 2 bias of output of*PE + p on the grid 2^-{fz}"
+        ),
+    ]
+    ctx = {
+        "pe": pe, "cf": cf, "nof": nof, "hd": hd, "n_out": hf.n_out, "sum_num": total.num, "stat": stat,
+        "stat_shift": stat_shift, "pool_shift": hf.pool_shift, "fx": fx, "stat_frac": hf.stat.frac,
+        "l1_num": l1.num, "h1_num": h1.num, "a1": a1, "f1": f1, "hidden": hidden,
+        "hidden_shift": f1 - hf.hidden.frac, "hidden_frac": hf.hidden.frac, "l2_num": l2.num, "z_num": z.num,
+        "a2": a2, "fz": fz, "delta_num": delta.num, "delta": delta, "one": one, "lam_log2": hf.lam_log2,
+        "delta_frac": hf.delta_frac, "w1_num": storage_num(w1), "b1_num": storage_num(b1),
+        "w2_num": storage_num(w2), "b2_num": storage_num(b2), "act": act is not None,
+        "act_bits": act.bits if act else 0, "act_signed": act.signed if act else True,
+        "act_shift": fz - act.frac if act else 0, "act_frac": act.frac if act else fz,
+    }  # fmt: skip
+    return ctx, params
+
+
+def _frame(env: NodeEnv) -> dict:
+    spec = env.in_spec
+    if len(spec.shape) != 3:
+        raise EmitError(f"node {env.node.name!r}: expects an (H, W, C) feature map, got {spec.shape}")
+    h, w, c = spec.shape
+    pe = env.fold.pe
+    x = num_of(spec)
+    return {"h": h, "w": w, "c": c, "pe": pe, "cf": c // pe, "pixels": h * w, "words": elems_of(spec) // pe, "x": x,
+            "fx": frac_of(env, spec)}  # fmt: skip
+
+
+@emitter(N.DynamicSign)
+def _dynamic_sign(env: NodeEnv) -> NodeCode:
+    node: N.DynamicSign = env.node
+    fr = _frame(env)
+    hyper, params = hyper_ctx(env, node.hyper, fr["x"], fr["fx"], fr["pixels"])
+    dfrac = node.hyper.delta_frac
+    f = max(fr["fx"], node.tau_frac, dfrac)
+    tau = node.tau.astype(np.int64) << (f - node.tau_frac)
+    lhs = Iv.of(fr["x"]) << (f - fr["fx"])
+    rhs = Iv.of(tau) + (hyper["delta"] << (f - dfrac))
+    params.append(
+        ParamArray("tau", storage_num(tau), per_pe(tau, fr["pe"]), f"static threshold on the grid 2^-{f}")
+    )
+    ctx = {**fr, "hyper": hyper, "f": f, "shift_x": f - fr["fx"], "shift_delta": f - dfrac, "cmp_num": lhs.join(rhs).num,
+           "tau_num": storage_num(tau)}  # fmt: skip
+    pe = fr["pe"]
+    return NodeCode(
+        "dynamic_sign.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
+        (port(env, node.inputs[0], pe),), (port(env, node.outputs[0], pe),),
+        f"bit = x >= tau[c] + delta(x)[c] on a {fr['h']}x{fr['w']}x{fr['c']} frame, hyper function "
+        f"{fr['c']} -> {node.hyper.n_hidden} -> {node.hyper.n_out}, PE = {pe}",
+    )  # fmt: skip
+
+
+@emitter(N.DynamicPReLU)
+def _dynamic_prelu(env: NodeEnv) -> NodeCode:
+    node: N.DynamicPReLU = env.node
+    fr = _frame(env)
+    hyper, params = hyper_ctx(env, node.hyper, fr["x"], fr["fx"], fr["pixels"])
+    dfrac = node.hyper.delta_frac
+    delta = hyper["delta"]
+    fg = max(node.gamma_frac, dfrac)
+    fzz = max(node.zeta_frac, dfrac)
+    g = (Iv.of(node.gamma) << (fg - node.gamma_frac)) + (delta << (fg - dfrac))
+    z = (Iv.of(node.zeta) << (fzz - node.zeta_frac)) + (delta << (fzz - dfrac))
+    pc = prelu_ctx(env, fr["x"], fr["fx"], g, fg, z, fzz, node.beta, node.beta_frac)
+    fd, fo = pc["fd"], pc["fo"]
+    pe = fr["pe"]
+    gamma = node.gamma.astype(np.int64) << (fd - node.gamma_frac)
+    zeta = node.zeta.astype(np.int64) << (fo - node.zeta_frac)
+    params += [
+        ParamArray("gamma", storage_num(gamma), per_pe(gamma, pe), f"static shift before the PReLU on the grid 2^-{fd}"),
+        ParamArray("zeta", storage_num(zeta), per_pe(zeta, pe), f"static shift after the PReLU on the grid 2^-{fo}"),
+        ParamArray("beta", storage_num(node.beta), per_pe(node.beta.astype(np.int64), pe),
+                   f"negative slope at 2^-{node.beta_frac}"),
+    ]  # fmt: skip
+    ctx = {**fr, "hyper": hyper, **pc, "out": num_of(env.out_spec), "gamma_num": storage_num(gamma),
+           "zeta_num": storage_num(zeta), "beta_num": storage_num(node.beta), "g_delta_shift": fd - dfrac,
+           "z_delta_shift": fo - dfrac, **requant_ctx(node.out, fo)}  # fmt: skip
+    return NodeCode(
+        "dynamic_prelu.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
+        (port(env, node.inputs[0], pe),), (port(env, node.outputs[0], pe),),
+        f"y = requant(PReLU_beta(x - gamma[c] - dg(x)[c]) + zeta[c] + dz(x)[c] -> {node.out}) on a "
+        f"{fr['h']}x{fr['w']}x{fr['c']} frame, hyper function {fr['c']} -> {node.hyper.n_hidden} -> "
+        f"{node.hyper.n_out}, PE = {pe}",
+    )  # fmt: skip

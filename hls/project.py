@@ -1,0 +1,600 @@
+"""Write a complete HLS C++ project for a hardware graph (``dybnn hls``).
+
+Layout of a project directory::
+
+    README.md         what is where, how to run the C simulation and Vitis HLS
+    Makefile          g++ C simulation against the ap_types headers of the installed hls4ml package
+    run_hls.tcl       Vitis HLS: csim, csynth, cosim, export as IP
+    project.json      manifest: graph, part, clock, folding, streams, loop counters, FIFO depths
+    top.cpp           the #pragma HLS DATAFLOW top function over hls::stream channels
+    src/              dybnn_common.hpp, top.hpp, one header per node instance (from hls/templates/<type>.hpp.j2)
+    params/           one header of constant arrays per node with parameters
+    tb/               tb.cpp, input.txt (a few synthetic frames) and expected.txt (their hwsim outputs)
+
+The top function takes the graph input as IEEE-754 float32 bit patterns (``ap_uint<32>`` elements) and the
+InputQuant node quantizes them exactly with integer logic (round half to even, saturate), so the C simulation
+covers the whole graph from the same float input as :func:`hwsim.simulate.simulate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hls import cycles as C
+from hls.emit import EmitError, NodeCode, NodeEnv, ParamArray, Port, c_ident, emit_node, template_env
+from hls.emit.schedule import DEFAULT_DEPTH, NodeTiming, schedule
+from hls.folding import MAX_STREAM_BITS, Fold, FoldingError, channels, divisors, validate
+from hwsim import nodes as N
+from hwsim.graph import HwGraph
+from hwsim.types import Float
+
+FORMAT = "dybnn-hls-project"
+VERSION = 1
+MANIFEST = "project.json"
+#: elements per line in parameter tables
+LINE = 16
+
+
+class ProjectError(ValueError):
+    """The project cannot be written (unsupported graph, bad output directory); the message says why."""
+
+
+# ------------------------------------------------------------------------------------------------ ap_types
+
+
+def ap_types_dir() -> Path:
+    """The Xilinx ap_types headers (ap_int.h, hls_stream.h) shipped in the installed hls4ml package."""
+    try:
+        from importlib.resources import files
+
+        root = Path(str(files("hls4ml")))
+    except Exception:  # noqa: BLE001 - any import problem means "not installed"
+        root = None
+    if root is None or not root.is_dir():
+        try:
+            import hls4ml
+
+            root = Path(hls4ml.__file__).parent
+        except ImportError:
+            raise ProjectError(
+                "the hls4ml package is not installed: it provides the ap_types headers"
+            ) from None
+    d = root / "templates" / "vivado" / "ap_types"
+    if not (d / "ap_int.h").is_file():
+        raise ProjectError(f"{d}: no ap_int.h in the installed hls4ml package")
+    return d
+
+
+# ------------------------------------------------------------------------------------------------ passes
+
+
+class InsertStreamForks:
+    """Give every tensor exactly one reader: a tensor read by several nodes, or read and also a graph output,
+    gets a Duplicate node (a dataflow stream has one producer and one consumer)."""
+
+    def apply(self, g: HwGraph, folding: dict[str, Fold]) -> tuple[HwGraph, dict[str, Fold], dict[str, str]]:
+        """Returns the new graph, its folding, and ``{port tensor: original graph output}``."""
+        readers: dict[str, int] = {}
+        for n in g.nodes:
+            for t in n.inputs:
+                readers[t] = readers.get(t, 0) + 1
+        for t in g.outputs:
+            readers[t] = readers.get(t, 0) + 1
+        names = {n.name for n in g.nodes}
+        nodes: list[N.Node] = []
+        tensors = dict(g.tensors)
+        folding = dict(folding)
+        forks: dict[str, N.Node] = {}
+        for t, k in readers.items():
+            if k < 2:
+                continue
+            name = t + "_fork"
+            while name in names:
+                name += "_"
+            names.add(name)
+            outs = tuple(f"{t}__{i}" for i in range(k))
+            for o in outs:
+                tensors[o] = g.spec(t)
+            forks[t] = N.Duplicate(name=name, inputs=(t,), outputs=outs)
+            # the fork keeps the producer's word width when it can (no width converter in front of it)
+            prod = g.producer(t)
+            pe = 1 if prod is None or isinstance(prod, N.LabelSelect) else folding.get(prod.name, Fold()).pe
+            folding[name] = Fold(pe if g.spec(t).shape[-1] % pe == 0 else 1, 1)
+        # assign fork outputs to readers in order
+        next_out: dict[str, int] = {t: 0 for t in forks}
+        for t in g.inputs:
+            if t in forks:
+                nodes.append(forks[t])
+        for n in g.nodes:
+            new_inputs = []
+            for t in n.inputs:
+                if t in forks:
+                    new_inputs.append(forks[t].outputs[next_out[t]])
+                    next_out[t] += 1
+                else:
+                    new_inputs.append(t)
+            nodes.append(n if tuple(new_inputs) == n.inputs else n.replace(inputs=tuple(new_inputs)))
+            for t in n.outputs:
+                if t in forks:
+                    nodes.append(forks[t])
+        outputs = []
+        out_map = {}
+        for t in g.outputs:
+            if t in forks:
+                o = forks[t].outputs[next_out[t]]
+                next_out[t] += 1
+            else:
+                o = t
+            outputs.append(o)
+            out_map[o] = t
+        g2 = HwGraph(g.name, list(g.inputs), outputs, tensors, nodes, dict(g.metadata))
+        g2.validate()
+        return g2, folding, out_map
+
+
+# ------------------------------------------------------------------------------------------------ plan
+
+
+@dataclass
+class Plan:
+    """Everything the templates need, derived from the graph and the folding."""
+
+    graph: HwGraph  # with stream forks
+    folding: dict[str, Fold]
+    output_names: dict[str, str]  # port tensor -> original graph output
+    idents: dict[str, str]
+    codes: dict[str, NodeCode]
+    loops: list[str] = field(default_factory=list)  # "node/loop" by counter id
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    in_ports: list[dict[str, Any]] = field(default_factory=list)
+    out_ports: list[dict[str, Any]] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+    max_width: int = 0
+
+
+def top_name(g: HwGraph) -> str:
+    """The top function: ``<graph>_top``."""
+    return c_ident(g.name) + "_top"
+
+
+def _check_widths(g: HwGraph, folding: dict[str, Fold]) -> None:
+    """Streams wider than HLS allows name the node (folding.validate covers the inputs of most nodes)."""
+    for n in g.nodes:
+        f = folding.get(n.name, Fold())
+        for t in n.outputs:
+            bits = g.spec(t).dtype.bits
+            el = 1 if isinstance(n, N.LabelSelect) else f.pe
+            if el * bits > MAX_STREAM_BITS:
+                raise FoldingError(
+                    f"node {n.name!r}: output stream of pe*bits = {el * bits} bits exceeds the HLS limit "
+                    f"{MAX_STREAM_BITS}; valid pe: {[d for d in divisors(channels(g, n)) if d * bits <= MAX_STREAM_BITS]}"
+                )
+
+
+def make_plan(graph: HwGraph, folding: dict[str, Fold] | None = None) -> Plan:
+    """Check the graph and folding, insert stream forks, run every node's emitter and wire the dataflow."""
+    folding = dict(folding or {})
+    graph.validate()
+    validate(graph, folding)
+    _check_widths(graph, folding)
+    if len(graph.inputs) != 1:
+        raise ProjectError(
+            f"graph {graph.name!r}: the HLS top function takes one input, the graph has {len(graph.inputs)}"
+        )
+    for c in graph.consumers(graph.inputs[0]):
+        if not isinstance(c, (N.InputQuant, N.Duplicate)):
+            raise ProjectError(
+                f"graph {graph.name!r}: the float input feeds node {c.name!r} ({c.op_type}); only InputQuant reads floats"
+            )
+    g, fold, out_map = InsertStreamForks().apply(graph, folding)
+    taken: set[str] = {top_name(g)}
+    idents = {n.name: c_ident(n.name, taken) for n in g.nodes}
+    codes: dict[str, NodeCode] = {}
+    for n in g.nodes:
+        env = NodeEnv(g, n, fold.get(n.name, Fold()), idents[n.name])
+        try:
+            codes[n.name] = emit_node(env)
+        except EmitError:
+            raise
+        except (
+            ValueError,
+            IndexError,
+        ) as e:  # a reshape that does not fit means a folding the node cannot use
+            raise EmitError(f"node {n.name!r} ({n.op_type}): cannot generate code: {e}") from None
+        want = tuple(C.node_loops(g, n, fold.get(n.name, Fold())))
+        if codes[n.name].loops != want:
+            raise EmitError(
+                f"node {n.name!r}: emitter loops {codes[n.name].loops} differ from the cycle model {want}"
+            )
+    plan = Plan(g, fold, out_map, idents, codes)
+    for n in g.nodes:
+        plan.counters[n.name] = {}
+        for lp in codes[n.name].loops:
+            plan.counters[n.name][lp] = len(plan.loops)
+            plan.loops.append(f"{n.name}/{lp}")
+    _wire(plan, taken)
+    return plan
+
+
+def _wire(plan: Plan, taken: set[str]) -> None:
+    g = plan.graph
+    producer_port: dict[str, Port] = {}
+    for n in g.nodes:
+        for p in plan.codes[n.name].outputs:
+            producer_port[p.tensor] = p
+    var_of: dict[str, str] = {}  # tensor -> channel variable as produced
+    words: dict[str, int] = {}
+    # top-level ports
+    x = g.inputs[0]
+    (reader,) = g.consumers(x)
+    in_port = next(p for p in plan.codes[reader.name].inputs if p.tensor == x)
+    v = c_ident("in_" + x, taken)
+    var_of[x] = v
+    elems = _elems(g, x)
+    words[v] = elems // in_port.elems
+    plan.in_ports.append({"var": v, "tensor": x, "width": in_port.width, "elems": elems,
+                          "elems_per_word": in_port.elems, "words": elems // in_port.elems, "num": in_port.num})  # fmt: skip
+    out_vars: dict[str, str] = {}
+    for t in g.outputs:
+        p = producer_port[t]
+        ov = c_ident("out_" + plan.output_names[t], taken)
+        out_vars[t] = ov
+        el = _elems(g, t)
+        plan.out_ports.append({"var": ov, "tensor": plan.output_names[t], "width": p.width, "elems": el,
+                               "elems_per_word": p.elems, "words": el // p.elems, "num": p.num})  # fmt: skip
+    for t, p in producer_port.items():
+        if t in out_vars:
+            var_of[t] = out_vars[t]
+        else:
+            var_of[t] = c_ident("s_" + t, taken)
+            plan.channels.append({"var": var_of[t], "width": p.width, "label": t, "depth": DEFAULT_DEPTH})
+        words[var_of[t]] = _elems(g, t) // p.elems
+    timings: list[NodeTiming] = []
+    dwc_id = len(plan.loops)
+    for n in g.nodes:
+        code = plan.codes[n.name]
+        args = []
+        tin = []
+        for p in code.inputs:
+            src = var_of[p.tensor]
+            have = producer_port[p.tensor].elems if p.tensor in producer_port else p.elems
+            if have != p.elems:  # the consumer folds the tensor differently: width converter
+                dv = c_ident(f"s_{p.tensor}_{p.elems}", taken)
+                total = _elems(g, p.tensor)
+                plan.channels.append({"var": dv, "width": p.width, "label": f"{p.tensor} ({p.elems} per word)",
+                                      "depth": DEFAULT_DEPTH})  # fmt: skip
+                label = f"{p.tensor}__dwc/dwc"
+                plan.loops.append(label)
+                plan.calls.append({"kind": "dwc", "in_e": have, "out_e": p.elems, "bits": p.num.bits, "total": total,
+                                   "counter": dwc_id, "args": [src, dv], "label": label,
+                                   "iterations": total // int(np.gcd(have, p.elems))})  # fmt: skip
+                need = -(-p.elems // have)  # input words that make the first output word
+                timings.append(NodeTiming((src,), (dv,), total // int(np.gcd(have, p.elems)), need, 0, False))
+                dwc_id += 1
+                words[dv] = total // p.elems
+                src = dv
+            args.append(src)
+            tin.append(src)
+        outs = [var_of[p.tensor] for p in code.outputs]
+        args += outs
+        plan.calls.append({"kind": "node", "ns": plan.idents[n.name], "args": args, "op_type": n.op_type})
+        f = plan.folding.get(n.name, Fold())
+        need, extra = C.first_output(g, n, f)
+        timings.append(
+            NodeTiming(
+                tuple(tin), tuple(outs), C.node_cycles(g, n, f), need, extra, isinstance(n, (N.Add, N.Concat))
+            )
+        )
+    timing, depth = schedule(timings, [plan.in_ports[0]["var"]], words)
+    for c in plan.channels:
+        c["depth"] = depth.get(c["var"], DEFAULT_DEPTH)
+    plan.timing = {v: {"first": float(s.first), "period": int(s.period)} for v, s in timing.items()}
+    widths = [c["width"] for c in plan.channels] + [p["width"] for p in plan.in_ports + plan.out_ports]
+    plan.max_width = max(widths)
+
+
+def _elems(g: HwGraph, t: str) -> int:
+    n = 1
+    for d in g.spec(t).shape:
+        n *= d
+    return n
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+
+
+def _array_ctx(a: ParamArray) -> dict[str, Any]:
+    data = np.asarray(a.data)
+    flat = data.reshape(-1, data.shape[-1]) if data.ndim > 1 else data.reshape(1, -1)
+    lines = []
+    for row in flat:
+        vals = [int(v) for v in row]
+        lines += [vals[i : i + LINE] for i in range(0, len(vals), LINE)]
+    hex_ok = a.name == "weights" and not a.num.signed and a.num.bits > 1
+    return {"name": a.name, "num": a.num, "shape": list(data.shape), "lines": lines, "comment": a.comment,
+            "fmt": "c_hex" if hex_ok else "c_int"}  # fmt: skip
+
+
+def render(plan: Plan, part: str, clock_ns: float, tb_frames: int = 0) -> dict[str, str]:
+    """All files of the project as ``{relative path: text}`` (tb/input.txt and tb/expected.txt excluded)."""
+    env = template_env()
+    g = plan.graph
+    top = top_name(g)
+    files: dict[str, str] = {}
+    ap_max = max(1024, ((plan.max_width + 1 + 1023) // 1024) * 1024)
+    files["src/dybnn_common.hpp"] = env.get_template("common.hpp.j2").render(
+        graph_name=g.name, ap_int_max_w=ap_max, n_loops=len(plan.loops)
+    )
+    headers = []
+    for n in g.nodes:
+        code = plan.codes[n.name]
+        ns = plan.idents[n.name]
+        base = {
+            "ns": ns, "node_name": n.name, "op_type": n.op_type, "summary": code.summary,
+            "module": _module_of(n), "has_params": bool(code.params), "counter": plan.counters[n.name],
+        }  # fmt: skip
+        files[f"src/{ns}.hpp"] = env.get_template(code.template).render(**base, **code.context)
+        headers.append(f"{ns}.hpp")
+        if code.params:
+            files[f"params/{ns}.h"] = env.get_template("params.h.j2").render(
+                ns=ns,
+                node_name=n.name,
+                op_type=n.op_type,
+                arrays=[_array_ctx(a) for a in code.params if a.data.size],
+            )
+    ports = plan.in_ports + plan.out_ports
+    files["src/dybnn_top.hpp"] = env.get_template("top.hpp.j2").render(
+        graph_name=g.name, top=top, ports=ports
+    )
+    files["top.cpp"] = env.get_template("top.cpp.j2").render(
+        graph_name=g.name,
+        top=top,
+        ports=ports,
+        headers=headers,
+        channels=plan.channels,
+        calls=plan.calls,
+        n_nodes=len(g.nodes),
+    )
+    files["tb/tb.cpp"] = env.get_template("tb.cpp.j2").render(
+        graph_name=g.name,
+        top=top,
+        ports=ports,
+        input=plan.in_ports[0],
+        outputs=plan.out_ports,
+        loops=plan.loops,
+    )
+    files["Makefile"] = env.get_template("Makefile.j2").render(
+        graph_name=g.name, ap_types=str(ap_types_dir())
+    )
+    files["run_hls.tcl"] = env.get_template("run_hls.tcl.j2").render(
+        graph_name=g.name,
+        top=top,
+        part=part,
+        clock_ns=_clock(clock_ns),
+        project_name=c_ident(g.name, set()) + "_hls",
+    )
+    node_rows = [
+        {"name": n.name, "ns": plan.idents[n.name], "op_type": n.op_type,
+         "pe": plan.folding.get(n.name, Fold()).pe, "simd": plan.folding.get(n.name, Fold()).simd,
+         "cycles": C.node_cycles(g, n, plan.folding.get(n.name, Fold()))}
+        for n in g.nodes
+    ]  # fmt: skip
+    deep = [c for c in plan.channels if c["depth"] > DEFAULT_DEPTH]
+    files["README.md"] = env.get_template("README.md.j2").render(
+        graph_name=g.name,
+        top=top,
+        part=part,
+        clock_ns=_clock(clock_ns),
+        nodes=node_rows,
+        deep=deep,
+        input=plan.in_ports[0],
+        outputs=plan.out_ports,
+        tb_frames=tb_frames,
+        bottleneck=max(node_rows, key=lambda r: r["cycles"]),
+    )
+    return files
+
+
+def _clock(clock_ns: float) -> str:
+    return f"{float(clock_ns):g}"
+
+
+def _module_of(n: N.Node) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", n.op_type).lower().replace("p_re_l_u", "prelu")
+
+
+def manifest(plan: Plan, part: str, clock_ns: float) -> dict[str, Any]:
+    g = plan.graph
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "graph": g.name,
+        "top": top_name(g),
+        "part": part,
+        "clock_ns": float(clock_ns),
+        "folding": {k: {"pe": f.pe, "simd": f.simd} for k, f in plan.folding.items()},
+        "input": {k: v for k, v in plan.in_ports[0].items() if k != "num"},
+        "outputs": [
+            {**{k: v for k, v in p.items() if k != "num"}, "bits": p["num"].bits, "signed": p["num"].signed}
+            for p in plan.out_ports
+        ],
+        "loops": plan.loops,
+        "node_loops": {n.name: list(plan.codes[n.name].loops) for n in g.nodes},
+        "node_cycles": {n.name: C.node_cycles(g, n, plan.folding.get(n.name, Fold())) for n in g.nodes},
+        "fifos": [
+            {"var": c["var"], "tensor": c["label"], "width": c["width"], "depth": c["depth"]}
+            for c in plan.channels
+        ],
+        "timing": plan.timing,
+        "width_converters": {c["label"]: c["iterations"] for c in plan.calls if c["kind"] == "dwc"},
+    }
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def is_project(d: Path) -> bool:
+    try:
+        doc = json.loads((d / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
+
+
+def _resolve_part(part: str) -> str:
+    try:
+        from hls.devices import resolve_part
+    except ImportError:  # the device table is optional here: take the name as given
+        return str(part)
+    return resolve_part(part).part
+
+
+def write_project(
+    graph: HwGraph,
+    out_dir: str | os.PathLike,
+    part: str,
+    clock_ns: float,
+    folding: dict[str, Fold] | None = None,
+    *,
+    tb_frames: int = 1,
+    seed: int = 0,
+    probes: Sequence[str] | str | None = None,
+) -> Path:
+    """Write the HLS project of ``graph`` into ``out_dir`` atomically and return its path.
+
+    ``part`` is a full part name or a board alias (resolved by :func:`hls.devices.resolve_part`); ``folding`` maps
+    node names to :class:`~hls.folding.Fold` (missing nodes: ``pe = simd = 1``). ``tb_frames`` synthetic
+    standard-normal frames go to ``tb/input.txt`` with their hwsim outputs in ``tb/expected.txt`` so that
+    ``make csim`` and the Vitis flow check themselves. An existing ``out_dir`` is replaced only if it is a dybnn
+    HLS project (or empty). ``probes`` (tensor names, or ``"all"``) become extra outputs of the top function so
+    that a C simulation can compare intermediate tensors too (debugging, tests).
+
+    Raises:
+        FoldingError: a folding factor does not divide its dimension, or a stream is too wide (names the node).
+        ProjectError / EmitError: unsupported graph or output directory.
+        ValueError: unknown part (from :func:`hls.devices.resolve_part`, listing the known parts).
+    """
+    if clock_ns is None or not float(clock_ns) > 0:
+        raise ProjectError(f"clock period must be positive, got {clock_ns!r} ns")
+    out = Path(out_dir)
+    if out.exists():
+        if not out.is_dir():
+            raise ProjectError(f"{out} exists and is not a directory")
+        if any(out.iterdir()) and not is_project(out):
+            raise ProjectError(
+                f"{out} exists and is not a dybnn HLS project (no {MANIFEST}); refusing to overwrite it"
+            )
+    full_part = _resolve_part(part)
+    graph = with_probes(graph, probes)
+    plan = make_plan(graph, folding)
+    files = render(plan, full_part, clock_ns, tb_frames)
+    doc = manifest(plan, full_part, clock_ns)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for rel, text in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+        (tmp / MANIFEST).write_text(json.dumps(doc, indent=1))
+        if tb_frames > 0:
+            x = np.random.default_rng(seed).standard_normal((tb_frames, *graph.spec(graph.inputs[0]).shape))
+            write_inputs(tmp / "tb" / "input.txt", graph, x)
+            write_expected(tmp / "tb" / "expected.txt", graph, x, doc)
+        else:
+            write_inputs(tmp / "tb" / "input.txt", graph, np.zeros((0, *graph.spec(graph.inputs[0]).shape)))
+            (tmp / "tb" / "expected.txt").write_text("")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old.{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def with_probes(graph: HwGraph, probes: Sequence[str] | str | None) -> HwGraph:
+    """``graph`` with the ``probes`` tensors (or every tensor but the input, ``"all"``) as extra outputs."""
+    if not probes:
+        return graph
+    names = [t for t in graph.tensors if t not in graph.inputs] if probes == "all" else list(probes)
+    for t in names:
+        if t not in graph.tensors or t in graph.inputs:
+            raise ProjectError(f"probe {t!r} is not an intermediate tensor of graph {graph.name!r}")
+    produced = [t for n in graph.nodes for t in n.outputs]
+    outs = list(graph.outputs) + [t for t in produced if t in names and t not in graph.outputs]
+    return HwGraph(graph.name, list(graph.inputs), outs, graph.tensors, graph.nodes, graph.metadata)
+
+
+# ------------------------------------------------------------------------------------------------ tb data
+
+
+def float_bits(graph: HwGraph, x: np.ndarray) -> np.ndarray:
+    """The graph input batch as float32 bit patterns ``(N, elems)`` in channels-last order."""
+    from hwsim.simulate import to_graph_layout
+
+    spec = graph.spec(graph.inputs[0])
+    if not isinstance(spec.dtype, Float):
+        raise ProjectError(
+            f"graph {graph.name!r}: input {graph.inputs[0]!r} is {spec.dtype}, expected float32"
+        )
+    xs = to_graph_layout(np.asarray(x, dtype=np.float32), spec)
+    return np.ascontiguousarray(xs, dtype=np.float32).reshape(xs.shape[0], -1).view(np.uint32)
+
+
+def write_inputs(path: Path, graph: HwGraph, x: np.ndarray) -> None:
+    bits = float_bits(graph, x) if len(x) else np.zeros((0, 1), np.uint32)
+    elems = _elems(graph, graph.inputs[0])
+    with open(path, "w") as f:
+        f.write(f"{len(bits)} {elems}\n")
+        for row in bits:
+            f.write(" ".join(map(str, row.tolist())) + "\n")
+
+
+def expected_outputs(graph: HwGraph, x: np.ndarray) -> dict[str, np.ndarray]:
+    """hwsim reference outputs as int64 ``(N, elems)`` arrays, by graph output name."""
+    from hwsim.simulate import simulate
+
+    res = simulate(graph, np.asarray(x, dtype=np.float32), level="ref")
+    return {t: np.asarray(res[t]).astype(np.int64).reshape(len(x), -1) for t in graph.outputs}
+
+
+def write_expected(path: Path, graph: HwGraph, x: np.ndarray, doc: dict[str, Any]) -> None:
+    exp = expected_outputs(graph, x)
+    with open(path, "w") as f:
+        for i in range(len(x)):
+            for k, o in enumerate(doc["outputs"]):
+                f.write(f"{k} " + " ".join(map(str, exp[o["tensor"]][i].tolist())) + "\n")
+
+
+__all__ = [
+    "FORMAT",
+    "InsertStreamForks",
+    "Plan",
+    "ProjectError",
+    "ap_types_dir",
+    "expected_outputs",
+    "float_bits",
+    "is_project",
+    "make_plan",
+    "render",
+    "write_project",
+]

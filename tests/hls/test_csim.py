@@ -1,0 +1,214 @@
+"""g++ C simulation of generated projects, compared value for value with hwsim and loop for loop with hls.cycles.
+
+Every build costs 10-40 s of g++ (ap_int templates), so each test batches many cases into one graph: the fuzz
+graphs put about twenty single-node cases side by side, and ``probes="all"`` makes every intermediate tensor an
+output of the top function, so one build checks every node.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from hls.csim import run_csim
+from hls.folding import Fold
+from hls.project import with_probes, write_project
+from hwsim.types import Fixed
+from tests.hls.cases import fuzz_graph, random_folding, tricky_floats
+from tests.hwsim.graphs import build, finn_graph, resblock_graph
+
+pytestmark = [
+    pytest.mark.hls,
+    pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make"),
+]
+
+
+def _check(result, what: str) -> None:
+    assert result.total_mismatches == 0, f"{what}: {result.summary()}"
+    assert not result.cycle_mismatches, f"{what}: {result.summary()}"
+    assert not result.unsteady, f"{what}: loops with a data-dependent trip count {result.unsteady}"
+    for name, cyc in result.model_cycles.items():
+        assert result.cycles[name] == cyc, name
+
+
+def _csim(tmp_path, g, folding, x, probes="all"):
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, folding, tb_frames=0, probes=probes)
+    return run_csim(prj, g, x)
+
+
+@pytest.mark.parametrize(("graph", "mode"), [("resblock", "mixed"), ("finn", "max")])
+def test_handmade_graphs_bit_exact(tmp_path, rng, graph, mode):
+    g = resblock_graph(rng, c=8, hw=6, pad_value=0) if graph == "resblock" else finn_graph(rng, c=8)
+    folding = random_folding(g, rng, mode)
+    x = rng.standard_normal((4, *g.spec("x").shape)) * 1.5
+    _check(_csim(tmp_path, g, folding, x), graph)
+
+
+@pytest.mark.parametrize(
+    ("seed", "c", "hw", "mode"), [(11, 4, 6, "ones"), (12, 6, 7, "mixed"), (13, 8, 5, "max")]
+)
+def test_fuzz_single_nodes_bit_exact(tmp_path, seed, c, hw, mode):
+    """About twenty random single-node cases per build: every node type, kernels 1..3, strides 1..2, padding
+    below the kernel size, pad values -1/0/+1, threshold and affine stages, exact and requantized outputs, under
+    PE = SIMD = 1, fully unfolded, or a random divisor per node."""
+    rng = np.random.default_rng(seed)
+    g = fuzz_graph(rng, c=c, hw=hw)
+    folding = random_folding(g, rng, mode)
+    x = rng.standard_normal((3, hw, hw, c)) * 2.0
+    x[0] = (
+        rng.integers(-40, 40, x[0].shape) / 32.0
+    )  # many exact ties of the input grid 2^-4 (x * 16 = k + 1/2)
+    _check(_csim(tmp_path, g, folding, x), f"fuzz seed {seed}")
+
+
+def test_input_quantizer_is_exact_on_tricky_floats(tmp_path, rng):
+    """Ties, +-0, subnormals, infinities and out-of-range floats through six quantizers sharing one build."""
+    from hwsim import nodes as N
+
+    outs = [
+        Fixed(8, 4, True),
+        Fixed(6, 2, False),
+        Fixed(16, 10, True),
+        Fixed(40, 20, True),
+        Fixed(8, -2, True),
+        None,
+    ]
+    nodes = [N.InputQuant(name=f"q{i}", inputs=("x",), outputs=(f"y{i}",), out=o) for i, o in enumerate(outs)]
+    x = np.stack([tricky_floats(rng, 60, f) for f in (4, 2, 10, 20, 0)])
+    n = x.shape[1]
+    g = build("inq", (n,), nodes)
+    g.outputs = [f"y{i}" for i in range(len(outs))]
+    folding = {f"q{i}": Fold(4 if n % 4 == 0 else 1) for i in range(len(outs))}
+    _check(_csim(tmp_path, g, folding, x, probes=None), "input quantizers")
+
+
+def test_mismatch_is_detected(tmp_path, rng):
+    """A project whose weights differ from the graph's fails the comparison (the check is not vacuous)."""
+    g = finn_graph(rng, c=8)
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, {}, tb_frames=0, probes="all")
+    p = prj / "params" / "fc1.h"
+    text = p.read_text()
+    i = text.index("bias[")
+    j = text.index("\n", text.index("= {", i)) + 1
+    k = text.index(",", j)
+    p.write_text(text[:j] + "    " + str(int(text[j:k]) + 7) + text[k:])
+    x = rng.standard_normal((2, *g.spec("x").shape))
+    res = run_csim(prj, g, x)
+    assert res.mismatches["a1"] > 0 and not res.ok
+    assert res.mismatches["b1"] == 0
+
+
+def test_cli_generates_and_simulates(tmp_path, rng, monkeypatch):
+    from click.testing import CliRunner
+
+    from dybnn.cli import cli
+
+    g = resblock_graph(rng, c=8, hw=6)
+    g.save(tmp_path / "run" / "hw")
+    (tmp_path / "fold.json").write_text(
+        json.dumps({"conv1": {"pe": 4, "simd": 8}, "stem": {"pe": 2, "simd": 2}})
+    )
+    args = ["hls", str(tmp_path / "run"), "--part", "pynq-z1", "--clock-ns", "10", "--folding",
+            str(tmp_path / "fold.json"), "--out", str(tmp_path / "prj"), "--csim", "--samples", "3"]  # fmt: skip
+    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "PASS" in r.output and "0 mismatching" in r.output
+    assert (tmp_path / "prj" / "project.json").is_file()
+
+    # a failing comparison exits non-zero
+    import hls.csim
+
+    real = hls.csim.run_csim
+
+    def broken(*a, **kw):
+        res = real(*a, **kw)
+        res.mismatches["label"] = 1
+        return res
+
+    monkeypatch.setattr(hls.csim, "run_csim", broken)
+    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert r.exit_code == 1 and "FAIL" in r.output
+
+
+# ------------------------------------------------------------------------------------- lowered models
+
+
+_LOWERED: dict = {}
+
+
+def _lowered(tmp_path_factory, name: str, shape=None):
+    key = (name, shape)
+    if key not in _LOWERED:
+        _LOWERED[key] = _export_and_lower(tmp_path_factory, name, shape)
+    return _LOWERED[key]
+
+
+def _export_and_lower(tmp_path_factory, name: str, shape=None):
+    export = pytest.importorskip("training.export")
+    lower_mod = pytest.importorskip("hwsim.lower")
+    if not hasattr(export, "export_random"):
+        pytest.skip("training.export.export_random is not available")
+    d = tmp_path_factory.mktemp(name)
+    # only hwsim == C simulation is checked here: skip the exporter's own PyTorch range check (training tests own it)
+    params = inspect.signature(export.export_random).parameters
+    kw = {k: v for k, v in {"check": False, "calib_steps": 4}.items() if k in params}
+    try:
+        onnx_path = export.export_random(name, d, input_shape=shape, **kw)
+    except Exception as e:  # noqa: BLE001 - the exporter is not ours to test here
+        pytest.skip(f"export_random({name!r}) failed: {type(e).__name__}: {e}")
+    try:
+        return lower_mod.lower(onnx_path)
+    except lower_mod.LoweringError as e:
+        pytest.skip(f"lowering {name} failed: {e}")
+
+
+def _folding(g):
+    try:
+        from hls.estimate import folding_search
+    except ImportError:
+        return {}
+    return folding_search(g, 10.0, fit="zcu104")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "shape"), [("reactnet-tiny", None), ("lfc-w1a1", None), ("cnv-w1a1", (3, 32, 32))]
+)
+def test_lowered_models_bit_exact(tmp_path, tmp_path_factory, name, shape):
+    g = _lowered(tmp_path_factory, name, shape)
+    x = np.random.default_rng(1).standard_normal((3, *g.spec(g.inputs[0]).shape))
+    res = run_csim(write_project(g, tmp_path / "prj", "zcu104", 10.0, _folding(g), tb_frames=0), g, x)
+    _check(res, name)
+
+
+@pytest.mark.slow
+def test_dybnn_tiny_csim_under_two_minutes(tmp_path, tmp_path_factory):
+    """Must-show: generating, building (g++) and running the C simulation of dybnn-tiny takes < 2 minutes; every
+    logit and label equals hwsim's and every loop count equals the cycle model."""
+    g = _lowered(tmp_path_factory, "dybnn-tiny")
+    folding = _folding(g)
+    x = np.random.default_rng(2).standard_normal((8, *g.spec(g.inputs[0]).shape))
+    t0 = time.perf_counter()
+    prj = write_project(g, tmp_path / "prj", "zcu104", 10.0, folding, tb_frames=0)
+    res = run_csim(prj, g, x)
+    elapsed = time.perf_counter() - t0
+    _check(res, "dybnn-tiny")
+    print(
+        f"dybnn-tiny: {len(g.nodes)} nodes, build {res.build_s:.1f} s, run {res.run_s:.1f} s, total {elapsed:.1f} s"
+    )
+    assert elapsed < 120, res.summary()
+
+
+@pytest.mark.slow
+def test_dybnn_tiny_intermediates_bit_exact(tmp_path, tmp_path_factory, rng):
+    """Every intermediate tensor of dybnn-tiny, under a random folding."""
+    g = _lowered(tmp_path_factory, "dybnn-tiny")
+    x = np.random.default_rng(3).standard_normal((2, *g.spec(g.inputs[0]).shape))
+    prj = write_project(g, tmp_path / "prj", "zcu104", 10.0, random_folding(g, rng, "mixed"), tb_frames=0,
+                        probes="all")  # fmt: skip
+    _check(run_csim(prj, with_probes(g, "all"), x), "dybnn-tiny (all tensors)")
