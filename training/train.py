@@ -468,6 +468,24 @@ class _Trainer:
         }
 
 
+def random_shift(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Translate each image of ``x (N, C, H, W)`` by a random offset in ``[-k, k]^2`` (border replicated).
+
+    Uses the global torch RNG, whose state the checkpoint saves, so a resumed run draws the same shifts.
+    """
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (k, k, k, k), mode="replicate")
+    dy = torch.randint(0, 2 * k + 1, (n,))
+    dx = torch.randint(0, 2 * k + 1, (n,))
+    out = torch.empty_like(x)
+    for oy in range(2 * k + 1):
+        for ox in range(2 * k + 1):
+            idx = ((dy == oy) & (dx == ox)).nonzero(as_tuple=True)[0]
+            if len(idx):
+                out[idx] = padded[idx, :, oy : oy + h, ox : ox + w]
+    return out
+
+
 def _train_epoch(tr: _Trainer, epoch: int) -> tuple[float, int, int]:
     """One pass over (at most ``max_steps_per_epoch`` batches of) the training split.
 
@@ -491,6 +509,8 @@ def _train_epoch(tr: _Trainer, epoch: int) -> tuple[float, int, int]:
                 tr.enter_step(step)
             tr.set_lr(g)
             x, y = x.to(tr.device), y.to(tr.device)
+            if tr.cfg.augment_shift:
+                x = random_shift(x, tr.cfg.augment_shift)
             logits = tr.net(x)
             loss = tr.loss(logits, x, y)
             tr.optimizer.zero_grad(set_to_none=True)

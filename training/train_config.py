@@ -84,6 +84,8 @@ class TrainConfig:
     hyper_squash: str = "hardtanh"
     #: channel width multiplier
     width_mult: float = 1.0
+    #: random translation of training images by up to this many pixels (0: none); pads by replicating borders
+    augment_shift: int = 0
     #: stop every epoch after this many batches (None: the whole training split); for tests and smoke runs
     max_steps_per_epoch: int | None = None
 

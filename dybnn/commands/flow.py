@@ -1,0 +1,36 @@
+"""``dybnn flow``: every step from training to the report, each skipped when its outputs are up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(
+    "flow",
+    help="Run train -> export -> lower -> verify -> estimate (automatic folding) -> HLS project + C-simulation "
+    "-> report in DIR. A step is skipped when its outputs are newer than its inputs. The default config trains "
+    "dybnn-tiny on mnist5k for xc7z020clg400-1 at 100 MHz.",
+)
+@click.option("--config", "config", type=click.Path(path_type=Path), default=None, help="flow.yaml (see docs).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Run directory.")
+@click.option("--only", default=None, help="Comma-separated steps to run (others are left as they are).")
+@click.option("--force", is_flag=True, help="Run the steps even when their outputs are up to date.")
+def command(config: Path | None, out: Path, only: str | None, force: bool) -> None:
+    from dybnn.flow import Flow, load_flow_config, summary_table
+
+    cfg = load_flow_config(config)
+    flow = Flow(cfg, out, echo=click.echo)
+    names = [s.name for s in flow.steps()]
+    steps = [s.strip() for s in only.split(",")] if only else None
+    if steps:
+        bad = [s for s in steps if s not in names]
+        if bad:
+            from dybnn.errors import UserError
+
+            raise UserError(f"unknown step(s) {', '.join(bad)}; steps: {', '.join(names)}")
+    rows = flow.run(steps, force=force)
+    click.echo("")
+    click.echo(summary_table(rows))
+    click.echo(f"\nreport: {flow.report.resolve()}")
