@@ -89,11 +89,19 @@ class Step:
     outputs: list[Path]
     run: Callable[[], str]
     enabled: bool = True
+    #: a JSON output whose ``ok`` must be true for the step to count as done (a failed check is rerun)
+    ok_file: Path | None = None
 
 
 def _stale(step: Step) -> bool:
     if not all(p.exists() for p in step.outputs):
         return True
+    if step.ok_file is not None:
+        try:
+            if not json.loads(step.ok_file.read_text()).get("ok"):
+                return True
+        except (OSError, json.JSONDecodeError):
+            return True
     newest_in = max((p.stat().st_mtime for p in step.inputs if p.exists()), default=0.0)
     oldest_out = min(p.stat().st_mtime for p in step.outputs)
     return oldest_out < newest_in
@@ -148,10 +156,12 @@ class Flow:
             Step("train", [self.flow_json], [self.ckpt, self.metrics], self.do_train),
             Step("export", [self.ckpt], [self.onnx], self.do_export),
             Step("lower", [self.onnx], [self.hw], self.do_lower),
-            Step("verify", [self.onnx, self.hw, self.ckpt], [self.verify_json], self.do_verify),
+            Step("verify", [self.onnx, self.hw, self.ckpt], [self.verify_json], self.do_verify,
+                 ok_file=self.verify_json),
             Step("estimate", [self.hw, self.flow_json, *folding_in], [self.estimates, self.folding_json],
                  self.do_estimate),
-            Step("hls", [self.hw, self.folding_json], [self.csim_json], self.do_hls, enabled=c.csim),
+            Step("hls", [self.hw, self.folding_json], [self.csim_json], self.do_hls, enabled=c.csim,
+                 ok_file=self.csim_json),
             Step("thresholds", [self.ckpt], [self.thresholds], self.do_thresholds, enabled=dynamic),
             Step("report", [self.metrics, self.verify_json, self.estimates, self.csim_json, self.thresholds,
                             self.flow_json], [self.report], self.do_report),

@@ -58,11 +58,11 @@ STEP_COMMANDS: dict[str, str] = {
     "train": "dybnn train --model dybnn-tiny --dataset mnist5k --epochs 3 --out {dir}",
     "export": "dybnn export {dir}",
     "lower": "dybnn lower {dir}/model.onnx --out {dir}/hw",
-    "verify": "dybnn verify {dir} --json --out {dir}/verify.json",
+    "verify": "dybnn flow --out {dir} --only verify",
     "estimate": "dybnn estimate {dir}/model.onnx --part xc7z020clg400-1 --clock-ns 10 --json --out {dir}/estimates.json",
-    "hls": "dybnn hls {dir}/hw --out {dir}/hls --csim",
-    "thresholds": "dybnn flow {dir}",
-    "study": "dybnn flow {dir} --study",
+    "hls": "dybnn flow --out {dir} --only hls",
+    "thresholds": "dybnn flow --out {dir} --only thresholds",
+    "study": "dybnn study --out {dir}",
 }
 
 #: step -> one line: what the step is
@@ -183,7 +183,7 @@ def load_run(run_dir: str | os.PathLike) -> RunRecords:
     attempt("config", "config", run_dir / CONFIG_FILE, _read_json)
     attempt("train", "metrics", run_dir / files["train"], _read_json)
     attempt("lower", "graph", run_dir / files["lower"], _read_json)
-    attempt("verify", "verify", run_dir / files["verify"], _read_json)
+    attempt("verify", "verify", run_dir / files["verify"], _read_verify)
     attempt("estimate", "estimates", run_dir / files["estimate"], _read_json)
     attempt("hls", "csim", csim_path, _read_json)
     attempt("thresholds", "thresholds", run_dir / files["thresholds"], read_thresholds)
@@ -192,6 +192,24 @@ def load_run(run_dir: str | os.PathLike) -> RunRecords:
     if onnx.is_file():
         out["model_onnx"] = onnx
     return RunRecords(run_dir=run_dir, files=files, errors=errors, **out)
+
+
+def _read_verify(path: Path) -> Mapping[str, Any]:
+    """``verify.json`` as ``hwsim.verify`` writes it, normalized: ``samples`` per level becomes ``levels`` and the
+    largest count, and each pair's ``first`` becomes ``first_mismatch``."""
+    v = dict(_read_json(path))
+    samples = v.get("samples")
+    if isinstance(samples, Mapping):
+        v.setdefault("levels", list(samples))
+        v["samples_per_level"] = dict(samples)
+        v["samples"] = max((int(n) for n in samples.values()), default=0)
+    pairs = []
+    for p in v.get("pairs") or []:
+        if isinstance(p, Mapping) and "first_mismatch" not in p and "first" in p:
+            p = {**p, "first_mismatch": p["first"]}
+        pairs.append(p)
+    v["pairs"] = pairs
+    return v
 
 
 def epoch_records(metrics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
