@@ -15,6 +15,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "List the registered models with parameters, BOPs, FLOPs and OPs."),
     "train": ("train", "Train a model (two-step ReActNet recipe + integer fine-tune) and write checkpoints."),
     "export": ("export", "Export a checkpoint (or a random-init model) to QONNX."),
+    "lower": ("lower", "Lower a QONNX model to the hardware graph (graph.json + params.npz)."),
+    "verify": ("verify", "Check that PyTorch, QONNX, hwsim ref and numba agree exactly (exit 1 if not)."),
+    "sim": ("sim", "Simulate the hardware graph on a dataset's test split: accuracy and images/s."),
+    "estimate": ("estimate", "Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding."),
+    "hls": ("hls", "Generate an HLS C++ project (and C-simulate it with g++)."),
+    "flow": ("flow", "Run every step, train to report, skipping the ones that are up to date."),
+    "study": ("study", "Static vs dynamic thresholds: accuracy over seeds and hardware cost."),
+    "report": ("report", "Rebuild report.html and summary.md from what a run directory holds."),
 }
 
 

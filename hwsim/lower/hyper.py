@@ -1,0 +1,98 @@
+"""Assembly of a DyBNN hyper function (:class:`hwsim.nodes.HyperFunction`) from the converter's symbolic values.
+
+The pattern (Brevitas export of ``training.layers.HyperFunction``)::
+
+    x -> ReduceSum(H, W) -> Mul(2**-k) -> Quant(stat) -> Gemm(w1, b1) -> Relu -> Quant(hidden, unsigned)
+      -> Gemm(w2, b2) -> Clip(-1, 1) [-> Quant(act)] -> Mul(lambda = 2**lam_log2) [-> Quant]
+      [-> Unsqueeze/Reshape] [-> Slice]
+
+arrives here as ``Delta(Clipped(Affine z(FixedDense, input=Affine hidden(FixedDense, input=Pend GlobalPool))))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from hwsim.lower.errors import LoweringError
+from hwsim.lower.values import Affine, Delta, HwT, Pend, to_int64
+from hwsim.nodes import HyperFunction
+from hwsim.types import Fixed
+
+
+def _err(where: onnx.NodeProto, what: str) -> LoweringError:
+    return LoweringError(
+        f"unsupported pattern at node {where.name} ({where.op_type}): {what}", where.name, where.op_type
+    )
+
+
+def dense_params(a: Affine, in_frac: int) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """``(w, w_frac, b, b_frac)`` with ``x @ w.T + b == acc * mul + bias`` (all at ``a.frac``) for the dense unit
+    behind ``a``; per-channel weight factors are folded into ``w`` unless they are one common power of two."""
+    w = np.asarray(a.unit.fields["weights"], dtype=object)
+    mul = [int(m) for m in a.mul]
+    if mul and all(m == mul[0] for m in mul) and mul[0] > 0 and mul[0] & (mul[0] - 1) == 0:
+        j = mul[0].bit_length() - 1
+        return to_int64(w, "hyper weights"), a.frac - j - in_frac, to_int64(a.bias, "hyper bias"), a.frac
+    wm = w * np.array(mul, dtype=object)[:, None]
+    return to_int64(wm, "hyper weights"), a.frac - in_frac, to_int64(a.bias, "hyper bias"), a.frac
+
+
+def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) -> HyperFunction:
+    """The hyper function whose outputs are the concatenation of ``parts`` (each a slice of one hyper function's
+    output, negated when its flag is set: ``-clip(z) = clip(-z)``), computed on hardware tensor ``x``."""
+    clipped = parts[0][0].clipped
+    lam = parts[0][0].lam_log2
+    for d, _ in parts:
+        if d.clipped is not clipped or d.lam_log2 != lam:
+            raise _err(where, "the dynamic parts come from different hyper functions")
+    z = clipped.z
+    if z.unit.op != "FixedDense" or z.out is not None or z.relu:
+        raise _err(where, "expected Gemm -> Clip(-1, 1) at the end of the hyper function")
+    hidden = z.unit.input
+    if not isinstance(hidden, Affine) or hidden.unit.op != "FixedDense" or hidden.out is None:
+        raise _err(where, "expected Gemm -> Relu -> Quant (the hidden layer) in the hyper function")
+    hout = hidden.out
+    if hout.signed:
+        if not hidden.relu or hout.bits < 2:
+            raise _err(where, "the hidden layer of the hyper function must be ReLU + unsigned Quant")
+        hout = Fixed(
+            hout.bits - 1, hout.frac, False
+        )  # relu output in a signed b-bit type == unsigned b-1 bits
+    stat = hidden.unit.input
+    if not isinstance(stat, Pend) or stat.op != "GlobalPool" or stat.out is None:
+        raise _err(
+            where, "expected ReduceSum -> Mul(2**-k) -> Quant (the channel statistic) in the hyper function"
+        )
+    src = stat.inputs[0]
+    if not isinstance(src, HwT) or src.name != x.name:
+        raise _err(
+            where,
+            f"the hyper function reads {getattr(src, 'onnx', '?')}, not the tensor being thresholded ({x.onnx})",
+        )
+    if stat.out.signed is False and stat.out.bits < 1:
+        raise _err(where, "bad statistic type")
+    w1, w1_frac, b1, b1_frac = dense_params(hidden, stat.out.frac)
+    w2_all, w2_frac, b2_all, b2_frac = dense_params(z, hidden.out.frac)
+    rows, signs = [], []
+    for d, neg in parts:
+        rows.extend(range(d.start, d.stop))
+        signs.extend([-1 if neg else 1] * (d.stop - d.start))
+    s = np.array(signs, dtype=np.int64)
+    w2 = w2_all[rows] * s[:, None]
+    b2 = b2_all[rows] * s
+    return HyperFunction(
+        pool_shift=int(stat.fields["shift"]),
+        stat=stat.out,
+        w1=w1,
+        w1_frac=int(w1_frac),
+        b1=b1,
+        b1_frac=int(b1_frac),
+        hidden=hout,
+        w2=w2,
+        w2_frac=int(w2_frac),
+        b2=b2,
+        b2_frac=int(b2_frac),
+        lam_log2=int(lam),
+        act=clipped.act,
+    )

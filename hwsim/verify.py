@@ -1,0 +1,571 @@
+"""Bit-exact verification across levels: PyTorch (Brevitas) == QONNX ``execute_onnx`` == hwsim ``ref`` == ``numba``.
+
+Levels and what is compared (exact equality, never a tolerance):
+
+======================  ======================================================================================
+pair                    tensors
+======================  ======================================================================================
+torch vs qonnx          every activation quantizer output (Brevitas act-quant proxies in call order, paired
+                        with the QONNX Quant/BipolarQuant nodes in graph order within each shape) + logits
+torch vs ref            the quantizer outputs that are hardware tensors + logits + top-1 label
+qonnx vs ref            every hardware tensor the lowering mapped to an ONNX tensor (binary activations and
+                        every fixed-point tensor of the real-valued path), the dynamic thresholds and shifts of
+                        DynamicSign / DynamicPReLU, logits and label
+ref vs numba            every tensor of the hardware graph
+======================  ======================================================================================
+
+Values are converted exactly: hardware integers ``q`` to ``q * 2**-frac`` (bits to ``+-2**-frac``), channels-last
+to NCHW through the lowering's :class:`~hwsim.lower.layout.Layout`; ONNX/PyTorch float32 values are compared as
+float64. QONNX runs one ``execute_onnx`` per batch of the file's batch size, so by default it covers only the first
+``qonnx_samples`` inputs (the other levels cover all of them).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwsim.graph import HwGraph
+from hwsim.lower.layout import Layout
+
+LEVELS = ("torch", "qonnx", "ref", "numba")
+ONNX_NAME = "model.onnx"
+CHECKPOINT_NAME = "checkpoint.pt"
+HW_DIR = "hw"
+
+
+class VerifyError(ValueError):
+    """The verification cannot run (missing files, bad arguments)."""
+
+
+# --------------------------------------------------------------------------------------------------------- report
+
+
+@dataclass
+class Mismatch:
+    """The first differing element of a pair of levels."""
+
+    tensor: str
+    node: str
+    index: list[int]
+    a: float
+    b: float
+
+
+@dataclass
+class PairResult:
+    """Comparison of two levels."""
+
+    a: str
+    b: str
+    samples: int = 0
+    tensors: int = 0
+    elements: int = 0
+    mismatches: int = 0
+    first: Mismatch | None = None
+    bad_tensors: list[str] = field(default_factory=list)
+    _seen: set = field(default_factory=set, repr=False)
+
+    def compare(self, name: str, node: str, x: np.ndarray, y: np.ndarray) -> None:
+        """Compare arrays ``x`` (level a) and ``y`` (level b) of tensor ``name`` exactly."""
+        if name not in self._seen:
+            self._seen.add(name)
+            self.tensors += 1
+        x, y = np.asarray(x), np.asarray(y)
+        if x.shape != y.shape:
+            self.elements += int(max(x.size, y.size))
+            self.mismatches += int(max(x.size, y.size))
+            if name not in self.bad_tensors:
+                self.bad_tensors.append(name)
+            if self.first is None:
+                self.first = Mismatch(name, node, [], float("nan"), float("nan"))
+            return
+        neq = x != y
+        n = int(neq.sum())
+        self.elements += int(x.size)
+        if n:
+            self.mismatches += n
+            if name not in self.bad_tensors:
+                self.bad_tensors.append(name)
+            if self.first is None:
+                idx = tuple(int(i) for i in np.argwhere(neq)[0])
+                self.first = Mismatch(name, node, list(idx), _num(x[idx]), _num(y[idx]))
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and self.tensors > 0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("_seen", None)
+        return d
+
+
+def _num(v: Any) -> float:
+    v = np.asarray(v).item()
+    return int(v) if isinstance(v, (int, np.integer)) else float(v)
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    samples: dict[str, int]
+    pairs: list[PairResult]
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            bool(self.pairs) and all(p.mismatches == 0 for p in self.pairs) and any(p.ok for p in self.pairs)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "ok": self.ok,
+            "samples": self.samples,
+            "pairs": [p.to_json() for p in self.pairs],
+            "notes": self.notes,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def table(self) -> str:
+        """A plain-text table: level pair, samples, tensors compared, elements, mismatches, first mismatch."""
+        rows = [
+            (
+                "levels",
+                "samples",
+                "tensors",
+                "elements",
+                "mismatches",
+                "first mismatch (node, tensor, index, a vs b)",
+            )
+        ]
+        for p in self.pairs:
+            if p.first is None:
+                first = "-"
+            else:
+                f = p.first
+                first = f"{f.node} {f.tensor} [{','.join(map(str, f.index))}] {f.a!r} vs {f.b!r}"
+            rows.append(
+                (f"{p.a} vs {p.b}", str(p.samples), str(p.tensors), str(p.elements), str(p.mismatches), first)
+            )
+        w = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = [f"verify {self.model}"]
+        for i, r in enumerate(rows):
+            lines.append(
+                "  ".join(r[j].ljust(w[j]) if j < 1 else r[j].rjust(w[j]) for j in range(5)) + "  " + r[5]
+            )
+            if i == 0:
+                lines.append("  ".join("-" * w[j] for j in range(5)) + "  " + "-" * len(r[5]))
+        for n in self.notes:
+            lines.append(f"note: {n}")
+        lines.append("OK: all levels agree exactly" if self.ok else "FAILED: levels differ")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class Sources:
+    """The files of a verification run."""
+
+    onnx: Path
+    graph: HwGraph
+    checkpoint: Path | None
+    graph_source: str
+
+
+def resolve(path: str | os.PathLike, relower: bool = False) -> Sources:
+    """Find ``model.onnx``, the hardware graph (``hw/`` when present and newer, else lowered now) and the
+    checkpoint (``checkpoint.pt``) of a run directory, or take a bare ONNX file."""
+    from hwsim.lower import lower
+
+    p = Path(path)
+    if p.is_dir():
+        onnx_path = p / ONNX_NAME
+        if not onnx_path.is_file():
+            cands = sorted(p.glob("*.onnx"))
+            if len(cands) != 1:
+                raise VerifyError(f"{p}: expected {ONNX_NAME} (write it with `dybnn export`)")
+            onnx_path = cands[0]
+        ckpt = p / CHECKPOINT_NAME if (p / CHECKPOINT_NAME).is_file() else None
+        hw = p / HW_DIR
+    elif p.is_file():
+        onnx_path, ckpt, hw = p, None, p.parent / HW_DIR
+    else:
+        raise VerifyError(f"{p}: no such file or directory")
+    gj = hw / "graph.json"
+    if not relower and gj.is_file() and gj.stat().st_mtime >= onnx_path.stat().st_mtime:
+        g = HwGraph.load(hw)
+        src = g.metadata.get("source_onnx")
+        if src is None or Path(src).resolve() == onnx_path.resolve():
+            return Sources(onnx_path, g, ckpt, str(hw))
+    return Sources(onnx_path, lower(onnx_path), ckpt, "lowered now")
+
+
+def synthetic_inputs(g: HwGraph, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` standard-normal float32 inputs of the model's NCHW input shape."""
+    shape = tuple(g.metadata.get("input_shape") or ())
+    if not shape:
+        raise VerifyError(f"graph {g.name!r} has no input_shape metadata (lower it with `dybnn lower`)")
+    return np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------------------- levels
+
+
+def hw_value(a: np.ndarray, rec: dict[str, Any]) -> np.ndarray:
+    """A hardware tensor (batched) as the ONNX tensor it stands for: exact float64, NCHW layout."""
+    a = np.asarray(a)
+    v = (2.0 * a.astype(np.float64) - 1.0) if rec["bipolar"] else a.astype(np.float64)
+    return Layout.from_json(rec["layout"]).hw_to_onnx(np.ldexp(v, -int(rec["frac"])))
+
+
+def run_sim(g: HwGraph, x: np.ndarray, level: str) -> dict[str, np.ndarray]:
+    from hwsim.simulate import simulate
+
+    return simulate(g, x, level=level, return_intermediates=True)
+
+
+def run_qonnx(proto: Any, x: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """``execute_onnx`` with the full context on ``x``, in batches of the graph's batch size; returns the
+    requested tensors concatenated over the samples (the last batch is padded with zeros)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+
+    mw = proto if isinstance(proto, ModelWrapper) else ModelWrapper(proto)
+    iname = mw.graph.input[0].name
+    batch = int(mw.get_tensor_shape(iname)[0])
+    out: dict[str, list[np.ndarray]] = {t: [] for t in names}
+    n = x.shape[0]
+    for s in range(0, n, batch):
+        xb = x[s : s + batch]
+        k = xb.shape[0]
+        if k < batch:
+            xb = np.concatenate([xb, np.zeros((batch - k, *xb.shape[1:]), np.float32)])
+        ctx = execute_onnx(mw, {iname: xb}, return_full_exec_context=True)
+        for t in names:
+            out[t].append(np.asarray(ctx[t])[:k])
+    return {t: np.concatenate(v) for t, v in out.items()}
+
+
+def act_quant_nodes(proto: Any) -> list[tuple[str, str, str]]:
+    """``(node, output tensor, op_type)`` of every activation Quant/BipolarQuant, in the file's node order."""
+    g = proto.graph
+    produced = {t for n in g.node for t in n.output}
+    inputs = {i.name for i in g.input}
+    dyn = set(inputs - {i.name for i in g.initializer})
+    out = []
+    for n in g.node:  # the exporter writes nodes in trace order; keep it
+        if any(t in dyn for t in n.input):
+            dyn.update(n.output)
+    for n in g.node:
+        if n.op_type in ("Quant", "BipolarQuant") and n.input[0] in dyn and n.input[0] in (produced | inputs):
+            out.append((n.name, n.output[0], n.op_type))
+    return out
+
+
+def torch_sites(model: Any, x: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
+    """Outputs of every enabled Brevitas activation quantizer (in call order) and the logits, on ``x``."""
+    import torch
+    from brevitas.proxy import ActQuantProxyFromInjector
+
+    captured: list[tuple[str, np.ndarray]] = []
+    handles = []
+
+    def first_tensor(o: Any) -> torch.Tensor | None:
+        if isinstance(o, torch.Tensor):
+            return o
+        if hasattr(o, "value") and isinstance(o.value, torch.Tensor):
+            return o.value
+        if isinstance(o, (tuple, list)) and o:
+            return first_tensor(o[0])
+        return None
+
+    for name, m in model.named_modules():
+        if isinstance(m, ActQuantProxyFromInjector) and m.is_quant_enabled:
+
+            def hook(_m, _a, out, name=name):
+                t = first_tensor(out)
+                if t is not None:
+                    captured.append((name, t.detach().cpu().numpy().copy()))
+
+            handles.append(m.register_forward_hook(hook))
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = first_tensor(model(torch.from_numpy(np.ascontiguousarray(x))))
+    finally:
+        for h in handles:
+            h.remove()
+    return captured, logits.detach().cpu().numpy()
+
+
+def pair_by_shape(
+    torch_list: list[tuple[str, np.ndarray]], onnx_list: list[tuple[str, str, tuple[int, ...]]]
+) -> list[tuple[int, int]]:
+    """Pair PyTorch sites with ONNX quantizer nodes by order of occurrence within each per-sample shape."""
+    queues: dict[tuple[int, ...], list[int]] = {}
+    for j, (_, _, shp) in enumerate(onnx_list):
+        queues.setdefault(tuple(shp), []).append(j)
+    pairs = []
+    for i, (_, a) in enumerate(torch_list):
+        q = queues.get(tuple(a.shape[1:]))
+        if q:
+            pairs.append((i, q.pop(0)))
+    return pairs
+
+
+def dynamic_values(g: HwGraph, env: dict[str, np.ndarray]) -> dict[str, tuple[str, np.ndarray, float]]:
+    """Dynamic thresholds / shifts recomputed from a simulation's intermediates, as exact float64 ``(N, C)``.
+
+    Returns ``{key: (onnx tensor, value, scale)}`` where the ONNX tensor times ``scale`` must equal ``value``.
+    """
+    from hwsim import nodes as N
+    from hwsim.encoding import align
+    from hwsim.reference import hyper_function
+
+    out: dict[str, tuple[str, np.ndarray, float]] = {}
+    for name, rec in (g.metadata.get("dynamic") or {}).items():
+        node = g.node(name)
+        x = env[node.inputs[0]].astype(np.int64)
+        fx = g.spec(node.inputs[0]).dtype.frac
+        hf = node.hyper
+        d = hyper_function(hf, x, fx)
+        df = hf.delta_frac
+        if isinstance(node, N.DynamicSign) and "threshold" in rec:
+            f = max(fx, node.tau_frac, df)
+            thr = align(node.tau, node.tau_frac, f)[None] + align(d, df, f)
+            out[f"{name}.threshold"] = (
+                rec["threshold"],
+                np.ldexp(thr.astype(np.float64), -f),
+                rec["threshold_scale"],
+            )
+        elif isinstance(node, N.DynamicPReLU) and "gamma" in rec:
+            c = node.channels
+            fg, fz = max(node.gamma_frac, df), max(node.zeta_frac, df)
+            gm = align(node.gamma, node.gamma_frac, fg)[None] + align(d[:, :c], df, fg)
+            zt = align(node.zeta, node.zeta_frac, fz)[None] + align(d[:, c:], df, fz)
+            out[f"{name}.gamma"] = (rec["gamma"], np.ldexp(gm.astype(np.float64), -fg), rec["gamma_scale"])
+            out[f"{name}.zeta"] = (rec["zeta"], np.ldexp(zt.astype(np.float64), -fz), rec["zeta_scale"])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------- driver
+
+
+def _numba_available() -> str | None:
+    try:
+        from hwsim.kernels import KERNELS  # noqa: F401
+    except Exception as e:  # noqa: BLE001 - the kernels package may be missing or broken
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def verify(
+    path: str | os.PathLike,
+    samples: int = 100,
+    levels: tuple[str, ...] = LEVELS,
+    *,
+    qonnx_samples: int = 20,
+    seed: int = 0,
+    x: np.ndarray | None = None,
+    model: Any = None,
+    graph: HwGraph | None = None,
+    chunk: int = 64,
+) -> VerifyReport:
+    """Compare the levels on ``samples`` synthetic inputs (or ``x``); see the module docstring.
+
+    Args:
+        path: a run directory (``model.onnx``, optionally ``checkpoint.pt`` and ``hw/``) or an ONNX file.
+        levels: a subset of :data:`LEVELS`; unavailable levels are skipped with a note.
+        qonnx_samples: QONNX runs on the first ``min(samples, qonnx_samples)`` inputs only (it is slow).
+        model: a PyTorch model to use as the torch level instead of the directory's checkpoint.
+        graph: a hardware graph to use instead of ``hw/`` or a fresh lowering.
+    """
+    from hwsim.lower import load_model
+
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise VerifyError(f"unknown level(s) {', '.join(bad)}; expected a subset of {', '.join(LEVELS)}")
+    if samples < 1:
+        raise VerifyError(f"samples must be >= 1, got {samples}")
+    notes: list[str] = []
+    p = Path(path)
+    if graph is None:
+        src = resolve(p)
+        g, onnx_path, ckpt = src.graph, src.onnx, src.checkpoint
+        notes.append(f"hardware graph: {src.graph_source}")
+    else:
+        g = graph
+        onnx_path = p / ONNX_NAME if p.is_dir() else p
+        ckpt = p / CHECKPOINT_NAME if p.is_dir() and (p / CHECKPOINT_NAME).is_file() else None
+    if x is None:
+        x = synthetic_inputs(g, samples, seed)
+    else:
+        x = np.asarray(x, dtype=np.float32)
+    n = x.shape[0]
+    logits_t = g.metadata.get("logits") or g.outputs[0]
+    label_t = next((t for t in g.outputs if t != logits_t and g.producer(t) is not None
+                    and g.producer(t).op_type == "LabelSelect"), None)  # fmt: skip
+    omap: dict[str, dict[str, Any]] = g.metadata.get("onnx_tensor_map") or {}
+    seconds: dict[str, float] = {}
+    counts: dict[str, int] = {}
+
+    # ---- which levels run
+    run = [lv for lv in LEVELS if lv in levels]
+    torch_model = model
+    if "torch" in run and torch_model is None:
+        if ckpt is None:
+            notes.append("torch level skipped: no checkpoint.pt next to the model (a bare QONNX file)")
+            run.remove("torch")
+        else:
+            try:
+                torch_model = _load_checkpoint(ckpt.parent)
+            except Exception as e:  # noqa: BLE001 - any failure to rebuild the model skips the level
+                notes.append(f"torch level skipped: cannot load {ckpt} ({type(e).__name__}: {e})")
+                run.remove("torch")
+    if "numba" in run:
+        why = _numba_available()
+        if why is not None:
+            notes.append(f"numba level skipped: hwsim.kernels not importable ({why})")
+            run.remove("numba")
+    nq = min(n, qonnx_samples) if "qonnx" in run else 0
+    if "qonnx" in run and nq < n:
+        notes.append(f"qonnx level on the first {nq} of {n} samples (execute_onnx is slow; --qonnx-samples)")
+
+    # ---- run levels
+    res: dict[str, dict[str, np.ndarray]] = {}
+    for lv in ("ref", "numba"):
+        if lv in run:
+            t0 = time.perf_counter()
+            try:
+                parts = [run_sim(g, x[s : s + chunk], lv) for s in range(0, n, chunk)]
+            except NotImplementedError as e:
+                if lv == "ref":
+                    raise
+                notes.append(f"numba level skipped: {e}")
+                run.remove(lv)
+                continue
+            res[lv] = {k: np.concatenate([pt[k] for pt in parts]) for k in parts[0]}
+            seconds[lv] = time.perf_counter() - t0
+            counts[lv] = n
+    proto = None
+    onnx_vals: dict[str, np.ndarray] = {}
+    quant_nodes: list[tuple[str, str, str]] = []
+    static_shape: dict[str, tuple[int, ...]] = {}
+    if "qonnx" in run or "torch" in run:
+        from hwsim.lower.frontend import OnnxModel
+
+        proto = load_model(onnx_path)
+        quant_nodes = act_quant_nodes(proto)
+        om = OnnxModel(proto)
+        static_shape = {t: tuple((om.shape(t) or (0, -1))[1:]) for _, t, _ in quant_nodes}
+    if "qonnx" in run:
+        want = sorted({r["onnx"] for r in omap.values()} | {t for _, t, _ in quant_nodes})
+        dyn_rec = g.metadata.get("dynamic") or {}
+        for rec in dyn_rec.values():
+            want.extend(v for k, v in rec.items() if k in ("threshold", "gamma", "zeta"))
+        want.extend(o for o in g.metadata.get("onnx_outputs", []))
+        t0 = time.perf_counter()
+        onnx_vals = run_qonnx(proto, x[:nq], sorted(set(want)))
+        seconds["qonnx"] = time.perf_counter() - t0
+        counts["qonnx"] = nq
+    torch_out: tuple[list[tuple[str, np.ndarray]], np.ndarray] | None = None
+    if "torch" in run:
+        t0 = time.perf_counter()
+        torch_out = torch_sites(torch_model, x)
+        seconds["torch"] = time.perf_counter() - t0
+        counts["torch"] = n
+
+    # ---- compare
+    pairs: list[PairResult] = []
+    onnx_logits = (g.metadata.get("onnx_outputs") or [None])[0]
+    producer = {t: nd.name for nd in g.nodes for t in nd.outputs}
+    if torch_out is not None and "qonnx" in run:
+        pr = PairResult("torch", "qonnx", samples=nq)
+        sites, logits = torch_out
+        shapes = [(nm, t, static_shape[t]) for nm, t, _ in quant_nodes]
+        for i, j in pair_by_shape(sites, shapes):
+            nm, t, _ = shapes[j]
+            pr.compare(t, sites[i][0], sites[i][1][:nq].astype(np.float64), onnx_vals[t].astype(np.float64))
+        if onnx_logits:
+            pr.compare(
+                "logits",
+                onnx_logits,
+                logits[:nq].astype(np.float64),
+                onnx_vals[onnx_logits].astype(np.float64),
+            )
+        pairs.append(pr)
+    if torch_out is not None and "ref" in res:
+        pr = PairResult("torch", "ref", samples=n)
+        sites, logits = torch_out
+        by_onnx = {}
+        for hw, r in omap.items():
+            by_onnx.setdefault(r["onnx"], hw)
+        shapes = [(nm, t, static_shape[t]) for nm, t, _ in quant_nodes]
+        for i, j in pair_by_shape(sites, shapes):
+            _, t, _ = shapes[j]
+            if t in by_onnx:
+                hw = by_onnx[t]
+                pr.compare(
+                    hw,
+                    producer.get(hw, ""),
+                    sites[i][1].astype(np.float64),
+                    hw_value(res["ref"][hw], omap[hw]),
+                )
+        if logits_t in omap:
+            pr.compare("logits", producer.get(logits_t, ""), logits.astype(np.float64),
+                       hw_value(res["ref"][logits_t], omap[logits_t]))  # fmt: skip
+        if label_t is not None:
+            pr.compare("label", "label_select", np.argmax(logits, axis=-1), res["ref"][label_t][:, 0])
+        pairs.append(pr)
+    if "qonnx" in run and "ref" in res:
+        pr = PairResult("qonnx", "ref", samples=nq)
+        ref = res["ref"]
+        for hw, r in omap.items():
+            if hw in ref:
+                pr.compare(
+                    hw,
+                    producer.get(hw, ""),
+                    onnx_vals[r["onnx"]].astype(np.float64),
+                    hw_value(ref[hw][:nq], r),
+                )
+        sub = {k: v[:nq] for k, v in ref.items()}
+        for key, (t, val, scale) in dynamic_values(g, sub).items():
+            o = onnx_vals[t].astype(np.float64).reshape(nq, -1) * scale
+            pr.compare(key, key.split(".")[0], o, val)
+        if label_t is not None and onnx_logits:
+            pr.compare("label", "label_select", np.argmax(onnx_vals[onnx_logits].reshape(nq, -1), axis=-1),
+                       ref[label_t][:nq, 0])  # fmt: skip
+        pairs.append(pr)
+    if "ref" in res and "numba" in res:
+        pr = PairResult("ref", "numba", samples=n)
+        for t, a in res["ref"].items():
+            if t in g.inputs:
+                continue
+            if t not in res["numba"]:
+                pr.compare(t, producer.get(t, ""), a, np.zeros((0,)))
+                continue
+            pr.compare(t, producer.get(t, ""), a, res["numba"][t])
+        pairs.append(pr)
+    if not pairs:
+        notes.append("fewer than two levels ran: nothing was compared")
+    return VerifyReport(g.name, counts, pairs, notes, seconds)
+
+
+def _load_checkpoint(directory: Path) -> Any:
+    try:
+        from training.checkpoint import load_checkpoint
+    except ImportError:
+        from training.train import load_checkpoint
+    model, _meta = load_checkpoint(directory)
+    return model

@@ -1,0 +1,296 @@
+"""Lowering QONNX -> hardware graph: exact equality PyTorch == QONNX == hwsim ref (== numba) on the dybnn models.
+
+Models are exported here with the recipe of ``/work/shared/reference/brevitas-qonnx.md`` (calibrating train-mode
+forwards or a few Adam steps, fold the BatchNorms, a few more, ``eval()``, ``export_qonnx(dynamo=False)``); the
+lowering loads the raw export itself. :func:`exported` caches one export per configuration for the session.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hwsim import nodes as N  # noqa: E402
+from hwsim.graph import HwGraph  # noqa: E402
+from hwsim.lower import lower  # noqa: E402
+from hwsim.simulate import simulate  # noqa: E402
+from hwsim.verify import LEVELS, hw_value, verify  # noqa: E402
+
+
+def _kernels_available() -> bool:
+    try:
+        from hwsim.kernels import KERNELS  # noqa: F401
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+HAVE_NUMBA = _kernels_available()
+
+
+def export_model(
+    name: str,
+    path: Path,
+    input_shape: tuple[int, int, int] | None = None,
+    cfg=None,
+    trained: bool = False,
+    batch: int = 2,
+    seed: int = 0,
+    steps: int = 3,
+    train_batch: int = 8,
+):
+    """Build a registered model, calibrate (and with ``trained`` take Adam steps), fold, export raw QONNX."""
+    from brevitas.export import export_qonnx
+
+    from training.layers import fold_batchnorms
+    from training.models import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(name, input_shape=input_shape, cfg=cfg)
+    c, h, w = model.input_shape
+    opt = torch.optim.Adam(model.parameters(), 1e-2) if trained else None
+    model.train()
+    for phase in range(2):
+        for _ in range(steps):
+            x = torch.randn(train_batch, c, h, w)
+            if opt is None:
+                with torch.no_grad():
+                    model(x)
+            else:
+                loss = torch.nn.functional.cross_entropy(
+                    model(x), torch.randint(0, model.num_classes, (train_batch,))
+                )
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        if phase == 0:
+            fold_batchnorms(model)
+            if opt is not None:
+                opt = torch.optim.Adam(model.parameters(), 1e-2)
+    if trained:
+        snap_prelu_shifts(model)
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, args=torch.randn(batch, c, h, w), export_path=str(path), dynamo=False)
+    return model
+
+
+def snap_prelu_shifts(model) -> None:
+    """Put the RPReLU / DyPReLU parameters on coarse grids: gamma, zeta multiples of 1/64 in [-3/4, 3/4] (one of
+    them 3/4), beta = 3/16.
+
+    ``PReLU_beta(x - gamma) + zeta`` is evaluated in float32 by PyTorch and onnxruntime. Trained 16-bit shifts get
+    a fine grid (the power-of-two scale follows max|gamma|, e.g. 2**-19; and a maximum that is itself a power of
+    two saturates to ``(2**15 - 1) * scale``), so ``(x - gamma) * beta`` for a 16-bit ``x`` at 2**-12 needs ~30
+    significant bits: float32 rounds it and, rarely, the requantized output moves by one LSB against the exact
+    integer hardware (``training.export`` rejects such a model). On these grids float32 is exact, which is what a
+    test of the lowering needs.
+    """
+    from training.layers import DyPReLU, RPReLU
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (RPReLU, DyPReLU)):
+                for p in (m.gamma.weight, m.zeta.weight):
+                    v = (torch.round(p * 64) / 64).clamp(-0.75, 0.75)
+                    v.view(-1)[0] = 0.75
+                    p.copy_(v)
+                m.beta.weight.fill_(0.1875)
+
+
+_CACHE_DIR: list[Path] = []
+
+
+@cache
+def exported(name: str, input_shape=None, cfg=None, trained: bool = False, batch: int = 2):
+    """``(torch model, onnx path)``, exported once per configuration and session."""
+    import tempfile
+
+    if not _CACHE_DIR:
+        import atexit
+        import shutil
+
+        _CACHE_DIR.append(Path(tempfile.mkdtemp(prefix="dybnn-lower-")))
+        atexit.register(shutil.rmtree, _CACHE_DIR[0], ignore_errors=True)
+    tag = f"{name}-{'x'.join(map(str, input_shape or ()))}-{abs(hash(cfg)) % 10**8}-{int(trained)}-{batch}"
+    path = _CACHE_DIR[0] / f"{tag}.onnx"
+    model = export_model(name, path, input_shape, cfg, trained, batch)
+    return model, path
+
+
+def assert_exact(report) -> None:
+    """Every compared pair agrees on every element and every level that ran compared something."""
+    assert report.pairs, report.table()
+    for p in report.pairs:
+        assert p.tensors > 0 and p.elements > 0, report.table()
+        assert p.mismatches == 0, report.table()
+    assert report.ok, report.table()
+
+
+def levels(*want: str) -> tuple[str, ...]:
+    return tuple(lv for lv in want if lv != "numba" or HAVE_NUMBA)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the registry models, random init and briefly trained
+
+SMALL = [
+    ("dybnn-tiny", (1, 16, 16)),
+    ("reactnet-tiny", (1, 16, 16)),
+    ("lfc-w1a1", (1, 28, 28)),
+    ("cnv-w1a1", (3, 32, 32)),
+]
+
+
+@pytest.mark.parametrize("trained", [False, True], ids=["random", "trained"])
+@pytest.mark.parametrize(
+    "name,shape", [pytest.param(m, s, marks=pytest.mark.xdist_group(f"lower-{m}"), id=m) for m, s in SMALL]
+)
+def test_levels_agree_exactly(name, shape, trained):
+    model, path = exported(name, shape, None, trained)
+    rep = verify(path, samples=12, levels=levels(*LEVELS), model=model, qonnx_samples=2, seed=1)
+    assert_exact(rep)
+    pairs = {(p.a, p.b) for p in rep.pairs}
+    assert {("torch", "qonnx"), ("torch", "ref"), ("qonnx", "ref")} <= pairs
+    if HAVE_NUMBA:
+        assert ("ref", "numba") in pairs
+
+
+@pytest.mark.parametrize(
+    "name,shape",
+    [
+        pytest.param(m, s, marks=pytest.mark.xdist_group(f"lower-{m}"), id=m)
+        for m, s in SMALL
+        if m != "lfc-w1a1"
+    ],
+)
+def test_logits_and_every_quantizer_equal_torch(name, shape, rng):
+    """The logits (and the label) from the hardware graph equal PyTorch's, checked directly."""
+    model, path = exported(name, shape, None, True)
+    g = lower(path)
+    x = rng.standard_normal((16, *shape)).astype(np.float32)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy().astype(np.float64)
+    out = simulate(g, x, level="ref")
+    logits = g.metadata["logits"]
+    rec = g.metadata["onnx_tensor_map"][logits]
+    np.testing.assert_array_equal(hw_value(out[logits], rec), want)
+    np.testing.assert_array_equal(out["label"][:, 0], np.argmax(want, axis=-1))
+
+
+@pytest.mark.xdist_group("lower-dybnn-tiny")
+def test_graph_structure_dybnn_tiny():
+    _, path = exported("dybnn-tiny", (1, 16, 16), None, True)
+    g = lower(path)
+    c = g.count()
+    assert c["DynamicSign"] == c["DynamicPReLU"] == 6
+    assert c["XnorConv"] == 7 and c["FixedConv"] == 1 and c["FixedDense"] == 1
+    assert c["InputQuant"] == 1 and c["GlobalPool"] == 1 and c["LabelSelect"] == 1
+    assert g.outputs[1] == "label" and g.spec(g.outputs[0]).shape == (10,)
+    # every tensor read twice has a fork, and the input of a dynamic unit is read once
+    reads: dict[str, int] = {}
+    for n in g.nodes:
+        for t in n.inputs:
+            reads[t] = reads.get(t, 0) + 1
+    for t in g.outputs:
+        reads[t] = reads.get(t, 0) + 1
+    assert max(reads.values()) == 1
+    for n in g.nodes:
+        if isinstance(n, N.Duplicate):
+            assert len(n.outputs) >= 2
+    assert g.metadata["input_shape"] == [1, 16, 16]
+    assert g.metadata["dynamic"] and all(
+        isinstance(g.node(k), (N.DynamicSign, N.DynamicPReLU)) for k in g.metadata["dynamic"]
+    )
+
+
+@pytest.mark.xdist_group("lower-lfc-w1a1")
+def test_graph_structure_lfc_flatten_after_binarization():
+    _, path = exported("lfc-w1a1", (1, 28, 28), None, False)
+    g = lower(path)
+    assert [n.op_type for n in g.nodes[:3]] == ["InputQuant", "Flatten", "XnorDense"]
+    assert g.nodes[0].out is None and g.spec(g.nodes[0].outputs[0]).shape == (28, 28, 1)
+    dense = [n for n in g.nodes if isinstance(n, N.XnorDense)]
+    assert [d.stage.mode for d in dense] == ["threshold"] * 3 + ["affine"]
+
+
+@pytest.mark.xdist_group("lower-cnv-w1a1")
+def test_cnv_flatten_permutes_weights_to_channels_last():
+    """CNV's first dense layer reads a (1, 1, 256) map: the flatten order is trivial; with a larger map the
+    permutation matters -- checked by the exact equality tests -- and the weights must be (Cout, H*W*C)."""
+    _, path = exported("cnv-w1a1", (3, 32, 32), None, False)
+    g = lower(path)
+    fl = next(n for n in g.nodes if isinstance(n, N.Flatten))
+    d = g.consumers(fl.outputs[0])[0]
+    assert d.weights.shape[1] == int(np.prod(g.spec(fl.inputs[0]).shape))
+    assert sum(isinstance(n, N.MaxPool) for n in g.nodes) == 2
+    assert isinstance(g.nodes[1], N.XnorConv) and g.nodes[1].stage.mode == "threshold"
+
+
+@pytest.mark.xdist_group("lower-reactnet-tiny")
+@pytest.mark.parametrize("pad_value", [0.0, 1.0, -1.0], ids=["pad0", "pad+1", "pad-1"])
+def test_pad_value_variants(pad_value):
+    """Binary 3x3 convs padded with 0 (Conv pads, valid counts), +1 or -1 (an explicit ONNX Pad)."""
+    from training.models import ModelConfig
+
+    cfg = ModelConfig(pad_value=pad_value) if pad_value else None
+    model, path = exported("reactnet-tiny", (1, 16, 16), cfg, False)
+    g = lower(path)
+    pads = {n.pad_value for n in g.nodes if isinstance(n, N.XnorConv) and any(n.pad)}
+    assert pads == {int(pad_value)}
+    rep = verify(
+        path, samples=8, levels=levels("torch", "qonnx", "ref", "numba"), model=model, qonnx_samples=2
+    )
+    assert_exact(rep)
+
+
+@pytest.mark.xdist_group("lower-dybnn-tiny")
+def test_graph_save_load_round_trip(tmp_path, rng):
+    _, path = exported("dybnn-tiny", (1, 16, 16), None, True)
+    g = lower(path)
+    g.save(tmp_path / "hw")
+    g2 = HwGraph.load(tmp_path / "hw")
+    assert [n.op_type for n in g2.nodes] == [n.op_type for n in g.nodes]
+    assert g2.tensors == g.tensors and g2.outputs == g.outputs
+    assert g2.metadata["onnx_tensor_map"] == g.metadata["onnx_tensor_map"]
+    x = rng.standard_normal((4, 1, 16, 16)).astype(np.float32)
+    a = simulate(g, x, level="ref", return_intermediates=True)
+    b = simulate(g2, x, level="ref", return_intermediates=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("lower-reactnet-a")
+def test_reduced_dybnn_reactnet_a_torch_equals_hw():
+    """ReActNet-A with DySign/DyPReLU at width 1/8 and 32x32: PyTorch == ref (== numba) on every quantizer output
+    that is a hardware tensor and on the logits; the widest exact intermediate stays far below int64."""
+    from hwsim.lower.bounds import integer_bounds
+    from training.models import ModelConfig
+
+    model, path = exported("dybnn-reactnet-a", (3, 32, 32), ModelConfig(width_mult=0.125), False)
+    g = lower(path)
+    assert g.count()["DynamicSign"] == 26 and g.count()["DynamicPReLU"] == 26
+    assert max(b.bits for b in integer_bounds(g)) <= 62
+    rep = verify(path, samples=6, levels=levels("torch", "ref", "numba"), model=model, graph=g)
+    assert_exact(rep)
+    torch_ref = next(p for p in rep.pairs if (p.a, p.b) == ("torch", "ref"))
+    assert torch_ref.tensors > 50
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("lower-reactnet-a")
+def test_reduced_dybnn_reactnet_a_qonnx():
+    from training.models import ModelConfig
+
+    model, path = exported("dybnn-reactnet-a", (3, 32, 32), ModelConfig(width_mult=0.125), False)
+    rep = verify(path, samples=2, levels=("torch", "qonnx", "ref"), model=model, qonnx_samples=2)
+    assert_exact(rep)
