@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test test-slow bench setup lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dybnn flow --out out/demo
 
+# The default suite (about 6 minutes on 2 cores); `make test-slow` runs the long end-to-end cases.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m slow
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_hwsim.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

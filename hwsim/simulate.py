@@ -56,6 +56,9 @@ def simulate(
     """Run ``graph`` on the float batch ``x``; returns ``{output_name: array}`` (all tensors if asked).
 
     Bipolar tensors come back as uint8 bits (bit 1 is +1), fixed point as int64 integers, indices as int64.
+    At level ``numba`` bipolar tensors travel between kernels packed (:class:`hwsim.kernels.PackedBits`) and
+    fixed-point tensors in the narrowest integer type of their range; both are converted to the reference
+    representation only here, on the way out.
     """
     reg = _registry(level)
     if len(graph.inputs) != 1:
@@ -79,9 +82,12 @@ def simulate(
             for t in node.inputs:
                 if last_use.get(t) == i and t not in keep:
                     env.pop(t, None)
-    if return_intermediates:
-        return env
-    return {t: env[t] for t in graph.outputs}
+    result = env if return_intermediates else {t: env[t] for t in graph.outputs}
+    if level == "numba":
+        from hwsim.kernels import to_reference
+
+        result = {t: to_reference(v, graph.spec(t)) for t, v in result.items()}
+    return result
 
 
 def fixed_to_float(q: np.ndarray, frac: int) -> np.ndarray:

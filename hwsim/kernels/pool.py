@@ -1,0 +1,137 @@
+"""Pooling: AvgPool (window sum then shift), MaxPool (fixed: max; bits: OR of packed words), GlobalPool."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from hwsim import nodes as N
+from hwsim.kernels.bits import PackedBits, as_packed
+from hwsim.kernels.fixed import fixed_in, out_storage, requant_np, requant_params
+from hwsim.kernels.hyper import channel_sums
+from hwsim.kernels.registry import PARALLEL_CHUNKS, kernel
+from hwsim.types import Bipolar
+
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _window_sum(x, kh, kw, sh, sw, out):
+    n, oh, ow, c = out.shape
+    ntask = n * oh
+    nchunk = min(ntask, PARALLEL_CHUNKS)
+    for ci in prange(nchunk):
+        for t in range(ci * ntask // nchunk, (ci + 1) * ntask // nchunk):
+            b = t // oh
+            y = t % oh
+            for xx in range(ow):
+                o = out[b, y, xx]
+                o[:] = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        r = x[b, y * sh + i, xx * sw + j]
+                        for q in range(c):
+                            o[q] += r[q]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _window_max(x, kh, kw, sh, sw, pt, pl, fill, out):
+    """Max (int64) over the in-map window positions; ``fill`` when none is in the map."""
+    n, h, w, c = x.shape
+    _, oh, ow, _ = out.shape
+    ntask = n * oh
+    nchunk = min(ntask, PARALLEL_CHUNKS)
+    for ci in prange(nchunk):
+        for t in range(ci * ntask // nchunk, (ci + 1) * ntask // nchunk):
+            b = t // oh
+            y = t % oh
+            for xx in range(ow):
+                o = out[b, y, xx]
+                o[:] = fill
+                for i in range(kh):
+                    iy = y * sh + i - pt
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = xx * sw + j - pl
+                        if ix < 0 or ix >= w:
+                            continue
+                        r = x[b, iy, ix]
+                        for q in range(c):
+                            if r[q] > o[q]:
+                                o[q] = r[q]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _window_or(x, kh, kw, sh, sw, pt, pl, out):
+    """OR of packed words over the in-map window positions (max of bits; an empty window gives 0 = -1)."""
+    n, h, w, cw = x.shape
+    _, oh, ow, _ = out.shape
+    ntask = n * oh
+    nchunk = min(ntask, PARALLEL_CHUNKS)
+    for ci in prange(nchunk):
+        for t in range(ci * ntask // nchunk, (ci + 1) * ntask // nchunk):
+            b = t // oh
+            y = t % oh
+            for xx in range(ow):
+                o = out[b, y, xx]
+                o[:] = 0
+                for i in range(kh):
+                    iy = y * sh + i - pt
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = xx * sw + j - pl
+                        if ix < 0 or ix >= w:
+                            continue
+                        r = x[b, iy, ix]
+                        for q in range(cw):
+                            o[q] |= r[q]
+
+
+def _out_hw(h: int, w: int, kernel_hw, stride, pad) -> tuple[int, int]:
+    pt, pl, pb, pr = pad
+    return (h + pt + pb - kernel_hw[0]) // stride[0] + 1, (w + pl + pr - kernel_hw[1]) // stride[1] + 1
+
+
+@kernel(N.AvgPool)
+def avg_pool(node: N.AvgPool, ins, in_specs, out_specs):
+    x = fixed_in(ins[0])
+    n, h, w, c = x.shape
+    oh, ow = _out_hw(h, w, node.kernel, node.stride, (0, 0, 0, 0))
+    s = np.empty((n, oh, ow, c), np.int64)
+    _window_sum(x, *node.kernel, *node.stride, s)
+    return [
+        requant_np(s, requant_params(in_specs[0].dtype.frac + node.shift, node.out), out_storage(out_specs))
+    ]
+
+
+@kernel(N.MaxPool)
+def max_pool(node: N.MaxPool, ins, in_specs, out_specs):
+    pt, pl = node.pad[0], node.pad[1]
+    if isinstance(in_specs[0].dtype, Bipolar):
+        x = as_packed(ins[0])
+        n, h, w, cw = x.words.shape
+        oh, ow = _out_hw(h, w, node.kernel, node.stride, node.pad)
+        out = np.empty((n, oh, ow, cw), np.uint64)
+        _window_or(x.words, *node.kernel, *node.stride, pt, pl, out)
+        return [PackedBits(out, x.n)]
+    x = fixed_in(ins[0])
+    n, h, w, c = x.shape
+    oh, ow = _out_hw(h, w, node.kernel, node.stride, node.pad)
+    # a window wholly in the padding yields the int64 minimum, as in the reference: keep int64 where one can occur
+    empty = max(node.pad[0], node.pad[2]) >= node.kernel[0] or max(node.pad[1], node.pad[3]) >= node.kernel[1]
+    out = np.empty((n, oh, ow, c), np.int64 if empty else out_storage(out_specs))
+    # every window holds an in-map element unless `empty`, so the dtype's minimum is a neutral start
+    _window_max(x, *node.kernel, *node.stride, pt, pl, _INT64_MIN if empty else np.iinfo(out.dtype).min, out)
+    return [out]
+
+
+@kernel(N.GlobalPool)
+def global_pool(node: N.GlobalPool, ins, in_specs, out_specs):
+    x = fixed_in(ins[0])
+    n, h, w, c = x.shape
+    s = channel_sums(x.reshape(n, h * w, c))
+    return [
+        requant_np(s, requant_params(in_specs[0].dtype.frac + node.shift, node.out), out_storage(out_specs))
+    ]
