@@ -28,7 +28,7 @@ class FlowConfig:
     #: data set name (mnist5k, digits, synthetic, ...)
     dataset: str = "mnist5k"
     #: training epochs (all three steps together)
-    epochs: int = 4
+    epochs: int = 12
     #: training seed
     seed: int = 0
     #: training batch size
