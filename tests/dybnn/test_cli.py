@@ -1,0 +1,90 @@
+"""The dybnn command: verbs, one-line user errors, train exporting model.onnx, and the flow's step skipping."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dybnn.cli import COMMANDS, cli
+from dybnn.flow import Flow, FlowConfig, Step, _stale, load_flow_config
+
+
+def test_help_lists_every_verb():
+    res = CliRunner().invoke(cli, ["--help"])
+    assert res.exit_code == 0
+    for verb in COMMANDS:
+        assert verb in res.output
+
+
+def test_train_exports_model_onnx(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--model", "lfc-w1a1", "--dataset", "synthetic", "--epochs", "1", "--out", str(out),
+            "--max-steps-per-epoch", "6", "--quiet"]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "model.onnx").is_file() and (out / "metrics.json").is_file()
+
+
+def test_unknown_model_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from dybnn.cli import main
+
+    r = subprocess.run(
+        [sys.executable, "-c", "from dybnn.cli import main; main()", "train", "--model", "nope", "--dataset",
+         "mnist5k", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "valid models" in r.stderr
+    assert main is not None
+
+
+def test_flow_config_rejects_unknown_keys(tmp_path):
+    p = tmp_path / "flow.yaml"
+    p.write_text("model: dybnn-tiny\nepochz: 3\n")
+    try:
+        load_flow_config(p)
+    except Exception as e:  # noqa: BLE001
+        assert "epochz" in str(e)
+    else:
+        raise AssertionError("unknown key accepted")
+
+
+def test_step_is_stale_until_outputs_are_newer(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("1")
+    s = Step("x", [a], [b], lambda: "")
+    assert _stale(s)
+    b.write_text("2")
+    import os
+
+    os.utime(a, (1, 1))
+    assert not _stale(s)
+    os.utime(a, None)
+    os.utime(b, (1, 1))
+    assert _stale(s)
+
+
+def test_failed_check_output_is_rerun(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "verify.json"
+    a.write_text("1")
+    b.write_text(json.dumps({"ok": False}))
+    import os
+
+    os.utime(a, (1, 1))
+    assert _stale(Step("verify", [a], [b], lambda: "", ok_file=b))
+    b.write_text(json.dumps({"ok": True}))
+    assert not _stale(Step("verify", [a], [b], lambda: "", ok_file=b))
+
+
+def test_flow_writes_config_only_when_it_changes(tmp_path):
+    f = Flow(FlowConfig(), tmp_path)
+    f.write_config()
+    t0 = f.flow_json.stat().st_mtime_ns
+    Flow(FlowConfig(), tmp_path).write_config()
+    assert f.flow_json.stat().st_mtime_ns == t0
+    Flow(FlowConfig(epochs=2), tmp_path).write_config()
+    assert json.loads(f.flow_json.read_text())["epochs"] == 2
