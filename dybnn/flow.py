@@ -156,15 +156,41 @@ class Flow:
             Step("train", [self.flow_json], [self.ckpt, self.metrics], self.do_train),
             Step("export", [self.ckpt], [self.onnx], self.do_export),
             Step("lower", [self.onnx], [self.hw], self.do_lower),
-            Step("verify", [self.onnx, self.hw, self.ckpt], [self.verify_json], self.do_verify,
-                 ok_file=self.verify_json),
-            Step("estimate", [self.hw, self.flow_json, *folding_in], [self.estimates, self.folding_json],
-                 self.do_estimate),
-            Step("hls", [self.hw, self.folding_json], [self.csim_json], self.do_hls, enabled=c.csim,
-                 ok_file=self.csim_json),
+            Step(
+                "verify",
+                [self.onnx, self.hw, self.ckpt],
+                [self.verify_json],
+                self.do_verify,
+                ok_file=self.verify_json,
+            ),
+            Step(
+                "estimate",
+                [self.hw, self.flow_json, *folding_in],
+                [self.estimates, self.folding_json],
+                self.do_estimate,
+            ),
+            Step(
+                "hls",
+                [self.hw, self.folding_json],
+                [self.csim_json],
+                self.do_hls,
+                enabled=c.csim,
+                ok_file=self.csim_json,
+            ),
             Step("thresholds", [self.ckpt], [self.thresholds], self.do_thresholds, enabled=dynamic),
-            Step("report", [self.metrics, self.verify_json, self.estimates, self.csim_json, self.thresholds,
-                            self.flow_json], [self.report], self.do_report),
+            Step(
+                "report",
+                [
+                    self.metrics,
+                    self.verify_json,
+                    self.estimates,
+                    self.csim_json,
+                    self.thresholds,
+                    self.flow_json,
+                ],
+                [self.report],
+                self.do_report,
+            ),
         ]
 
     def _dataset(self):
@@ -191,8 +217,9 @@ class Flow:
 
         c = self.cfg
         resume = self.ckpt.exists() and not _stale_vs(self.ckpt, self.flow_json) and not _done(self.ckpt)
-        tc = TrainConfig(model=c.model, dataset=c.dataset, epochs=c.epochs, seed=c.seed, batch_size=c.batch_size,
-                         **c.train)
+        tc = TrainConfig(
+            model=c.model, dataset=c.dataset, epochs=c.epochs, seed=c.seed, batch_size=c.batch_size, **c.train
+        )
         m = train(tc, self.out, resume=resume, overwrite=not resume, quiet=False)
         return f"test accuracy {100 * m['final_test_acc']:.2f} %"
 
@@ -270,7 +297,9 @@ class Flow:
         _write_json(self.csim_json, doc)
         if not res.ok:
             raise UserError(f"C simulation does not match hwsim: {res.summary()}")
-        return f"{res.frames} frames, 0 mismatches, loop counts equal the cycle model; build {res.build_s:.0f} s"
+        return (
+            f"{res.frames} frames, 0 mismatches, loop counts equal the cycle model; build {res.build_s:.0f} s"
+        )
 
     def do_thresholds(self) -> str:
         import torch

@@ -16,8 +16,15 @@ def _run_dir(out: Path, model: str, seed: int) -> Path:
     return out / f"{model}-s{seed}"
 
 
-def train_all(models: list[str], seeds: list[int], epochs: int, dataset: str, out: Path, jobs: int,
-              extra: dict[str, Any]) -> None:
+def train_all(
+    models: list[str],
+    seeds: list[int],
+    epochs: int,
+    dataset: str,
+    out: Path,
+    jobs: int,
+    extra: dict[str, Any],
+) -> None:
     """Train every (model, seed) not yet done, ``jobs`` processes at a time (1 torch thread each)."""
     todo = []
     for m in models:
@@ -36,8 +43,18 @@ def train_all(models: list[str], seeds: list[int], epochs: int, dataset: str, ou
         while len(running) >= jobs:
             running[0].wait()
             running = [p for p in running if p.poll() is None]
-        cmd = [sys.executable, "-m", "training.train", str(d / "study_config.json"), str(d), "--quiet", "--overwrite"]
-        running.append(subprocess.Popen(cmd, env=env, stdout=open(d / "train.log", "w"), stderr=subprocess.STDOUT))
+        cmd = [
+            sys.executable,
+            "-m",
+            "training.train",
+            str(d / "study_config.json"),
+            str(d),
+            "--quiet",
+            "--overwrite",
+        ]
+        running.append(
+            subprocess.Popen(cmd, env=env, stdout=open(d / "train.log", "w"), stderr=subprocess.STDOUT)
+        )
     for p in running:
         p.wait()
 
@@ -60,8 +77,16 @@ def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
     folding = folding_search(g, clock_ns, fit=device, cfg=cfg, model=m)
     est = m.estimate(folding, clock_ns, device)
     t = est.totals
-    return {"lut": int(t.lut), "ff": int(t.ff), "bram18": float(t.bram18), "uram": float(t.uram), "dsp": int(t.dsp),
-            "latency_cycles": int(est.latency_cycles), "fps": float(est.fps), "bottleneck": est.bottleneck}
+    return {
+        "lut": int(t.lut),
+        "ff": int(t.ff),
+        "bram18": float(t.bram18),
+        "uram": float(t.uram),
+        "dsp": int(t.dsp),
+        "latency_cycles": int(est.latency_cycles),
+        "fps": float(est.fps),
+        "bottleneck": est.bottleneck,
+    }
 
 
 def collect(models: list[str], seeds: list[int], out: Path, part: str, clock_ns: float) -> dict[str, Any]:
@@ -86,8 +111,10 @@ def collect(models: list[str], seeds: list[int], out: Path, part: str, clock_ns:
 
 
 def markdown(doc: dict[str, Any]) -> str:
-    rows = ["| model | seeds | test accuracy (mean ± std) | min–max | LUT | BRAM18 | latency (cycles) | frames/s |",
-            "|---|---|---|---|---:|---:|---:|---:|"]
+    rows = [
+        "| model | seeds | test accuracy (mean ± std) | min–max | LUT | BRAM18 | latency (cycles) | frames/s |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
     for m, r in doc["models"].items():
         if not r.get("acc"):
             continue

@@ -90,10 +90,14 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
         if isinstance(node, MATRIX_TYPES):
             mh, mw, _ = matrix_dims(g, node)
             if mh % f.pe:
-                raise FoldingError(f"node {node.name!r}: pe={f.pe} does not divide {mh} output channels; valid: {divisors(mh)}")
+                raise FoldingError(
+                    f"node {node.name!r}: pe={f.pe} does not divide {mh} output channels; valid: {divisors(mh)}"
+                )
             sd = simd_dim(g, node)
             if sd % f.simd:
-                raise FoldingError(f"node {node.name!r}: simd={f.simd} does not divide {sd} input channels; valid: {divisors(sd)}")
+                raise FoldingError(
+                    f"node {node.name!r}: simd={f.simd} does not divide {sd} input channels; valid: {divisors(sd)}"
+                )
             in_bits = g.spec(node.inputs[0]).dtype.bits
             if f.simd * in_bits > MAX_STREAM_BITS:
                 raise FoldingError(
@@ -104,7 +108,9 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
                 raise FoldingError(f"node {node.name!r} ({node.op_type}) has no SIMD dimension; use simd=1")
             c = channels(g, node)
             if c % f.pe:
-                raise FoldingError(f"node {node.name!r}: pe={f.pe} does not divide {c} channels; valid: {divisors(c)}")
+                raise FoldingError(
+                    f"node {node.name!r}: pe={f.pe} does not divide {c} channels; valid: {divisors(c)}"
+                )
             bits = g.spec(node.inputs[0]).dtype.bits
             if f.pe * bits > MAX_STREAM_BITS:
                 raise FoldingError(

@@ -135,7 +135,9 @@ class HwGraph:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise GraphError(f"{gj}: not a dybnn hardware graph (missing format tag {FORMAT!r})")
         if doc.get("version") != VERSION:
-            raise GraphError(f"{gj}: hardware graph version {doc.get('version')} unsupported (expected {VERSION})")
+            raise GraphError(
+                f"{gj}: hardware graph version {doc.get('version')} unsupported (expected {VERSION})"
+            )
         try:
             with np.load(pz) as z:
                 arrays = {k: z[k] for k in z.files}
@@ -166,7 +168,10 @@ def _value_to_json(v: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(v, (OutputStage, HyperFunction)):
         return {
             "$record": type(v).__name__,
-            **{f.name: _value_to_json(getattr(v, f.name), f"{key}.{f.name}", arrays) for f in dataclasses.fields(v)},
+            **{
+                f.name: _value_to_json(getattr(v, f.name), f"{key}.{f.name}", arrays)
+                for f in dataclasses.fields(v)
+            },
         }
     if isinstance(v, tuple):
         return list(v)
@@ -204,7 +209,11 @@ def _node_from_json(d: dict[str, Any], arrays: dict[str, np.ndarray], where: Pat
     if op not in NODE_TYPES:
         raise GraphError(f"{where}: unknown node type {op!r}; known: {', '.join(sorted(NODE_TYPES))}")
     cls = NODE_TYPES[op]
-    kw = {k: _value_from_json(v, arrays, f"{where} node {d.get('name')!r}") for k, v in d.items() if k != "op_type"}
+    kw = {
+        k: _value_from_json(v, arrays, f"{where} node {d.get('name')!r}")
+        for k, v in d.items()
+        if k != "op_type"
+    }
     return cls(**kw)
 
 

@@ -68,7 +68,9 @@ def _conv_out(node, h: int, w: int) -> tuple[int, int]:
     return oh, ow
 
 
-def _stage_out(node, stage: N.OutputStage, acc_lo: np.ndarray, acc_hi: np.ndarray, acc_frac: int) -> Fixed | Bipolar:
+def _stage_out(
+    node, stage: N.OutputStage, acc_lo: np.ndarray, acc_hi: np.ndarray, acc_frac: int
+) -> Fixed | Bipolar:
     if stage.mode == "threshold":
         return Bipolar()
     mul = stage.mul.astype(object)
@@ -113,7 +115,9 @@ def _(node: N.XnorConv, ins):
 @infer_rule(N.XnorDense)
 def _(node: N.XnorDense, ins):
     if ins[0].shape[-1] != node.cin:
-        raise InferError(f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}")
+        raise InferError(
+            f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}"
+        )
     lo, hi, frac = _acc_range_binary(node, node.cin, ins[0])
     return [TensorSpec(ins[0].shape[:-1] + (node.cout,), _stage_out(node, node.stage, lo, hi, frac))]
 
@@ -144,9 +148,15 @@ def _(node: N.FixedConv, ins):
 def _(node: N.FixedDense, ins):
     f = _need_fixed(node, ins[0])
     if ins[0].shape[-1] != node.cin:
-        raise InferError(f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}")
+        raise InferError(
+            f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}"
+        )
     lo, hi = _fixed_acc(node, f, 0)
-    return [TensorSpec(ins[0].shape[:-1] + (node.cout,), _stage_out(node, node.stage, lo, hi, f.frac + node.w_frac))]
+    return [
+        TensorSpec(
+            ins[0].shape[:-1] + (node.cout,), _stage_out(node, node.stage, lo, hi, f.frac + node.w_frac)
+        )
+    ]
 
 
 @infer_rule(N.SlidingWindow)
@@ -162,7 +172,9 @@ def _(node: N.SlidingWindow, ins):
 def _(node: N.Sign, ins):
     _need_fixed(node, ins[0])
     if ins[0].shape[-1] != node.channels:
-        raise InferError(f"node {node.name!r}: input has {ins[0].shape[-1]} channels, thresholds {node.channels}")
+        raise InferError(
+            f"node {node.name!r}: input has {ins[0].shape[-1]} channels, thresholds {node.channels}"
+        )
     return [TensorSpec(ins[0].shape, Bipolar())]
 
 
@@ -176,7 +188,9 @@ def _(node: N.MultiThreshold, ins):
 def _(node: N.DynamicSign, ins):
     _need_fixed(node, ins[0])
     if len(ins[0].shape) != 3 or ins[0].shape[-1] != node.channels:
-        raise InferError(f"node {node.name!r}: expects an (H, W, {node.channels}) feature map, got {ins[0].shape}")
+        raise InferError(
+            f"node {node.name!r}: expects an (H, W, {node.channels}) feature map, got {ins[0].shape}"
+        )
     return [TensorSpec(ins[0].shape, Bipolar())]
 
 
@@ -185,7 +199,9 @@ def _(node: N.DynamicSign, ins):
 def _(node, ins):
     _need_fixed(node, ins[0])
     if ins[0].shape[-1] != node.channels:
-        raise InferError(f"node {node.name!r}: input has {ins[0].shape[-1]} channels, parameters {node.channels}")
+        raise InferError(
+            f"node {node.name!r}: input has {ins[0].shape[-1]} channels, parameters {node.channels}"
+        )
     return [TensorSpec(ins[0].shape, node.out)]
 
 
@@ -208,7 +224,9 @@ def _(node: N.Add, ins):
 def _(node: N.AvgPool, ins):
     f = _need_fixed(node, ins[0])
     h, w, c = ins[0].shape
-    node_pad = type("P", (), {"kernel": node.kernel, "stride": node.stride, "pad": (0, 0, 0, 0), "name": node.name})
+    node_pad = type(
+        "P", (), {"kernel": node.kernel, "stride": node.stride, "pad": (0, 0, 0, 0), "name": node.name}
+    )
     oh, ow = _conv_out(node_pad, h, w)
     n = node.kernel[0] * node.kernel[1]
     return [TensorSpec((oh, ow, c), _exact_or(node.out, f.lo * n, f.hi * n, f.frac + node.shift))]

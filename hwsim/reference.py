@@ -140,7 +140,9 @@ def _(node: N.SlidingWindow, ins, in_specs, out_specs):
     n, h, w, c = xp.shape
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
     cols = [
-        xp[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)
+        xp[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
+        for i in range(kh)
+        for j in range(kw)
     ]
     return [np.concatenate(cols, axis=-1)]
 
@@ -181,7 +183,14 @@ def _prelu_exact(x, fx, g, fg, z, fz, beta, fb):
 def _(node: N.PReLU, ins, in_specs, out_specs):
     fx = in_specs[0].dtype.frac
     y, f = _prelu_exact(
-        ins[0].astype(np.int64), fx, node.gamma, node.gamma_frac, node.zeta, node.zeta_frac, node.beta, node.beta_frac
+        ins[0].astype(np.int64),
+        fx,
+        node.gamma,
+        node.gamma_frac,
+        node.zeta,
+        node.zeta_frac,
+        node.beta,
+        node.beta_frac,
     )
     return [requant_to(y, f, node.out)]
 

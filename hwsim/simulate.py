@@ -31,7 +31,9 @@ def check_specs(graph: HwGraph) -> None:
         got = infer(node, [graph.spec(t) for t in node.inputs])
         for t, s in zip(node.outputs, got, strict=True):
             if graph.spec(t) != s:
-                raise GraphError(f"node {node.name!r}: output {t!r} is {graph.spec(t)} in the graph, {s} by inference")
+                raise GraphError(
+                    f"node {node.name!r}: output {t!r} is {graph.spec(t)} in the graph, {s} by inference"
+                )
 
 
 def to_graph_layout(x: np.ndarray, spec: TensorSpec) -> np.ndarray:
@@ -44,7 +46,9 @@ def to_graph_layout(x: np.ndarray, spec: TensorSpec) -> np.ndarray:
         return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     if len(want) == 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == want[0]:
         return x.reshape(x.shape[0], -1)
-    raise ValueError(f"input of shape {x.shape} does not match the graph input {want} (channels last) or NCHW")
+    raise ValueError(
+        f"input of shape {x.shape} does not match the graph input {want} (channels last) or NCHW"
+    )
 
 
 def simulate(

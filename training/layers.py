@@ -140,7 +140,13 @@ class FixedConv2d(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> None:
         super().__init__()
         self.conv = qnn.QuantConv2d(
-            cin, cout, kernel, stride=stride, padding=padding, bias=False, weight_quant=Int8WeightPerChannelFxp
+            cin,
+            cout,
+            kernel,
+            stride=stride,
+            padding=padding,
+            bias=False,
+            weight_quant=Int8WeightPerChannelFxp,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,7 +159,11 @@ class FixedLinear(nn.Module):
     def __init__(self, cin: int, cout: int, bias: bool = True) -> None:
         super().__init__()
         self.fc = qnn.QuantLinear(
-            cin, cout, bias=bias, weight_quant=Int8WeightFixedPoint, bias_quant=Int16BiasFixedPoint if bias else None
+            cin,
+            cout,
+            bias=bias,
+            weight_quant=Int8WeightFixedPoint,
+            bias_quant=Int16BiasFixedPoint if bias else None,
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

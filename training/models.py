@@ -223,7 +223,12 @@ class BinaryCNV(nn.Module):
     and 4th, two binary FC 512, a binary FC classifier. The first conv takes the 8-bit image."""
 
     def __init__(
-        self, in_channels: int, num_classes: int, spatial: int, cfg: ModelConfig, widths=(64, 64, 128, 128, 256, 256)
+        self,
+        in_channels: int,
+        num_classes: int,
+        spatial: int,
+        cfg: ModelConfig,
+        widths=(64, 64, 128, 128, 256, 256),
     ) -> None:
         super().__init__()
         self.cfg = cfg
@@ -231,7 +236,11 @@ class BinaryCNV(nn.Module):
         feats: list[nn.Module] = []
         cin, s = in_channels, spatial
         for i, w in enumerate(widths):
-            feats += [BinaryConv2d(cin, w, 3, weight_scale="unit"), FoldableBatchNorm2d(w), binary_act(cfg.ste)]
+            feats += [
+                BinaryConv2d(cin, w, 3, weight_scale="unit"),
+                FoldableBatchNorm2d(w),
+                binary_act(cfg.ste),
+            ]
             s -= 2
             if i in (1, 3):
                 feats.append(nn.MaxPool2d(2))
@@ -263,8 +272,13 @@ class ModelSpec:
 def _reactnet_a(dynamic: bool):
     def build(input_shape, num_classes, cfg: ModelConfig):
         wm = cfg.width_mult
-        widths = [max(8, int(round(w * wm))) for w in (64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024)]
-        return ReActNetA(input_shape[0], num_classes, widths, max(8, int(round(32 * wm))), 2, replace(cfg, dynamic=dynamic))
+        widths = [
+            max(8, int(round(w * wm)))
+            for w in (64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024)
+        ]
+        return ReActNetA(
+            input_shape[0], num_classes, widths, max(8, int(round(32 * wm))), 2, replace(cfg, dynamic=dynamic)
+        )
 
     return build
 
@@ -281,7 +295,9 @@ def _tiny(dynamic: bool):
     def build(input_shape, num_classes, cfg: ModelConfig):
         wm = cfg.width_mult
         widths = [max(8, int(round(w * wm))) for w in (32, 64, 64)]
-        return ReActNetA(input_shape[0], num_classes, widths, max(8, int(round(32 * wm))), 2, replace(cfg, dynamic=dynamic))
+        return ReActNetA(
+            input_shape[0], num_classes, widths, max(8, int(round(32 * wm))), 2, replace(cfg, dynamic=dynamic)
+        )
 
     return build
 
@@ -301,16 +317,76 @@ def _cnv(input_shape, num_classes, cfg: ModelConfig):
 MODELS: dict[str, ModelSpec] = {
     s.name: s
     for s in [
-        ModelSpec("reactnet-a", "ReActNet-A (MobileNetV1 backbone), ImageNet", (3, 224, 224), 1000, _reactnet_a(False), "reactnet"),
-        ModelSpec("react-resnet18", "ReAct-ResNet-18 (Bi-Real-18 backbone), ImageNet", (3, 224, 224), 1000, _react_resnet18(False), "reactnet"),
-        ModelSpec("dybnn-reactnet-a", "DyBNN on ReActNet-A: DySign + DyPReLU", (3, 224, 224), 1000, _reactnet_a(True), "dybnn"),
-        ModelSpec("dybnn-react-resnet18", "DyBNN on ReAct-ResNet-18: DySign + DyPReLU", (3, 224, 224), 1000, _react_resnet18(True), "dybnn"),
-        ModelSpec("reactnet-tiny", "3-block ReActNet-A for 28x28/32x32 images", (1, 28, 28), 10, _tiny(False), "reactnet"),
-        ModelSpec("dybnn-tiny", "3-block DyBNN (ReActNet-A style) for 28x28/32x32 images", (1, 28, 28), 10, _tiny(True), "dybnn"),
-        ModelSpec("tfc-w1a1", "BNN-PYNQ TFC: 3 x 64 binary FC, binarized input", (1, 28, 28), 10, _fc(64), "finn"),
-        ModelSpec("sfc-w1a1", "BNN-PYNQ SFC: 3 x 256 binary FC, binarized input", (1, 28, 28), 10, _fc(256), "finn"),
-        ModelSpec("lfc-w1a1", "BNN-PYNQ LFC: 3 x 1024 binary FC, binarized input", (1, 28, 28), 10, _fc(1024), "finn"),
-        ModelSpec("cnv-w1a1", "BNN-PYNQ CNV: 6 valid binary 3x3 convs, 2 max-pools, 3 binary FC, 8-bit input", (3, 32, 32), 10, _cnv, "finn"),
+        ModelSpec(
+            "reactnet-a",
+            "ReActNet-A (MobileNetV1 backbone), ImageNet",
+            (3, 224, 224),
+            1000,
+            _reactnet_a(False),
+            "reactnet",
+        ),
+        ModelSpec(
+            "react-resnet18",
+            "ReAct-ResNet-18 (Bi-Real-18 backbone), ImageNet",
+            (3, 224, 224),
+            1000,
+            _react_resnet18(False),
+            "reactnet",
+        ),
+        ModelSpec(
+            "dybnn-reactnet-a",
+            "DyBNN on ReActNet-A: DySign + DyPReLU",
+            (3, 224, 224),
+            1000,
+            _reactnet_a(True),
+            "dybnn",
+        ),
+        ModelSpec(
+            "dybnn-react-resnet18",
+            "DyBNN on ReAct-ResNet-18: DySign + DyPReLU",
+            (3, 224, 224),
+            1000,
+            _react_resnet18(True),
+            "dybnn",
+        ),
+        ModelSpec(
+            "reactnet-tiny",
+            "3-block ReActNet-A for 28x28/32x32 images",
+            (1, 28, 28),
+            10,
+            _tiny(False),
+            "reactnet",
+        ),
+        ModelSpec(
+            "dybnn-tiny",
+            "3-block DyBNN (ReActNet-A style) for 28x28/32x32 images",
+            (1, 28, 28),
+            10,
+            _tiny(True),
+            "dybnn",
+        ),
+        ModelSpec(
+            "tfc-w1a1", "BNN-PYNQ TFC: 3 x 64 binary FC, binarized input", (1, 28, 28), 10, _fc(64), "finn"
+        ),
+        ModelSpec(
+            "sfc-w1a1", "BNN-PYNQ SFC: 3 x 256 binary FC, binarized input", (1, 28, 28), 10, _fc(256), "finn"
+        ),
+        ModelSpec(
+            "lfc-w1a1",
+            "BNN-PYNQ LFC: 3 x 1024 binary FC, binarized input",
+            (1, 28, 28),
+            10,
+            _fc(1024),
+            "finn",
+        ),
+        ModelSpec(
+            "cnv-w1a1",
+            "BNN-PYNQ CNV: 6 valid binary 3x3 convs, 2 max-pools, 3 binary FC, 8-bit input",
+            (3, 32, 32),
+            10,
+            _cnv,
+            "finn",
+        ),
     ]
 }
 

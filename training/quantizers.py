@@ -95,7 +95,9 @@ class Int8ActFixedPoint(Int8ActPerTensorFixedPoint):
 
     bit_width = 8
     collect_stats_steps = STATS_STEPS
-    scaling_min_val = 2.0**-16  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
+    scaling_min_val = (
+        2.0**-16
+    )  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
 
 
 class Uint8ActFixedPoint(Uint8ActPerTensorFixedPoint):
@@ -103,7 +105,9 @@ class Uint8ActFixedPoint(Uint8ActPerTensorFixedPoint):
 
     bit_width = 8
     collect_stats_steps = STATS_STEPS
-    scaling_min_val = 2.0**-16  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
+    scaling_min_val = (
+        2.0**-16
+    )  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
 
 
 class Int16ActFixedPoint(Int8ActPerTensorFixedPoint):
@@ -111,7 +115,9 @@ class Int16ActFixedPoint(Int8ActPerTensorFixedPoint):
 
     bit_width = 16
     collect_stats_steps = STATS_STEPS
-    scaling_min_val = 2.0**-16  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
+    scaling_min_val = (
+        2.0**-16
+    )  # a power of two (Brevitas: 1e-10), so a never-active site still has a PoT scale
 
 
 class Int8WeightFixedPoint(Int8WeightPerTensorFixedPoint):

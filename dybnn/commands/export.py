@@ -17,9 +17,16 @@ from dybnn.errors import UserError
 )
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--model", "model", default=None, help="Model name for --random-init.")
-@click.option("--random-init", is_flag=True, help="Export an untrained model (calibrated on synthetic inputs).")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Output directory (random init) or ONNX file (checkpoint; default DIR/model.onnx).")
+@click.option(
+    "--random-init", is_flag=True, help="Export an untrained model (calibrated on synthetic inputs)."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (random init) or ONNX file (checkpoint; default DIR/model.onnx).",
+)
 @click.option("--input-shape", default=None, help="C,H,W for --random-init (default: the published shape).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch", type=int, default=1, show_default=True, help="Batch size baked into the ONNX graph.")

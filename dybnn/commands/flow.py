@@ -13,7 +13,9 @@ import click
     "-> report in DIR. A step is skipped when its outputs are newer than its inputs. The default config trains "
     "dybnn-tiny on mnist5k for xc7z020clg400-1 at 100 MHz.",
 )
-@click.option("--config", "config", type=click.Path(path_type=Path), default=None, help="flow.yaml (see docs).")
+@click.option(
+    "--config", "config", type=click.Path(path_type=Path), default=None, help="flow.yaml (see docs)."
+)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Run directory.")
 @click.option("--only", default=None, help="Comma-separated steps to run (others are left as they are).")
 @click.option("--force", is_flag=True, help="Run the steps even when their outputs are up to date.")

@@ -7,7 +7,9 @@ import json
 import click
 
 
-@click.command("models", help="List the registered models with parameters, BOPs, FLOPs and OPs (BOPs/64 + FLOPs).")
+@click.command(
+    "models", help="List the registered models with parameters, BOPs, FLOPs and OPs (BOPs/64 + FLOPs)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def command(as_json: bool) -> None:
     from training.ops import models_table

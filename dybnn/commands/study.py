@@ -8,8 +8,11 @@ from pathlib import Path
 import click
 
 
-@click.command("study", help="Train static and dynamic models with the same budget over several seeds, estimate "
-               "their hardware, and write OUT/study.json and OUT/study.md.")
+@click.command(
+    "study",
+    help="Train static and dynamic models with the same budget over several seeds, estimate "
+    "their hardware, and write OUT/study.json and OUT/study.md.",
+)
 @click.option("--models", default="dybnn-tiny,reactnet-tiny", show_default=True)
 @click.option("--seeds", default="0,1,2", show_default=True)
 @click.option("--epochs", type=int, default=30, show_default=True)

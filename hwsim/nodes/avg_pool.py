@@ -24,7 +24,9 @@ class AvgPool(Node):
         check_pair(self.name, "stride", self.stride, 1)
         n = self.kernel[0] * self.kernel[1]
         if n & (n - 1):
-            raise NodeValidationError(f"node {self.name!r}: AvgPool window {self.kernel} is not a power of two")
+            raise NodeValidationError(
+                f"node {self.name!r}: AvgPool window {self.kernel} is not a power of two"
+            )
 
     @property
     def shift(self) -> int:

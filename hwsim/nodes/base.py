@@ -22,16 +22,22 @@ class NodeValidationError(ValueError):
     """A node's fields are inconsistent; the message names the node and the field."""
 
 
-def check_array(node: str, fname: str, a: Any, ndim: int | None = None, shape: tuple | None = None, kind: str = "i"):
+def check_array(
+    node: str, fname: str, a: Any, ndim: int | None = None, shape: tuple | None = None, kind: str = "i"
+):
     """Validate one array field: numpy, integer (``kind='i'``) or unsigned bits (``kind='b'``), ndim/shape."""
     if not isinstance(a, np.ndarray):
-        raise NodeValidationError(f"node {node!r}: field {fname!r} must be a numpy array, got {type(a).__name__}")
+        raise NodeValidationError(
+            f"node {node!r}: field {fname!r} must be a numpy array, got {type(a).__name__}"
+        )
     if not np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_:
         raise NodeValidationError(f"node {node!r}: field {fname!r} must have an integer dtype, got {a.dtype}")
     if kind == "b" and a.size and not np.all((a == 0) | (a == 1)):
         raise NodeValidationError(f"node {node!r}: field {fname!r} must hold bits 0/1")
     if ndim is not None and a.ndim != ndim:
-        raise NodeValidationError(f"node {node!r}: field {fname!r} must have {ndim} dims, got shape {a.shape}")
+        raise NodeValidationError(
+            f"node {node!r}: field {fname!r} must have {ndim} dims, got shape {a.shape}"
+        )
     if shape is not None:
         for i, (want, got) in enumerate(zip(shape, a.shape, strict=False)):
             if want is not None and want != got:
@@ -111,7 +117,9 @@ class OutputStage:
             check_array(node, "stage.thr", self.thr, ndim=1, shape=(channels,))
             check_array(node, "stage.invert", self.invert, ndim=1, shape=(channels,), kind="b")
         else:
-            raise NodeValidationError(f"node {node!r}: stage.mode must be 'affine' or 'threshold', got {self.mode!r}")
+            raise NodeValidationError(
+                f"node {node!r}: stage.mode must be 'affine' or 'threshold', got {self.mode!r}"
+            )
 
     @staticmethod
     def identity(channels: int) -> OutputStage:
@@ -178,4 +186,3 @@ class HyperFunction:
     @property
     def n_out(self) -> int:
         return int(self.w2.shape[0])
-

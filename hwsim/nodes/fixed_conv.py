@@ -35,7 +35,9 @@ class FixedConv(Node):
         check_pair(self.name, "pad", self.pad, 0)
         lo, hi = -(1 << (self.w_bits - 1)), (1 << (self.w_bits - 1)) - 1
         if self.weights.size and (self.weights.min() < lo or self.weights.max() > hi):
-            raise NodeValidationError(f"node {self.name!r}: weights exceed the signed {self.w_bits}-bit range")
+            raise NodeValidationError(
+                f"node {self.name!r}: weights exceed the signed {self.w_bits}-bit range"
+            )
         self.stage.validate(self.name, self.cout)
 
     @property

@@ -27,7 +27,9 @@ class FixedDense(Node):
         check_array(self.name, "weights", self.weights, ndim=2)
         lo, hi = -(1 << (self.w_bits - 1)), (1 << (self.w_bits - 1)) - 1
         if self.weights.size and (self.weights.min() < lo or self.weights.max() > hi):
-            raise NodeValidationError(f"node {self.name!r}: weights exceed the signed {self.w_bits}-bit range")
+            raise NodeValidationError(
+                f"node {self.name!r}: weights exceed the signed {self.w_bits}-bit range"
+            )
         self.stage.validate(self.name, self.cout)
 
     @property

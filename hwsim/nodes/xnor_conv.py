@@ -34,7 +34,9 @@ class XnorConv(Node):
         check_pair(self.name, "stride", self.stride, 1)
         check_pair(self.name, "pad", self.pad, 0)
         if self.pad_value not in (-1, 0, 1):
-            raise NodeValidationError(f"node {self.name!r}: pad_value must be -1, 0 or +1, got {self.pad_value}")
+            raise NodeValidationError(
+                f"node {self.name!r}: pad_value must be -1, 0 or +1, got {self.pad_value}"
+            )
         self.stage.validate(self.name, self.cout)
 
     @property
