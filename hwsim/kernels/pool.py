@@ -120,10 +120,14 @@ def max_pool(node: N.MaxPool, ins, in_specs, out_specs):
     n, h, w, c = x.shape
     oh, ow = _out_hw(h, w, node.kernel, node.stride, node.pad)
     # a window wholly in the padding yields the int64 minimum, as in the reference: keep int64 where one can occur
-    empty = max(node.pad[0], node.pad[2]) >= node.kernel[0] or max(node.pad[1], node.pad[3]) >= node.kernel[1]
-    out = np.empty((n, oh, ow, c), np.int64 if empty else out_storage(out_specs))
-    # every window holds an in-map element unless `empty`, so the dtype's minimum is a neutral start
-    _window_max(x, *node.kernel, *node.stride, pt, pl, _INT64_MIN if empty else np.iinfo(out.dtype).min, out)
+    empty_window = (
+        max(node.pad[0], node.pad[2]) >= node.kernel[0] or max(node.pad[1], node.pad[3]) >= node.kernel[1]
+    )
+    out = np.empty((n, oh, ow, c), np.int64 if empty_window else out_storage(out_specs))
+    # every window holds an in-map element unless `empty_window`, so the dtype's minimum is a neutral start
+    _window_max(
+        x, *node.kernel, *node.stride, pt, pl, _INT64_MIN if empty_window else np.iinfo(out.dtype).min, out
+    )
     return [out]
 
 

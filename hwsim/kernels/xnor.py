@@ -123,8 +123,8 @@ def _xnor_conv(xp, wt3, wpop, kw, sh, sw, pt, pl, h, w, cin, zero_pad, oh, ow, n
     """XNOR-popcount convolution of the padded words ``xp (N, Hp, Wp*Cw)`` with the chunked weights ``wt3``
     (:func:`conv_weights`); output pixel ``(b, y, x)`` is row ``(b*OH + y)*OW + x`` of ``out_int`` / ``out_bits``.
 
-    Work items are output rows; within a row the output channels go chunk by chunk, so that the chunk's weights
-    stay in cache while the row's pixels stream past them."""
+    Work items are runs of 4-pixel blocks in (batch, row, column) order; within a run the output channels go chunk
+    by chunk, so that the chunk's weights stay in cache while the run's pixels stream past them."""
     n = xp.shape[0]
     kh = wpop.shape[0]
     nco, kk, ochunk = wt3.shape
@@ -138,46 +138,84 @@ def _xnor_conv(xp, wt3, wpop, kw, sh, sw, pt, pl, h, w, cin, zero_pad, oh, ow, n
         for k in range(kw * cw):
             offs[i * kw * cw + k] = i * rowlen + k
     ktot = kh * kw * cin
-    ntask = n * oh
-    nchunk = min(ntask, PARALLEL_CHUNKS)
+    npixel = n * oh * ow
+    nblk = (npixel + BLOCK - 1) // BLOCK
+    nchunk = min(nblk, PARALLEL_CHUNKS)
     for ci in prange(nchunk):
         acc = np.empty((BLOCK, ochunk), np.int64)  # per-thread buffers
         kdot = np.empty(BLOCK, np.int64)
-        for t in range(ci * ntask // nchunk, (ci + 1) * ntask // nchunk):
-            b = t // oh
-            y = t % oh
-            y_border = y * sh - pt < 0 or y * sh - pt + kh > h
-            base = b * sample + y * sh * rowlen
-            for co in range(nco):
-                q0 = co * ochunk
-                nq = min(ochunk, nout - q0)
-                wc = wt3[co]
-                for x0 in range(0, ow, BLOCK):
-                    x1 = min(x0 + 1, ow - 1)
-                    x2 = min(x0 + 2, ow - 1)
-                    x3 = min(x0 + 3, ow - 1)
-                    acc[:] = 0
-                    _popacc4(
-                        acc, xf, base + x0 * pix, base + x1 * pix, base + x2 * pix, base + x3 * pix, offs, wc
-                    )
-                    npix = min(BLOCK, ow - x0)
+        base = np.empty(BLOCK, np.int64)
+        ys = np.empty(BLOCK, np.int64)
+        xs = np.empty(BLOCK, np.int64)
+        b0 = ci * nblk // nchunk
+        b1 = (ci + 1) * nblk // nchunk
+        for co in range(nco):
+            q0 = co * ochunk
+            nq = min(ochunk, nout - q0)
+            wc = wt3[co]
+            # 4 consecutive output pixels per block in (b, y, x) order, across row ends (no idle lanes on 7x7
+            # maps); the position advances incrementally (no divisions per pixel)
+            pb = b0 * BLOCK // (oh * ow)
+            py = (b0 * BLOCK // ow) % oh
+            px = b0 * BLOCK % ow
+            for blk in range(b0, b1):
+                p0 = blk * BLOCK
+                npix = min(BLOCK, npixel - p0)
+                if px + BLOCK <= ow:  # the whole block lies in one output row (always when OW % 4 == 0)
+                    o0 = pb * sample + py * sh * rowlen + px * pix
+                    o1 = o0 + pix
+                    o2 = o1 + pix
+                    o3 = o2 + pix
+                    for p in range(BLOCK):
+                        ys[p] = py
+                        xs[p] = px + p
+                    px += BLOCK
+                else:
                     for p in range(npix):
-                        xx = x0 + p
-                        kdot[p] = ktot
-                        if zero_pad and (y_border or xx * sw - pl < 0 or xx * sw - pl + kw > w):
-                            # taps outside the map read 0 words, each adding popcount(w); K counts valid taps
-                            nvalid = 0
-                            for i in range(kh):
-                                iy = y * sh + i - pt
-                                for j in range(kw):
-                                    ix = xx * sw + j - pl
-                                    if 0 <= iy < h and 0 <= ix < w:
-                                        nvalid += 1
-                                    else:
-                                        for q in range(nq):
-                                            acc[p, q] -= wpop[i, j, np.uint64(q0 + q)]
-                            kdot[p] = nvalid * cin
-                    stage_block(acc, npix, kdot, -2, st, out_int, out_bits, t * ow + x0, q0, nq)
+                        ys[p] = py
+                        xs[p] = px
+                        base[p] = pb * sample + py * sh * rowlen + px * pix
+                        px += 1
+                        if px == ow:
+                            px = 0
+                            py += 1
+                            if py == oh:
+                                py = 0
+                                pb += 1
+                    for p in range(npix, BLOCK):
+                        base[p] = base[npix - 1]
+                    o0 = base[0]
+                    o1 = base[1]
+                    o2 = base[2]
+                    o3 = base[3]
+                if px == ow:
+                    px = 0
+                    py += 1
+                    if py == oh:
+                        py = 0
+                        pb += 1
+                acc[:] = 0
+                _popacc4(acc, xf, o0, o1, o2, o3, offs, wc)
+                for p in range(npix):
+                    y = ys[p]
+                    xx = xs[p]
+                    kdot[p] = ktot
+                    if zero_pad and (
+                        y * sh - pt < 0 or y * sh - pt + kh > h or xx * sw - pl < 0 or xx * sw - pl + kw > w
+                    ):
+                        # taps outside the map read 0 words, each adding popcount(w); K counts valid taps
+                        nvalid = 0
+                        for i in range(kh):
+                            iy = y * sh + i - pt
+                            for j in range(kw):
+                                ix = xx * sw + j - pl
+                                if 0 <= iy < h and 0 <= ix < w:
+                                    nvalid += 1
+                                else:
+                                    for q in range(nq):
+                                        acc[p, q] -= wpop[i, j, np.uint64(q0 + q)]
+                        kdot[p] = nvalid * cin
+                stage_block(acc, npix, kdot, -2, st, out_int, out_bits, p0, q0, nq)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -144,6 +144,30 @@ def test_storage_dtype():
         assert storage_dtype(t) == np.dtype(want), t
 
 
+def test_kernel_outputs_stay_valid_when_held(rng):
+    """Repeated calls with the same shapes return independent outputs (no buffer shared between calls)."""
+    x = bits(rng, (8, 16, 16, 128))
+    spec = [TensorSpec((16, 16, 128), Bipolar())]
+    node = N.XnorConv(
+        name="c",
+        inputs=("x",),
+        outputs=("y",),
+        weights=bits(rng, (128, 3, 3, 128)),
+        kernel=(3, 3),
+        stride=(1, 1),
+        pad=(1, 1, 1, 1),
+        pad_value=0,
+        stage=N.OutputStage.identity(128),
+    )
+    out_specs = infer(node, spec)
+    first = KERNELS[N.XnorConv](node, [x], spec, out_specs)[0]
+    saved = first.copy()
+    second = KERNELS[N.XnorConv](node, [1 - x], spec, out_specs)[0]
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, saved)
+    np.testing.assert_array_equal(second, -saved)  # flipping every input bit negates every dot product
+
+
 # ---------------------------------------------------------------------------------------------------- graphs
 
 
