@@ -180,9 +180,10 @@ CNV_STREAM_FOLDING = {"pool0": Fold(64, 1), "pool1": Fold(128, 1), "flatten": Fo
 # ------------------------------------------------------------------------------------------------ ReActNet-A
 
 
-def _hyper(
+def random_hyper(
     rng: np.random.Generator, c: int, outs: int, reduction: int = 16, min_hidden: int = 4
 ) -> N.HyperFunction:
+    """A DyBNN hyper function with random integer parameters on typical grids (for designs and tests)."""
     hd = max(c // reduction, min_hidden)
     return N.HyperFunction(
         pool_shift=4,
@@ -233,7 +234,7 @@ def reactnet_a(
                     outputs=(out,),
                     tau=prm.integers(-300, 300, c),
                     tau_frac=10,
-                    hyper=_hyper(prm, c, c),
+                    hyper=random_hyper(prm, c, c),
                 )
             )
         else:
@@ -254,7 +255,9 @@ def reactnet_a(
         )  # fmt: skip
         if dynamic:
             nodes.append(
-                N.DynamicPReLU(name=name, inputs=(x,), outputs=(out,), hyper=_hyper(prm, c, 2 * c), **kw)
+                N.DynamicPReLU(
+                    name=name, inputs=(x,), outputs=(out,), hyper=random_hyper(prm, c, 2 * c), **kw
+                )
             )
         else:
             nodes.append(N.PReLU(name=name, inputs=(x,), outputs=(out,), **kw))

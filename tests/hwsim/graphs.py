@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hls.estimate.designs import random_hyper
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.infer import infer
@@ -22,20 +23,8 @@ def build(name: str, in_shape: tuple[int, ...], nodes: list[N.Node]) -> HwGraph:
 
 
 def hyper(rng: np.random.Generator, c: int, outs: int, hidden: int = 4) -> N.HyperFunction:
-    return N.HyperFunction(
-        pool_shift=4,
-        stat=Fixed(8, 4, True),
-        w1=rng.integers(-127, 128, (hidden, c)),
-        w1_frac=7,
-        b1=rng.integers(-2000, 2000, hidden),
-        b1_frac=12,
-        hidden=Fixed(8, 4, False),
-        w2=rng.integers(-127, 128, (outs, hidden)),
-        w2_frac=9,
-        b2=rng.integers(-3000, 3000, outs),
-        b2_frac=14,
-        lam_log2=-1,
-    )
+    """A random hyper function with exactly ``hidden`` hidden units."""
+    return random_hyper(rng, c, outs, reduction=c + 1, min_hidden=hidden)
 
 
 def resblock_graph(rng: np.random.Generator, c: int = 8, hw: int = 6, pad_value: int = 0) -> HwGraph:
