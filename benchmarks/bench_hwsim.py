@@ -6,18 +6,24 @@ result, as integers, must equal hwsim's accumulator. hwsim gets its input packed
 inside a simulation where the producing Sign emits packed words; torch gets NCHW float32.
 
 Network cases: a whole lowered ``dybnn-reactnet-a`` (224x224, batch 8) against the Brevitas model's ``eval()``
-forward, and a whole ``dybnn-tiny`` against ``qonnx.core.onnx_exec.execute_onnx``. They need
+forward and against ``qonnx.core.onnx_exec.execute_onnx`` (about 90 s per call; ``--no-qonnx-reactnet`` skips it),
+and a whole ``dybnn-tiny`` against ``execute_onnx``; each checks that the logits are equal. They need
 ``hwsim.lower`` and ``training.export``; without them they print ``skipped: ...``. The peak memory of a batch-8
 ``dybnn-reactnet-a`` simulation is measured in a child process (peak RSS of the batch run).
 
-Timing: warm-up calls first (Numba compiles or loads its cache), then ``--repeats`` rounds that alternate baseline
-and hwsim calls, so both see the same machine load; the medians are reported (and the ratio of the minima).
+Timing: warm-up calls first (Numba compiles or loads its cache), then ``--repeats`` rounds; a round of a layer case
+runs ``--block`` (default 5) baseline calls, then as many hwsim calls, so both see the same machine load. The first
+call of each side in a round (the switch-over, with the other library's data in the caches, see :func:`timed_pair`)
+is reported apart (``speedup_switch_over``); the medians of the other calls are the result (and the ratio of the
+minima). The Brevitas network case alternates single calls; the ``execute_onnx`` cases time the baseline over a
+few calls (``--qonnx-calls`` for dybnn-reactnet-a) and hwsim over ``--repeats`` calls.
 ``torch.set_num_threads`` and the Numba thread count are both set to ``--threads`` (default 2). ``--clock cpu``
 times process CPU time instead of wall time: with ``--threads 1`` that is robust to other jobs on the machine.
 See ``docs/performance.md``.
 
-    .venv/bin/python benchmarks/bench_hwsim.py [--json] [--repeats 15] [--threads 2] [--clock wall|cpu]
+    .venv/bin/python benchmarks/bench_hwsim.py [--json] [--repeats 15] [--block 5] [--threads 2] [--clock wall|cpu]
                                                [--only conv3x3_c128 ...] [--no-network] [--work-dir DIR]
+                                               [--no-qonnx-reactnet] [--qonnx-calls 2]
 """
 
 from __future__ import annotations
@@ -56,37 +62,57 @@ DENSE_CASES = [("dense_4096x1024_b64", 4096, 1024, 64)]
 
 
 class Timing(NamedTuple):
-    """Seconds per call: medians (the reported numbers) and minima (the least disturbed call of each side)."""
+    """Seconds per call: medians (the reported numbers), minima (the least disturbed call of each side) and the
+    medians of the first call of each side after the other side ran (``nan`` with blocks of one call)."""
 
     base: float
     ours: float
     base_min: float
     ours_min: float
+    base_switch: float = float("nan")
+    ours_switch: float = float("nan")
 
 
 #: thread count of both sides (set by ``--threads``)
 THREADS = [2]
 #: the clock of :func:`timed_pair`: wall time (default) or the process's CPU time (``--clock cpu``)
 CLOCK: list[Callable[[], float]] = [time.perf_counter]
+#: calls per side in each round of the layer cases (set by ``--block``)
+BLOCK = [5]
 
 
 def timed_pair(
-    base: Callable[[], object], ours: Callable[[], object], repeats: int, warmup: int = 3
+    base: Callable[[], object],
+    ours: Callable[[], object],
+    repeats: int,
+    warmup: int = 3,
+    block: int = 1,
 ) -> Timing:
-    """Time ``base`` and ``ours``, called alternately after warm-up, so both see the same machine load."""
+    """Time ``base`` and ``ours`` in ``repeats`` rounds after warm-up; each round runs ``block`` calls of the
+    baseline, then ``block`` calls of hwsim, so both see the same machine load.
+
+    With ``block > 1`` the first call of each side in a round is the *switch-over* call and is kept apart: it
+    starts with the caches full of the other library's data (in the dense case torch streams 16 MiB of float
+    weights, which evicts hwsim's 512 KiB of packed weights from L2; the first hwsim call after it takes about
+    twice the steady time, with one thread as with two), and with two threads it also shares a core with the other
+    OpenMP runtime's worker, which keeps spinning for a while after its parallel region (PyTorch and Numba each
+    bring their own). The reported medians are over the remaining, steady-state calls, as a loop over one layer
+    would see them; the switch-over medians are reported too (``speedup_switch_over``).
+    """
     clock = CLOCK[0]
     for _ in range(warmup):
         base()
         ours()
-    tb, to = [], []
+    tb, to, sb, so = [], [], [], []
     for _ in range(repeats):
-        t = clock()
-        base()
-        tb.append(clock() - t)
-        t = clock()
-        ours()
-        to.append(clock() - t)
-    return Timing(statistics.median(tb), statistics.median(to), min(tb), min(to))
+        for fn, steady, first in ((base, tb, sb), (ours, to, so)):
+            for i in range(block):
+                t = clock()
+                fn()
+                (first if block > 1 and i == 0 else steady).append(clock() - t)
+    med = statistics.median
+    nan = float("nan")
+    return Timing(med(tb), med(to), min(tb), min(to), med(sb) if sb else nan, med(so) if so else nan)
 
 
 def record(name: str, baseline: str, t: Timing, **extra) -> dict:
@@ -99,6 +125,11 @@ def record(name: str, baseline: str, t: Timing, **extra) -> dict:
         "hwsim_ms": round(t.ours * 1e3, 4),
         "speedup": round(t.base / t.ours, 2),
         "speedup_of_minima": round(t.base_min / t.ours_min, 2),
+        **(
+            {}
+            if t.ours_switch != t.ours_switch
+            else {"speedup_switch_over": round(t.base_switch / t.ours_switch, 2)}
+        ),
         **extra,
         "clock": "cpu" if CLOCK[0] is time.process_time else "wall",
         "threads": THREADS[0],
@@ -136,7 +167,10 @@ def bench_conv(name, cin, cout, hw, k, batch, repeats, rng) -> dict:
         if not np.array_equal(ref.permute(0, 2, 3, 1).numpy().astype(np.int64), got):
             raise AssertionError(f"{name}: hwsim accumulator differs from torch conv2d")
         t = timed_pair(
-            lambda: F.conv2d(xt, wt, padding=p), lambda: fn(node, [xp], spec_in, spec_out), repeats
+            lambda: F.conv2d(xt, wt, padding=p),
+            lambda: fn(node, [xp], spec_in, spec_out),
+            repeats,
+            block=BLOCK[0],
         )
     macs = batch * hw * hw * cout * cin * k * k
     return record(
@@ -168,7 +202,9 @@ def bench_dense(name, cin, cout, batch, repeats, rng) -> dict:
         got = fn(node, [xp], spec_in, spec_out)[0]
         if not np.array_equal(ref.numpy().astype(np.int64), got):
             raise AssertionError(f"{name}: hwsim accumulator differs from torch linear")
-        t = timed_pair(lambda: F.linear(xt, wt), lambda: fn(node, [xp], spec_in, spec_out), repeats)
+        t = timed_pair(
+            lambda: F.linear(xt, wt), lambda: fn(node, [xp], spec_in, spec_out), repeats, block=BLOCK[0]
+        )
     macs = batch * cin * cout
     return record(
         name,
@@ -231,18 +267,20 @@ def lowered(name: str, model, batch: int, work_dir: Path):
     return onnx_path, graph
 
 
-def bench_reactnet(repeats: int, work_dir: Path, batch: int = 8) -> tuple[dict, object]:
+def bench_reactnet(repeats: int, work_dir: Path, batch: int = 8) -> tuple[dict, object, Path | None]:
     """Whole dybnn-reactnet-a (224x224, batch ``batch``): hwsim ``simulate(level="numba")`` against the Brevitas
     model's eval forward. Falls back to :func:`synthetic_reactnet_a` (same structure, random integer parameters)
-    when the export or the lowering fails; the record says which graph ran. Returns the record and the graph."""
+    when the export or the lowering fails; the record says which graph ran. Returns the record, the graph and the
+    exported QONNX file (``None`` for the synthetic graph)."""
     import torch
 
     from hwsim.simulate import fixed_to_float, simulate
 
     model = brevitas_model("dybnn-reactnet-a")
     extra: dict = {}
+    onnx_path = None
     try:
-        _, graph = lowered("dybnn-reactnet-a", model, batch, work_dir)
+        onnx_path, graph = lowered("dybnn-reactnet-a", model, batch, work_dir)
         extra["graph"] = "lowered"
     except Exception as e:  # noqa: BLE001 - the lowering is developed concurrently; say why and go on
         graph = synthetic_reactnet_a()
@@ -257,33 +295,47 @@ def bench_reactnet(repeats: int, work_dir: Path, batch: int = 8) -> tuple[dict, 
             got = fixed_to_float(out, graph.spec(logits).dtype.frac).astype(np.float32)
             extra["logits_equal_torch"] = bool(np.array_equal(got, model(xt).numpy()))
         t = timed_pair(lambda: model(xt), lambda: simulate(graph, x, "numba"), max(3, repeats // 3), warmup=1)
-    return record(f"dybnn-reactnet-a_224_b{batch}", "brevitas eval forward", t, **extra), graph
+    return record(f"dybnn-reactnet-a_224_b{batch}", "brevitas eval forward", t, **extra), graph, onnx_path
 
 
-def bench_tiny(repeats: int, work_dir: Path, batch: int = 8) -> dict:
-    """Whole dybnn-tiny: hwsim against ``qonnx.core.onnx_exec.execute_onnx`` on the exported QONNX model."""
+def bench_qonnx(name: str, onnx_path: Path, graph, repeats: int, batch: int = 8, base_calls: int = 3) -> dict:
+    """A whole network: hwsim against ``qonnx.core.onnx_exec.execute_onnx`` on the exported QONNX file; the
+    logits must be equal. ``execute_onnx`` builds an onnxruntime session per node per call (no warm-up to skip):
+    it is timed over ``base_calls`` calls (about 90 s each for the 224x224 ``dybnn-reactnet-a``), hwsim over
+    ``repeats`` calls after one warm-up."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
 
     from hwsim.simulate import fixed_to_float, simulate
 
-    model = brevitas_model("dybnn-tiny")
-    path, graph = lowered("dybnn-tiny", model, batch, work_dir)
-    mw = ModelWrapper(str(path))
+    mw = ModelWrapper(str(onnx_path))
     iname, oname = mw.graph.input[0].name, mw.graph.output[0].name
     shape = [d.dim_value for d in mw.graph.input[0].type.tensor_type.shape.dim]
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    ref = execute_onnx(mw, {iname: x})[oname]
+    clock = CLOCK[0]
+    tb, ref = [], None
+    for _ in range(base_calls):
+        t = clock()
+        ref = execute_onnx(mw, {iname: x})[oname]
+        tb.append(clock() - t)
     logits = graph.metadata.get("logits") or graph.outputs[0]
     out = simulate(graph, x, "numba", return_intermediates=True)[logits]
     equal = bool(np.array_equal(fixed_to_float(out, graph.spec(logits).dtype.frac).astype(np.float32), ref))
-    t = timed_pair(
-        lambda: execute_onnx(mw, {iname: x}),
-        lambda: simulate(graph, x, "numba"),
-        max(3, repeats // 3),
-        warmup=1,
-    )
-    return record(f"dybnn-tiny_b{batch}", "qonnx execute_onnx", t, logits_equal_qonnx=equal)
+    to = []
+    for _ in range(max(3, repeats)):
+        t = clock()
+        simulate(graph, x, "numba")
+        to.append(clock() - t)
+    med = statistics.median
+    t = Timing(med(tb), med(to), min(tb), min(to))
+    return record(name, "qonnx execute_onnx", t, baseline_calls=base_calls, logits_equal_qonnx=equal)
+
+
+def bench_tiny(repeats: int, work_dir: Path, batch: int = 8) -> dict:
+    """Whole dybnn-tiny: hwsim against ``qonnx.core.onnx_exec.execute_onnx`` on the exported QONNX model."""
+    model = brevitas_model("dybnn-tiny")
+    path, graph = lowered("dybnn-tiny", model, batch, work_dir)
+    return bench_qonnx(f"dybnn-tiny_b{batch}", path, graph, repeats, batch, base_calls=max(3, repeats // 3))
 
 
 def synthetic_reactnet_a(seed: int = 0, dynamic: bool = True):
@@ -522,6 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
+        "--block",
+        type=int,
+        default=5,
+        help="layer cases: calls per side in each round; the first of each is reported apart as the switch-over "
+        "call (1: strict alternation, every call is a switch-over call)",
+    )
+    ap.add_argument(
         "--clock",
         choices=("wall", "cpu"),
         default="wall",
@@ -529,6 +588,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--only", nargs="*", help="run only the cases whose name starts with one of these")
     ap.add_argument("--no-network", action="store_true", help="layer cases only")
+    ap.add_argument(
+        "--no-qonnx-reactnet",
+        action="store_true",
+        help="skip dybnn-reactnet-a against execute_onnx (about 90 s per call, plus 45 s to load the model)",
+    )
+    ap.add_argument(
+        "--qonnx-calls", type=int, default=2, help="execute_onnx calls of the dybnn-reactnet-a case"
+    )
     ap.add_argument("--work-dir", help="cache for the exported/lowered networks (default: a fresh temp dir)")
     args = ap.parse_args(argv)
 
@@ -537,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
 
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     THREADS[0] = args.threads
+    BLOCK[0] = max(1, args.block)
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)
@@ -575,13 +643,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_network:
         tmp = None if args.work_dir else tempfile.TemporaryDirectory(prefix="bench_hwsim.")
         work_dir = Path(args.work_dir) if args.work_dir else Path(tmp.name)
-        graph = None
+        graph = onnx_path = None
         if wanted("dybnn-reactnet-a_224_b8"):
             try:
-                rec, graph = bench_reactnet(args.repeats, work_dir)
+                rec, graph, onnx_path = bench_reactnet(args.repeats, work_dir)
                 emit(rec)
             except Exception as e:  # noqa: BLE001 - report and go on with the other cases
                 emit({"name": "dybnn-reactnet-a_224_b8", "skipped": f"{type(e).__name__}: {e}"})
+        if wanted("dybnn-reactnet-a_224_b8_qonnx") and not args.no_qonnx_reactnet:
+            name = "dybnn-reactnet-a_224_b8_qonnx"
+            if onnx_path is None:
+                emit(
+                    {"name": name, "skipped": "needs the exported and lowered dybnn-reactnet-a (case above)"}
+                )
+            else:
+                try:
+                    emit(bench_qonnx(name, onnx_path, graph, args.repeats, base_calls=args.qonnx_calls))
+                except Exception as e:  # noqa: BLE001
+                    emit({"name": name, "skipped": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
         if wanted("dybnn-tiny_b8"):
             try:
                 emit(bench_tiny(args.repeats, work_dir))
