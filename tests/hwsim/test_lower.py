@@ -73,36 +73,11 @@ def export_model(
             fold_batchnorms(model)
             if opt is not None:
                 opt = torch.optim.Adam(model.parameters(), 1e-2)
-    if trained:
-        snap_prelu_shifts(model)
     model.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         export_qonnx(model, args=torch.randn(batch, c, h, w), export_path=str(path), dynamo=False)
     return model
-
-
-def snap_prelu_shifts(model) -> None:
-    """Put the RPReLU / DyPReLU parameters on coarse grids: gamma, zeta multiples of 1/64 in [-3/4, 3/4] (one of
-    them 3/4), beta = 3/16.
-
-    ``PReLU_beta(x - gamma) + zeta`` is evaluated in float32 by PyTorch and onnxruntime. Trained 16-bit shifts get
-    a fine grid (the power-of-two scale follows max|gamma|, e.g. 2**-19; and a maximum that is itself a power of
-    two saturates to ``(2**15 - 1) * scale``), so ``(x - gamma) * beta`` for a 16-bit ``x`` at 2**-12 needs ~30
-    significant bits: float32 rounds it and, rarely, the requantized output moves by one LSB against the exact
-    integer hardware (``training.export`` rejects such a model). On these grids float32 is exact, which is what a
-    test of the lowering needs.
-    """
-    from training.layers import DyPReLU, RPReLU
-
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (RPReLU, DyPReLU)):
-                for p in (m.gamma.weight, m.zeta.weight):
-                    v = (torch.round(p * 64) / 64).clamp(-0.75, 0.75)
-                    v.view(-1)[0] = 0.75
-                    p.copy_(v)
-                m.beta.weight.fill_(0.1875)
 
 
 _CACHE_DIR: list[Path] = []
