@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -36,15 +37,22 @@ def load_or_lower(onnx_path: Path):
 @click.option("--level", type=click.Choice(["auto", "numba", "ref"]), default="auto", show_default=True)
 @click.option("--max-samples", type=click.IntRange(min=1), default=None, help="Use at most N test images.")
 @click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--torch/--no-torch", "with_torch", default=None,
+              help="Also run the PyTorch model of checkpoint.pt on the same images and compare logits and "
+                   "predictions (exit 1 on any difference). Default: when checkpoint.pt is next to the model.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record.")
 def command(model: Path, dataset: str, root: Path | None, level: str, max_samples: int | None, batch: int,
-            as_json: bool) -> None:  # fmt: skip
-    from hwsim.simulate import simulate
+            with_torch: bool | None, as_json: bool) -> None:  # fmt: skip
+    from hwsim.simulate import fixed_to_float, simulate
 
     onnx_path = model / "model.onnx" if model.is_dir() else model
     if not onnx_path.is_file():
         raise UserError(f"{onnx_path}: no such ONNX file")
     g, source = load_or_lower(onnx_path)
+    ckpt = onnx_path.parent / "checkpoint.pt"
+    if with_torch is None:
+        with_torch = ckpt.is_file()
+    torch_model = load_torch(ckpt) if with_torch else None
     if level == "auto":
         try:
             from hwsim.kernels import KERNELS  # noqa: F401
@@ -71,25 +79,80 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
         (t for t in g.outputs if g.producer(t) is not None and g.producer(t).op_type == "LabelSelect"), None
     )
     logits_t = g.metadata.get("logits") or g.outputs[0]
+    need_logits = torch_model is not None and logits_t not in g.outputs
     correct, n = 0, int(x_all.shape[0])
+    preds, logits = [], []
     t0 = time.perf_counter()
     for s in range(0, n, batch):
-        out = simulate(g, x_all[s : s + batch].astype(np.float32), level=level)
+        out = simulate(
+            g, x_all[s : s + batch].astype(np.float32), level=level, return_intermediates=need_logits
+        )
         if label_t is not None:
             pred = out[label_t][:, 0]
         else:  # argmax with ties to the lower index, like torch.argmax
             pred = np.argmax(out[logits_t if logits_t in out else g.outputs[0]], axis=-1)
         correct += int((pred == y_all[s : s + batch]).sum())
+        if torch_model is not None:
+            preds.append(pred)
+            logits.append(out[logits_t])
     dt = time.perf_counter() - t0
     rec = {
         "model": g.name, "graph": source, "dataset": dataset, "level": level, "samples": n,
         "correct": correct, "accuracy": correct / n if n else 0.0, "seconds": dt,
         "images_per_s": n / dt if dt > 0 else float("inf"),
     }  # fmt: skip
+    if torch_model is not None:
+        frac = getattr(g.spec(logits_t).dtype, "frac", 0)
+        hw_logits = fixed_to_float(np.concatenate(logits), frac).astype(np.float32)
+        t_logits, t_pred = torch_outputs(torch_model, x_all, batch)
+        t_correct = int((t_pred == y_all).sum())
+        rec["torch"] = {
+            "checkpoint": str(ckpt), "correct": t_correct, "accuracy": t_correct / n if n else 0.0,
+            "predictions_differ": int((t_pred != np.concatenate(preds)).sum()),
+            "logits_differ": int((t_logits.reshape(hw_logits.shape) != hw_logits).sum()),
+            "logit_elements": int(hw_logits.size),
+        }  # fmt: skip
     if as_json:
         click.echo(json.dumps(rec, indent=1))
-        return
-    click.echo(
-        f"{g.name} on {dataset} (test, {n} images, level {level}, graph {source}): accuracy {100 * rec['accuracy']:.2f} % "
-        f"({correct}/{n}), {rec['images_per_s']:.1f} images/s"
-    )
+    else:
+        click.echo(
+            f"{g.name} on {dataset} (test, {n} images, level {level}, graph {source}): "
+            f"accuracy {100 * rec['accuracy']:.2f} % ({correct}/{n}), {rec['images_per_s']:.1f} images/s"
+        )
+        if "torch" in rec:
+            t = rec["torch"]
+            same = t["predictions_differ"] == 0 and t["logits_differ"] == 0
+            click.echo(
+                f"PyTorch ({ckpt.name}): accuracy {100 * t['accuracy']:.2f} % ({t['correct']}/{n}); "
+                f"{'EQUAL' if same else 'DIFFERENT'}: {t['predictions_differ']} predictions and "
+                f"{t['logits_differ']} of {t['logit_elements']} logits differ"
+            )
+    if "torch" in rec and (rec["torch"]["predictions_differ"] or rec["torch"]["logits_differ"]):
+        sys.exit(1)
+
+
+def load_torch(ckpt: Path):
+    """The deployed PyTorch model of a training directory's ``checkpoint.pt`` (eval mode)."""
+    if not ckpt.is_file():
+        raise UserError(f"{ckpt}: no such checkpoint (--torch needs the training directory's checkpoint.pt)")
+    try:
+        from training.checkpoint import load_checkpoint
+    except ImportError as e:
+        raise UserError(f"--torch needs the training package: {e}") from None
+    try:
+        model, _meta = load_checkpoint(ckpt.parent)
+    except Exception as e:  # noqa: BLE001 - any failure to rebuild the model is the checkpoint's problem
+        raise UserError(f"{ckpt}: cannot rebuild the model ({type(e).__name__}: {e})") from None
+    return model.eval()
+
+
+def torch_outputs(model, x: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 logits and ``argmax`` predictions of the PyTorch model on ``x``."""
+    import torch
+
+    outs = []
+    with torch.inference_mode():
+        for s in range(0, x.shape[0], batch):
+            outs.append(model(torch.from_numpy(np.ascontiguousarray(x[s : s + batch], np.float32))).numpy())
+    logits = np.concatenate(outs)
+    return logits, logits.argmax(axis=-1)

@@ -134,3 +134,33 @@ def test_cli_sim_accuracy_equals_pytorch(tmp_path, monkeypatch, capsys):
     assert rec["samples"] == len(yt)
     assert rec["correct"] == int((pred == yt).sum())
     assert rec["level"] == ("numba" if HAVE_NUMBA else "ref")
+
+
+def test_cli_sim_compares_with_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """In a training directory ``dybnn sim`` also runs checkpoint.pt: equal logits and predictions, exit 1 if not."""
+    pytest.importorskip("sklearn")
+    import dybnn.commands.sim as sim_cmd
+
+    d = tmp_path / "run"
+    code, _, err = run_cli(monkeypatch, capsys, "train", "--model", "reactnet-tiny", "--dataset", "digits",
+                           "--epochs", "1", "--max-steps-per-epoch", "4", "--out", str(d), "--quiet")  # fmt: skip
+    assert code == 0, err
+    args = ("sim", str(d), "--dataset", "digits", "--max-samples", "50")
+    code, out, err = run_cli(monkeypatch, capsys, *args, "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["torch"]["logits_differ"] == 0 and rec["torch"]["predictions_differ"] == 0
+    assert rec["torch"]["correct"] == rec["correct"] and rec["torch"]["logit_elements"] == 50 * 10
+
+    real = sim_cmd.torch_outputs
+
+    def off_by_one_lsb(model, x, batch):
+        logits, pred = real(model, x, batch)
+        logits[3, 2] = np.nextafter(logits[3, 2], np.float32(np.inf))
+        return logits, pred
+
+    monkeypatch.setattr(sim_cmd, "torch_outputs", off_by_one_lsb)
+    code, out, _ = run_cli(monkeypatch, capsys, *args)
+    assert code == 1 and "DIFFERENT: 0 predictions and 1 of 500 logits differ" in out
+    code, out, _ = run_cli(monkeypatch, capsys, *args, "--no-torch")
+    assert code == 0 and "PyTorch" not in out
