@@ -78,6 +78,8 @@ def hyper_function(hf: N.HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarra
     h1 = requantize(h1, f1, hf.hidden.frac, hf.hidden.bits, hf.hidden.signed)
     fz = hf.z_frac
     z = align(h1 @ hf.w2.T.astype(np.int64), hf.hidden.frac + hf.w2_frac, fz) + align(hf.b2, hf.b2_frac, fz)
+    if hf.squash_thr is not None:  # a monotone squash (tanh) feeding the act quantizer, as thresholds
+        return hf.act.lo + np.searchsorted(hf.squash_thr.astype(np.int64), z, side="right").astype(np.int64)
     one = np.int64(1) << np.int64(fz)
     z = np.clip(z, -one, one)
     if hf.act is not None:

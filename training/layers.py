@@ -226,6 +226,18 @@ class GlobalSumShift(nn.Module):
         return x.sum(dim=(2, 3)) * (2.0**-shift)
 
 
+class Tanh32(nn.Module):
+    """``tanh`` evaluated in float32 whatever the input's dtype: an unavoidable float function, allowed only
+    where it feeds a quantizer (the hyper function's output quantizer). The float64 shadow run of
+    :func:`training.export.check_exact_range` then sees the very values of the float32 run, and the hardware
+    realizes ``z -> quantized tanh(z)`` as thresholds found by bisection of this function (:mod:`hwsim.squash`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32:  # no Cast nodes in the exported graph
+            return torch.tanh(x)
+        return torch.tanh(x.float()).to(x.dtype)
+
+
 @dataclass(frozen=True)
 class HyperConfig:
     """Configuration of a DyBNN hyper function (one per dynamic site)."""
@@ -263,6 +275,7 @@ class HyperFunction(nn.Module):
         self.relu_q = qnn.QuantReLU(act_quant=Uint8ActFixedPoint, return_quant_tensor=False)
         self.fc2 = FixedLinear(hidden, outputs)
         self.out_q = qnn.QuantIdentity(act_quant=Int8UnitRangeAct, return_quant_tensor=False)
+        self.tanh = Tanh32() if cfg.squash == "tanh" else None
         with torch.no_grad():
             nn.init.normal_(self.fc2.fc.weight, 0.0, 0.01)
             self.fc2.fc.bias.zero_()
@@ -271,7 +284,7 @@ class HyperFunction(nn.Module):
         s = self.stat_q(self.pool(x))
         h = self.relu_q(self.fc1(s))
         z = self.fc2(h)
-        z = F.hardtanh(z) if self.cfg.squash == "hardtanh" else torch.tanh(z)
+        z = F.hardtanh(z) if self.tanh is None else self.tanh(z)
         return self.out_q(z) * self.cfg.lam
 
 

@@ -14,6 +14,7 @@ values.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,11 +182,19 @@ CNV_STREAM_FOLDING = {"pool0": Fold(64, 1), "pool1": Fold(128, 1), "flatten": Fo
 
 
 def random_hyper(
-    rng: np.random.Generator, c: int, outs: int, reduction: int = 16, min_hidden: int = 4
+    rng: np.random.Generator,
+    c: int,
+    outs: int,
+    reduction: int = 16,
+    min_hidden: int = 4,
+    squash: str = "hardtanh",
 ) -> N.HyperFunction:
-    """A DyBNN hyper function with random integer parameters on typical grids (for designs and tests)."""
+    """A DyBNN hyper function with random integer parameters on typical grids (for designs and tests).
+
+    ``squash="tanh"``: the output is ``round(tanh(z) * 2**7)`` in 8 bits (numpy's float64 tanh as the golden
+    function), realized by :attr:`~hwsim.nodes.HyperFunction.squash_thr`."""
     hd = max(c // reduction, min_hidden)
-    return N.HyperFunction(
+    hf = N.HyperFunction(
         pool_shift=4,
         stat=Fixed(8, 4, True),
         w1=rng.integers(-127, 128, (hd, c)),
@@ -199,6 +208,20 @@ def random_hyper(
         b2_frac=14,
         lam_log2=-1,
     )
+    if squash == "hardtanh":
+        return hf
+    if squash != "tanh":
+        raise ValueError(f"squash must be 'hardtanh' or 'tanh', got {squash!r}")
+    from hwsim.squash import squash_thresholds, z_bounds
+
+    act = Fixed(8, 7, True)
+    lo, hi = z_bounds(hf)
+
+    def levels(z: np.ndarray) -> np.ndarray:
+        v = np.tanh(np.ldexp(z.astype(np.float64), -hf.z_frac))
+        return np.clip(np.round(np.ldexp(v, act.frac)), act.lo, act.hi).astype(np.int64)
+
+    return dataclasses.replace(hf, act=act, squash_thr=squash_thresholds(levels, lo, hi, act))
 
 
 def reactnet_a(

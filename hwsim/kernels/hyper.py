@@ -4,6 +4,7 @@
     h     = requant(relu((s @ w1.T) << a1 + b1 << c1) -> hidden)
     z     = (h @ w2.T) << a2 + b2 << c2,  clipped to [-2**z_frac, 2**z_frac]
     z     = requant(z -> act)                             when ``act`` is set
+    z     = act.lo + #{i : squash_thr[i] <= z}            instead of the clip and requant, when ``squash_thr`` is set
 
 with the alignment shifts ``a*, c*`` of :func:`hwsim.reference.hyper_function`.
 """
@@ -61,9 +62,13 @@ def _mlp(
     act_shift,
     act_lo,
     act_hi,
+    sq_thr,
+    sq_lo,
     out,
 ):
-    """The two fixed-point layers of the hyper function for ``s (N, C)`` channel sums -> ``out (N, O)``."""
+    """The two fixed-point layers of the hyper function for ``s (N, C)`` channel sums -> ``out (N, O)``.
+
+    ``sq_thr`` non-empty: the output level is ``sq_lo`` plus the number of thresholds ``<= z`` (binary search)."""
     n, c = s.shape
     hd = w1.shape[0]
     no = w2.shape[0]
@@ -85,6 +90,17 @@ def _mlp(
             for j in range(hd):
                 v += h[j] * w2[o, j]
             v = (v << a2) + b2s[o]
+            if sq_thr.shape[0] > 0:  # count of sorted thresholds <= v
+                lo = 0
+                hi = sq_thr.shape[0]
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if sq_thr[mid] <= v:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                out[b, o] = sq_lo + lo
+                continue
             if v < -zlim:
                 v = -zlim
             elif v > zlim:
@@ -97,7 +113,13 @@ def _params(hf: HyperFunction, x_frac: int) -> tuple:
     fz = hf.z_frac
     b1s = np.asarray(hf.b1, dtype=np.int64) << np.int64(shift_of(hf.b1_frac, f1))
     b2s = np.asarray(hf.b2, dtype=np.int64) << np.int64(shift_of(hf.b2_frac, fz))
-    return (x_frac + hf.pool_shift - hf.stat.frac, hf.stat.lo, hf.stat.hi, np.ascontiguousarray(hf.w1, dtype=np.int64), shift_of(hf.stat.frac + hf.w1_frac, f1), b1s, f1 - hf.hidden.frac, hf.hidden.lo, hf.hidden.hi, np.ascontiguousarray(hf.w2, dtype=np.int64), shift_of(hf.hidden.frac + hf.w2_frac, fz), b2s, 1 << fz, *requant_params(fz, hf.act)    )  # fmt: skip
+    return (x_frac + hf.pool_shift - hf.stat.frac, hf.stat.lo, hf.stat.hi, np.ascontiguousarray(hf.w1, dtype=np.int64), shift_of(hf.stat.frac + hf.w1_frac, f1), b1s, f1 - hf.hidden.frac, hf.hidden.lo, hf.hidden.hi, np.ascontiguousarray(hf.w2, dtype=np.int64), shift_of(hf.hidden.frac + hf.w2_frac, fz), b2s, 1 << fz, *requant_params(fz, hf.act), *_squash(hf))  # fmt: skip
+
+
+def _squash(hf: HyperFunction) -> tuple[np.ndarray, int]:
+    if hf.squash_thr is None:
+        return np.zeros(0, np.int64), 0
+    return np.ascontiguousarray(hf.squash_thr, dtype=np.int64), int(hf.act.lo)
 
 
 def hyper_delta(node, hf: HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarray:

@@ -6,10 +6,16 @@ The pattern (Brevitas export of ``training.layers.HyperFunction``)::
       -> Gemm(w2, b2) -> Clip(-1, 1) [-> Quant(act)] -> Mul(lambda = 2**lam_log2) [-> Quant]
       [-> Unsqueeze/Reshape] [-> Slice]
 
+with ``Tanh`` in place of ``Clip`` for ``squash="tanh"`` (then a Quant is required): the map from the exact integer
+``z`` to the quantized tanh becomes thresholds, found by bisection of PyTorch's float32 tanh (:mod:`hwsim.squash`).
+
 arrives here as ``Delta(Clipped(Affine z(FixedDense, input=Affine hidden(FixedDense, input=Pend GlobalPool))))``.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import warnings
 
 import numpy as np
 import onnx
@@ -17,6 +23,14 @@ import onnx
 from hwsim.lower.errors import LoweringError
 from hwsim.lower.values import Affine, Delta, HwT, Pend, to_int64
 from hwsim.nodes import HyperFunction
+from hwsim.squash import (
+    SquashError,
+    disagreements,
+    squash_thresholds,
+    tanh_levels_onnxruntime,
+    tanh_levels_torch,
+    z_bounds,
+)
 from hwsim.types import Fixed
 
 
@@ -79,9 +93,12 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
         rows.extend(range(d.start, d.stop))
         signs.extend([-1 if neg else 1] * (d.stop - d.start))
     s = np.array(signs, dtype=np.int64)
+    if clipped.act is not None and np.any(s < 0):
+        # -requant(f(z)) != requant(f(-z)) where the quantizer saturates asymmetrically (-1 -> -128, 1 -> 127)
+        raise _err(where, "a negated hyper-function output after its quantizer is not supported")
     w2 = w2_all[rows] * s[:, None]
     b2 = b2_all[rows] * s
-    return HyperFunction(
+    hf = HyperFunction(
         pool_shift=int(stat.fields["shift"]),
         stat=stat.out,
         w1=w1,
@@ -96,3 +113,21 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
         lam_log2=int(lam),
         act=clipped.act,
     )
+    if clipped.squash == "hardtanh":
+        return hf
+    if clipped.act is None:
+        raise _err(where, f"the hyper function's {clipped.squash} ({clipped.node}) must feed a Quant")
+    lo, hi = z_bounds(hf)
+    try:
+        thr = squash_thresholds(tanh_levels_torch(hf.z_frac, hf.act), lo, hi, hf.act)
+    except SquashError as e:
+        raise _err(where, f"tanh at {clipped.node}: {e}") from None
+    off = disagreements(thr, tanh_levels_onnxruntime(hf.z_frac, hf.act), lo, hi, hf.act)
+    if off:
+        warnings.warn(
+            f"node {clipped.node} (Tanh): onnxruntime's float32 tanh quantizes differently from PyTorch's at "
+            f"{len(off)} integer input(s) (first z = {off[0]} * 2^-{hf.z_frac}); the hardware follows PyTorch, "
+            "so the QONNX level can differ from it on inputs that reach them",
+            stacklevel=2,
+        )
+    return dataclasses.replace(hf, squash_thr=thr)

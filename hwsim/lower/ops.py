@@ -234,6 +234,16 @@ def _float_op(cv: Converter, node, ins):
     return _float_step(cv, node, x)
 
 
+@handles("Tanh")  # registered after _float_op, which FLOAT_ELEMENTWISE also gives Tanh
+def _tanh(cv: Converter, node, ins):
+    """tanh of an open FixedDense output is the hyper function's squash (thresholds once a Quant follows);
+    elsewhere an ordinary float step."""
+    x = ins[0]
+    if isinstance(x, Affine) and not x.complete and x.unit.op == "FixedDense":
+        return Clipped(node.output[0], x.layout, x, node.name, squash="tanh")
+    return _float_op(cv, node, ins)
+
+
 # ----------------------------------------------------------------------------------------------- pooling etc.
 
 

@@ -235,11 +235,13 @@ class Elem(Val):
 @dataclass(frozen=True, eq=False)
 class Clipped(Val):
     """``clip(z, -1, 1)`` of an open FixedDense Affine ``z`` (the hyper function's hardtanh), requantized to
-    ``act`` when a Quant follows (``act.frac`` relative to the clipped value, before lambda)."""
+    ``act`` when a Quant follows (``act.frac`` relative to the clipped value, before lambda); with
+    ``squash="tanh"`` the function is ``tanh(z)`` instead, which must be followed by a Quant."""
 
     z: Affine
     node: str
     act: Fixed | None = None
+    squash: str = "hardtanh"
 
 
 @dataclass(frozen=True, eq=False)

@@ -137,6 +137,13 @@ class HyperFunction:
         z      = requant(z -> act)             when act is set (8-bit on [-1, 1), RNE, saturate)
         delta  = z * 2**lam_log2                                                 # frac act.frac (or z_frac) - lam_log2
 
+    With ``squash_thr`` set (a tanh squash, or any monotone float function feeding the ``act`` quantizer) the clip
+    and the requantization are replaced by thresholds on the exact ``z``::
+
+        z      = act.lo + #{i : squash_thr[i] <= z}                              # levels act.lo .. act.hi
+
+    ``squash_thr`` holds ``act.hi - act.lo`` non-decreasing integers on the ``z_frac`` grid: ``squash_thr[k]`` is
+    the least ``z`` whose output level is at least ``act.lo + k + 1`` (found by bisection of the golden function).
     All products and sums are exact integers on aligned power-of-two grids.
     """
 
@@ -154,6 +161,8 @@ class HyperFunction:
     lam_log2: int
     #: requantization of the clipped output before lambda (None: exact, no requantization)
     act: Fixed | None = None
+    #: thresholds of a monotone squash function on ``z`` (tanh): replace the clip and the requantization
+    squash_thr: np.ndarray | None = None
 
     def validate(self, node: str, channels: int, outputs: int) -> None:
         check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, channels))
@@ -163,6 +172,14 @@ class HyperFunction:
         check_array(node, "hyper.b2", self.b2, ndim=1, shape=(outputs,))
         if self.hidden.signed:
             raise NodeValidationError(f"node {node!r}: hyper.hidden must be unsigned (after ReLU)")
+        if self.squash_thr is not None:
+            if self.act is None:
+                raise NodeValidationError(
+                    f"node {node!r}: hyper.squash_thr needs hyper.act (the output levels)"
+                )
+            check_array(node, "hyper.squash_thr", self.squash_thr, ndim=1, shape=(self.act.hi - self.act.lo,))
+            if np.any(np.diff(self.squash_thr.astype(np.int64)) < 0):
+                raise NodeValidationError(f"node {node!r}: hyper.squash_thr must be non-decreasing")
 
     @property
     def h1_frac(self) -> int:

@@ -22,9 +22,11 @@ def build(name: str, in_shape: tuple[int, ...], nodes: list[N.Node]) -> HwGraph:
     return g
 
 
-def hyper(rng: np.random.Generator, c: int, outs: int, hidden: int = 4) -> N.HyperFunction:
-    """A random hyper function with exactly ``hidden`` hidden units."""
-    return random_hyper(rng, c, outs, reduction=c + 1, min_hidden=hidden)
+def hyper(
+    rng: np.random.Generator, c: int, outs: int, hidden: int = 4, squash: str = "hardtanh"
+) -> N.HyperFunction:
+    """A random hyper function with exactly ``hidden`` hidden units (``squash="tanh"``: output thresholds)."""
+    return random_hyper(rng, c, outs, reduction=c + 1, min_hidden=hidden, squash=squash)
 
 
 def resblock_graph(rng: np.random.Generator, c: int = 8, hw: int = 6, pad_value: int = 0) -> HwGraph:

@@ -27,8 +27,17 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 CHANNELS = st.sampled_from([1, 2, 63, 64, 65, 130])
 SMALL_CHANNELS = st.sampled_from([1, 3, 63, 64, 65])
 FIXED_TYPES = st.sampled_from([Fixed(8, 4), Fixed(16, 10), Fixed(4, 0), Fixed(12, 6, False)])
-#: requantization of the hyper function's clipped output (None: exact)
-ACT_TYPES = st.sampled_from([None, Fixed(8, 7), Fixed(4, 2), Fixed(8, 20), Fixed(3, 0, False)])
+#: requantization of the hyper function's clipped output (None: exact; "tanh": a tanh squash as thresholds)
+ACT_TYPES = st.sampled_from([None, Fixed(8, 7), Fixed(4, 2), Fixed(8, 20), Fixed(3, 0, False), "tanh"])
+
+
+def hyper_with(rng: np.random.Generator, c: int, outs: int, act) -> N.HyperFunction:
+    """A random hyper function whose output is requantized to ``act`` (or squashed by tanh thresholds)."""
+    if act == "tanh":
+        return hyper(rng, c, outs, squash="tanh")
+    return dataclasses.replace(hyper(rng, c, outs), act=act)
+
+
 OUT_TYPES = st.sampled_from([None, Fixed(2, 0), Fixed(4, 1), Fixed(8, -2), Fixed(3, 0, False), Fixed(16, 8)])
 
 
@@ -445,7 +454,7 @@ def test_dynamic_sign(c, hw, tau_frac, act, seed):
     rng = np.random.default_rng(seed)
     t = Fixed(16, 10)
     x = fixed_values(rng, (3, hw, hw, c), t)
-    hf = dataclasses.replace(hyper(rng, c, c), act=act)
+    hf = hyper_with(rng, c, c, act)
     tau = rng.integers(-300, 300, c)
     f = max(t.frac, tau_frac, hf.delta_frac)
     if tau_frac == f:  # make sample 0 tie exactly: tau = x - delta on the common grid
@@ -484,7 +493,7 @@ def test_prelu(c, t, out, fracs, dynamic, act, seed):
             name="p",
             inputs=("x",),
             outputs=("y",),
-            hyper=dataclasses.replace(hyper(rng, c, 2 * c), act=act),
+            hyper=hyper_with(rng, c, 2 * c, act),
             **kw,
         )
     else:

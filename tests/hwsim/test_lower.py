@@ -243,6 +243,51 @@ def test_graph_save_load_round_trip(tmp_path, rng):
         np.testing.assert_array_equal(a[k], b[k])
 
 
+@pytest.mark.xdist_group("lower-dybnn-tiny")
+@pytest.mark.parametrize("trained", [False, True], ids=["random", "trained"])
+def test_tanh_hyper_functions_become_exact_thresholds(trained):
+    """DyBNN with ``squash="tanh"``: every hyper function's tanh + 8-bit quantizer becomes 255 thresholds on the
+    exact integer z, and all levels agree exactly."""
+    from training.layers import HyperConfig
+    from training.models import ModelConfig
+
+    cfg = ModelConfig(dynamic=True, hyper=HyperConfig(squash="tanh"))
+    model, path = exported("dybnn-tiny", (1, 16, 16), cfg, trained)
+    g = lower(path)
+    hypers = [n.hyper for n in g.nodes if isinstance(n, (N.DynamicSign, N.DynamicPReLU))]
+    assert hypers and all(h.squash_thr is not None and h.squash_thr.shape == (255,) for h in hypers)
+    rep = verify(path, samples=24, levels=levels(*LEVELS), model=model, graph=g, qonnx_samples=2, seed=3)
+    assert_exact(rep)
+    if trained:  # the hyper outputs spread over many levels: the thresholds matter
+        from hwsim.reference import hyper_function
+
+        x = np.random.default_rng(0).standard_normal((24, 1, 16, 16)).astype(np.float32)
+        out = simulate(g, x, level="ref", return_intermediates=True)
+        spread = [
+            len(np.unique(hyper_function(n.hyper, out[n.inputs[0]], g.spec(n.inputs[0]).dtype.frac)))
+            for n in g.nodes
+            if isinstance(n, (N.DynamicSign, N.DynamicPReLU))
+        ]
+        assert max(spread) > 8, spread
+
+
+def test_tanh_export_passes_the_exactness_check(tmp_path):
+    """``training.export`` accepts a float tanh that feeds the hyper function's quantizer (evaluated in float32 in
+    the float64 shadow run too) and the export lowers."""
+    from training.export import export_random
+    from training.layers import HyperConfig
+    from training.models import ModelConfig
+
+    cfg = ModelConfig(dynamic=True, hyper=HyperConfig(squash="tanh"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = export_random(
+            "dybnn-tiny", tmp_path, input_shape=(1, 16, 16), cfg=cfg, calib_steps=4, check=True
+        )
+    g = lower(path)
+    assert sum(isinstance(n, N.DynamicSign) and n.hyper.squash_thr is not None for n in g.nodes) >= 1
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("lower-reactnet-a")
 def test_reduced_dybnn_reactnet_a_torch_equals_hw():
