@@ -13,6 +13,7 @@ from hls.emit import (
     NodeEnv,
     Num,
     ParamArray,
+    clamp_thresholds,
     elems_of,
     emitter,
     frac_of,
@@ -56,6 +57,7 @@ def hyper_ctx(
     one = 1 << fz
     act = getattr(hf, "act", None)  # optional requantization of the clipped output
     delta = Iv(-one, one) if act is None else Iv(Num(act.bits, act.signed).lo, Num(act.bits, act.signed).hi)
+    squash, sq_table = squash_ctx(hf, z)
     w1_t = np.ascontiguousarray(per_pe(w1.T, pe).transpose(0, 2, 1))  # [PE][CF][HD] -> [PE][HD][CF]
     w2_t = per_pe(w2, pe)  # [PE][NOF][HD]
     params = [
@@ -70,18 +72,53 @@ def hyper_ctx(
             "b2", storage_num(b2), per_pe(b2, pe), f"layer 2 bias of output of*PE + p on the grid 2^-{fz}"
         ),
     ]
+    if sq_table is not None:
+        params.append(
+            ParamArray(
+                "sq_thr", squash["sq_num"], sq_table,
+                f"squash thresholds on the grid 2^-{fz}, ascending: level = {act.lo} + #(sq_thr[k] <= z)",
+            )
+        )  # fmt: skip
     ctx = {
         "pe": pe, "cf": cf, "nof": nof, "hd": hd, "n_out": hf.n_out, "sum_num": total.num, "stat": stat,
         "stat_shift": stat_shift, "pool_shift": hf.pool_shift, "fx": fx, "stat_frac": hf.stat.frac,
         "l1_num": l1.num, "h1_num": h1.num, "a1": a1, "f1": f1, "hidden": hidden,
         "hidden_shift": f1 - hf.hidden.frac, "hidden_frac": hf.hidden.frac, "l2_num": l2.num, "z_num": z.num,
-        "a2": a2, "fz": fz, "delta_num": delta.num, "delta": delta, "one": one, "lam_log2": hf.lam_log2,
+        "z": z, "a2": a2, "fz": fz, "delta_num": delta.num, "delta": delta, "one": one, "lam_log2": hf.lam_log2,
         "delta_frac": hf.delta_frac, "w1_num": storage_num(w1), "b1_num": storage_num(b1),
         "w2_num": storage_num(w2), "b2_num": storage_num(b2), "act": act is not None,
         "act_bits": act.bits if act else 0, "act_signed": act.signed if act else True,
-        "act_shift": fz - act.frac if act else 0, "act_frac": act.frac if act else fz,
+        "act_shift": fz - act.frac if act else 0, "act_frac": act.frac if act else fz, **squash,
     }  # fmt: skip
     return ctx, params
+
+
+def squash_ctx(hf: N.HyperFunction, z: Iv) -> tuple[dict, np.ndarray | None]:
+    """Context and table of a tanh squash (``hf.squash_thr``), laid out for an unrolled binary search; the
+    table is None without a squash.
+
+    The search takes ``steps = ceil(log2(n + 1))`` dependent compares for ``n`` thresholds: after the steps for
+    bits ``steps-1 .. b`` the count ``#(thr <= z)`` lies in ``[m, m + 2^b - 1]`` with ``m``'s lower ``b`` bits
+    zero, and ``thr[m + 2^(b-1) - 1] <= z`` decides bit ``b-1`` (the table is sorted). The table is padded to
+    ``2^steps - 1`` entries with a threshold no ``z`` reaches; thresholds are clamped into ``[z.lo, z.hi + 1]``
+    (``z`` is the exact range of the layer-2 output), which changes no count (:func:`hls.emit.clamp_thresholds`),
+    so the table's type is at most one bit wider than ``z``'s.
+    """
+    thr = getattr(hf, "squash_thr", None)
+    if thr is None:
+        return {"squash": False, "sq_steps": 0, "sq_n": 0, "sq_lo": 0}, None
+    n = int(thr.shape[0])
+    steps = max(1, n.bit_length())  # 2^steps - 1 >= n
+    table = np.full((1 << steps) - 1, z.hi + 1, dtype=np.int64)
+    table[:n] = clamp_thresholds(thr, z)
+    ctx = {
+        "squash": True,
+        "sq_steps": steps,
+        "sq_n": n,
+        "sq_lo": int(hf.act.lo),
+        "sq_num": storage_num(table),
+    }
+    return ctx, table
 
 
 def _frame(env: NodeEnv) -> dict:

@@ -6,15 +6,17 @@ design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
 1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
    ``C`` statistics accumulators of ``a + ceil(log2(H*W))`` bits sum every channel;
 2. run the hyper function: ``C*Hd + Hd*C_out`` int8 x int8 multiply-accumulates on ``pe`` MAC units (DSP or
-   LUT), ReLU + requantize to the hidden width, clip (hardtanh) and shift to the threshold grid;
+   LUT), ReLU + requantize to the hidden width, clip (hardtanh) and shift to the threshold grid -- or, with a
+   tanh squash (``HyperFunction.squash_thr``), a binary search over its 255 thresholds per PE instead of the clip;
 3. stream the frame out of the buffer through ``pe`` compare (DynamicSign) or PReLU (DynamicPReLU) lanes whose
    per-channel offsets are ``tau + delta`` / ``gamma + d``, ``zeta + d``.
 
 Costs, all visible as separate parts: the frame buffer (BRAM18 / URAM / LUTRAM by size; written and read in
 order, so values pack into the primitive's width: :func:`memory.map_sequential_buffer` with
 ``cfg.frame_buffer_style``), the statistics memory and adders, the hyper weights (ROM), the MAC units, the
-delta buffer, and the output lanes. Latency: the first output leaves only after the whole frame has arrived
-and the hyper function has run -- one extra frame per dynamic site (``need = 1``).
+squash thresholds and their search (tanh only), the delta buffer, and the output lanes. Latency: the first
+output leaves only after the whole frame has arrived and the hyper function has run -- one extra frame per
+dynamic site (``need = 1``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from hls.cycles import node_cycles
 from hls.estimate import arith
-from hls.estimate.memory import map_memory, map_sequential_buffer
+from hls.estimate.memory import lutram_luts, map_memory, map_sequential_buffer
 from hls.estimate.records import NodeEstimate, Resources
 from hls.estimate.registry import EstimateConfig, bits_of, elems, estimator, fill_cycles, make
 from hls.estimate.streaming import prelu_lane
@@ -71,16 +73,12 @@ def hyper_parts(
     else:
         lane = lane + Resources(lut=arith.mult_luts(ab, mb))
     z_bits = mac_acc + 1
-    # bias add, ReLU + requantize to the hidden width, hardtanh clip (two comparators and a select)
-    post = Resources(
-        lut=arith.adder_luts(mac_acc)
-        + arith.requant_luts(mac_acc, hb)
-        + 2 * arith.comparator_luts(z_bits)
-        + z_bits,
-        ff=z_bits,
-    )
+    # bias add, ReLU + requantize to the hidden width, then the hardtanh clip (two comparators and a select) or
+    # the tanh thresholds (their own part)
+    clip = 0 if hy.squash_thr is not None else 2 * arith.comparator_luts(z_bits) + z_bits
+    post = Resources(lut=arith.adder_luts(mac_acc) + arith.requant_luts(mac_acc, hb) + clip, ff=z_bits)
     n_w = hd * c + cout * hd
-    delta_bits = z_bits
+    delta_bits = z_bits if hy.squash_thr is None else hy.act.bits
     frame_words = h * w * c // pe
     parts = {
         "frame_buffer": _seq(frame_words, pe * a, cfg.frame_buffer_style, cfg),
@@ -94,7 +92,33 @@ def hyper_parts(
         "hidden_buffer": Resources(lut=arith.mux_luts(hd, hb), ff=hd * hb),
         "delta_buffer": _mem(math.ceil(cout / pe), pe * delta_bits, cfg.ram_style, cfg, writable=True),
     }
+    if hy.squash_thr is not None:
+        table, search = squash_parts(hy, z_bits, cfg)
+        parts["squash_table"], parts["squash_search"] = table * pe, search * pe
     return parts, delta_bits
+
+
+def squash_parts(hy: N.HyperFunction, z_bits: int, cfg: EstimateConfig) -> tuple[Resources, Resources]:
+    """(table, search) of one PE's tanh squash (``hy.squash_thr``, ``n`` thresholds): the unrolled binary search
+    of ``hls/templates/_hyper.hpp.j2``.
+
+    Table: ``k = ceil(log2(n + 1))`` steps (8 for 255 thresholds), step ``s`` reading one of ``2^s`` thresholds.
+    The template partitions the table completely, so every PE has its own copy as ``k`` small memories of ``2^s x
+    t`` bits (``t``: threshold width, at most ``z_bits + 1`` as the emitter clamps them to the range of ``z``):
+    LUT ROM (ROM64X1, :func:`memory.lutram_luts`), or LUTRAM when parameters are writable; step 0 is a constant
+    (a register if writable). ``cfg.ram_style`` does not apply: every step reads its memory in the same cycle.
+    Search: ``k`` comparators ``thr <= z`` of ``max(t, z_bits)`` bits, the offset adder ``act.lo + count``, and a
+    pipeline register of ``z`` and the partial count per step [engineering estimate; HLS may register fewer]."""
+    n = int(hy.squash_thr.shape[0])
+    k = max(1, n.bit_length())
+    t = min(_abs_bits(hy.squash_thr), z_bits + 1)
+    table = Resources(
+        lut=sum(lutram_luts(1 << s, t, cfg.writable) for s in range(1, k)), ff=t if cfg.writable else 0
+    )
+    search = Resources(
+        lut=k * arith.comparator_luts(max(t, z_bits)) + arith.adder_luts(hy.act.bits), ff=k * (z_bits + k)
+    )
+    return table, search
 
 
 def _schedule(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:

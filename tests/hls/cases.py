@@ -7,9 +7,12 @@ import dataclasses
 
 import numpy as np
 
+from hls.estimate.designs import random_hyper
 from hls.folding import MATRIX_TYPES, Fold, channels, divisors, matrix_dims, simd_dim
 from hwsim import nodes as N
+from hwsim.encoding import align, requantize
 from hwsim.graph import HwGraph
+from hwsim.simulate import simulate
 from hwsim.types import Fixed
 from tests.hwsim.graphs import build, hyper
 
@@ -221,3 +224,66 @@ def tricky_floats(rng: np.random.Generator, n: int, frac: int) -> np.ndarray:
     rnd = (rng.standard_normal(n) * 3).astype(np.float32)
     allv = np.concatenate([special, ties, near, rnd])
     return allv[: max(n, len(special))]
+
+
+# ------------------------------------------------------------------------------------ tanh squash thresholds
+
+#: input quantizer of :func:`squash_graph`
+SQUASH_IN = Fixed(10, 6, True)
+
+
+def hyper_z(hf: N.HyperFunction, q: np.ndarray, x_frac: int) -> np.ndarray:
+    """The exact layer-2 output ``z (N, outs)`` of the hyper function on frames ``q (N, H, W, C)`` at ``x_frac``
+    (``hwsim.reference.hyper_function`` before its clip or squash), on the grid ``2**-hf.z_frac``."""
+    s = requantize(q.sum(axis=(1, 2), dtype=np.int64), x_frac + hf.pool_shift, hf.stat.frac, hf.stat.bits,
+                   hf.stat.signed)  # fmt: skip
+    f1 = hf.h1_frac
+    h1 = align(s @ hf.w1.T.astype(np.int64), hf.stat.frac + hf.w1_frac, f1) + align(hf.b1, hf.b1_frac, f1)
+    h1 = requantize(np.maximum(h1, 0), f1, hf.hidden.frac, hf.hidden.bits, hf.hidden.signed)
+    fz = hf.z_frac
+    return align(h1 @ hf.w2.T.astype(np.int64), hf.hidden.frac + hf.w2_frac, fz) + align(
+        hf.b2, hf.b2_frac, fz
+    )
+
+
+def squash_graph(rng: np.random.Generator, x: np.ndarray) -> tuple[HwGraph, dict[str, Fold]]:
+    """DynamicSign and DynamicPReLU nodes on frames ``x (N, H, W, C)`` whose hyper functions end in a tanh squash
+    (``squash_thr``), with 1 and 3 hidden units (one of each pair with its outer thresholds far beyond any ``z``),
+    and a third pair whose thresholds lie exactly on the ``z`` values that ``x`` reaches, many repeated (ties: a
+    level counts ``thr <= z``); and a folding with PE = 1, PE = C and PE = 2. DynamicPReLU outputs are finer than
+    ``delta``, so every level step shows in them."""
+    c = x.shape[-1]  # even (PE = 2)
+    nodes: list[N.Node] = [N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=SQUASH_IN)]
+    q = simulate(build("inq", x.shape[1:], nodes[:1]), x)["q"]
+
+    def tanh(outs: int, hd: int) -> N.HyperFunction:
+        return random_hyper(rng, c, outs, reduction=c + 1, min_hidden=hd, squash="tanh")
+
+    def on_z(hf: N.HyperFunction) -> N.HyperFunction:
+        z = np.unique(hyper_z(hf, q, SQUASH_IN.frac))
+        n = hf.act.hi - hf.act.lo
+        thr = np.sort(np.concatenate([z, rng.choice(z, max(0, n - z.size))]))[:n]
+        return dataclasses.replace(hf, squash_thr=thr)
+
+    def far(hf: N.HyperFunction) -> N.HyperFunction:  # the outer thresholds far beyond any z (clamped)
+        thr = hf.squash_thr.copy()
+        thr[:5], thr[-5:] = -(1 << 40), 1 << 40
+        return dataclasses.replace(hf, squash_thr=thr)
+
+    hypers = [(far(tanh(c, 1)), tanh(2 * c, 1)), (tanh(c, 3), far(tanh(2 * c, 3))),
+              (on_z(tanh(c, 2)), on_z(tanh(2 * c, 2)))]  # fmt: skip
+    for i, (hs, hp) in enumerate(hypers):
+        nodes.append(N.DynamicSign(name=f"dsign{i}", inputs=("q",), outputs=(f"dsign{i}_y",),
+                                   tau=rng.integers(-30, 30, c), tau_frac=5, hyper=hs))  # fmt: skip
+        nodes.append(N.DynamicPReLU(name=f"dprelu{i}", inputs=("q",), outputs=(f"dprelu{i}_y",),
+                                    gamma=rng.integers(-40, 40, c), gamma_frac=5, zeta=rng.integers(-40, 40, c),
+                                    zeta_frac=6, beta=rng.integers(-60, 60, c), beta_frac=6, hyper=hp,
+                                    out=Fixed(16, 10, True)))  # fmt: skip
+    g = build("squash", x.shape[1:], nodes)
+    g.outputs = [n.outputs[0] for n in nodes[1:]]
+    g.validate()
+    pes = {0: (1, 1), 1: (c, 2), 2: (2, 1)}
+    folding = {"inq": Fold(1)}
+    for i, (ps, pp) in pes.items():
+        folding[f"dsign{i}"], folding[f"dprelu{i}"] = Fold(ps), Fold(pp)
+    return g, folding

@@ -15,7 +15,7 @@ from hls.emit import EMITTERS, EmitError, c_ident, template_env
 from hls.folding import Fold, FoldingError
 from hls.project import MANIFEST, ProjectError, make_plan, render, write_project
 from hwsim import nodes as N
-from tests.hls.cases import fuzz_graph, random_folding
+from tests.hls.cases import fuzz_graph, random_folding, squash_graph
 from tests.hwsim.graphs import finn_graph, resblock_graph
 
 GOLDEN = Path(__file__).parent / "golden" / "resblock"
@@ -134,6 +134,47 @@ def test_residual_shortcut_fifo_holds_the_dynamic_frame():
     assert depth["b0"] == 2
     # add2's shortcut (the avg-pooled branch) waits for the strided binary conv only
     assert 2 < depth["sc"] <= 3 * 3 * 8 + 2
+
+
+def _search(table: np.ndarray, z: np.ndarray, steps: int) -> np.ndarray:
+    """The template's unrolled binary search, step for step: the count of ``table <= z``."""
+    n = np.zeros(z.shape, np.int64)
+    for b in reversed(range(steps)):
+        probe = n | (1 << b)
+        n = np.where(table[probe - 1] <= z, probe, n)
+    return n
+
+
+def test_tanh_squash_emits_its_thresholds_and_a_binary_search(rng):
+    """A tanh hyper function's 255 thresholds become the parameter table ``sq_thr`` (clamped into the range of
+    ``z``) and the clip + requantization an unrolled 8-step search that counts exactly ``thr <= z``."""
+    x = rng.standard_normal((2, 4, 4, 4)) * 2
+    g, folding = squash_graph(rng, x)
+    assert (np.abs(g.node("dsign0").hyper.squash_thr) == 1 << 40).sum() == 10  # clamped into z's range below
+    plan = make_plan(g, folding)
+    files = render(plan, "xc7z020clg400-1", 10.0)
+    for n in g.nodes[1:]:
+        code = plan.codes[n.name]
+        hf, ctx = n.hyper, code.context["hyper"]
+        (sq,) = [a for a in code.params if a.name == "sq_thr"]
+        z = ctx["z"]  # the exact range of the layer-2 output
+        np.testing.assert_array_equal(sq.data, np.clip(hf.squash_thr, z.lo, z.hi + 1))
+        assert ctx["sq_steps"] == 8 and sq.data.shape == (255,) and sq.num.bits <= ctx["z_num"].bits + 1
+        # the search over the emitted table is hwsim's searchsorted on z's exact range (sampled, and at the thresholds)
+        zs = np.unique(np.concatenate([rng.integers(z.lo, z.hi + 1, 4000), hf.squash_thr, hf.squash_thr - 1]))
+        zs = zs[(zs >= z.lo) & (zs <= z.hi)]
+        np.testing.assert_array_equal(
+            _search(sq.data, zs, 8), np.searchsorted(hf.squash_thr, zs, side="right")
+        )
+        header, src = files[f"params/{n.name}.h"], files[f"src/{n.name}.hpp"]
+        assert "sq_thr[255] = {" in header and f"{int(sq.data[100])}," in header
+        assert (
+            "SQ_STEPS = 8;" in src and "hardtanh" not in src and "delta[p][of] = dybnn::requantize" not in src
+        )
+        assert f"delta_t({hf.act.lo} + int(n))" in src
+    # the hardtanh variant has no table
+    plain = make_plan(resblock_graph(np.random.default_rng(0)), {})
+    assert not any(a.name == "sq_thr" for c in plain.codes.values() for a in c.params)
 
 
 def test_loops_of_every_emitter_match_the_cycle_model():

@@ -19,7 +19,7 @@ from hls.csim import run_csim
 from hls.folding import Fold
 from hls.project import with_probes, write_project
 from hwsim.types import Fixed
-from tests.hls.cases import fuzz_graph, random_folding, tricky_floats
+from tests.hls.cases import SQUASH_IN, fuzz_graph, hyper_z, random_folding, squash_graph, tricky_floats
 from tests.hwsim.graphs import build, finn_graph, resblock_graph
 
 pytestmark = [
@@ -64,6 +64,28 @@ def test_fuzz_single_nodes_bit_exact(tmp_path, seed, c, hw, mode):
         rng.integers(-40, 40, x[0].shape) / 32.0
     )  # many exact ties of the input grid 2^-4 (x * 16 = k + 1/2)
     _check(_csim(tmp_path, g, folding, x), f"fuzz seed {seed}")
+
+
+def test_dynamic_units_with_tanh_squash_bit_exact(tmp_path, rng):
+    """DynamicSign / DynamicPReLU whose hyper function ends in tanh thresholds: the unrolled binary search in C++
+    equals hwsim's ``searchsorted`` under PE = 1, 2 and C, also with thresholds on exactly the ``z`` values the
+    frames reach (ties) and repeated thresholds; the frames reach many levels, not only the saturated ends."""
+    from hwsim.reference import hyper_function
+    from hwsim.simulate import simulate
+
+    # per-frame channel offsets spread the statistics, so z sweeps over many levels
+    x = rng.standard_normal((4, 4, 4, 4)) * 1.5 + rng.standard_normal((4, 1, 1, 4)) * 3
+    g, folding = squash_graph(rng, x)
+    q = simulate(g, x, return_intermediates=True)["q"]
+    for n in g.nodes[1:]:
+        hf = n.hyper
+        levels = hyper_function(hf, q, SQUASH_IN.frac)
+        z = hyper_z(hf, q, SQUASH_IN.frac)
+        np.testing.assert_array_equal(levels, hf.act.lo + np.searchsorted(hf.squash_thr, z, side="right"))
+        assert np.unique(levels).size >= 8, n.name
+        if n.name.endswith("2"):  # thresholds on the z values: every z ties with a threshold
+            assert np.isin(z, hf.squash_thr).all(), n.name
+    _check(_csim(tmp_path, g, folding, x, probes=None), "tanh squash")
 
 
 def test_input_quantizer_is_exact_on_tricky_floats(tmp_path, rng):

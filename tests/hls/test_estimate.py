@@ -189,6 +189,59 @@ def test_dynamic_sign_frame_buffer_and_latency(rng) -> None:
     assert GraphModel(g, cfg).node(g.node("dsign"), Fold(1, 1)).parts["frame_buffer"].uram >= 1
 
 
+def _dynamic_graph(rng, kind: str, squash: str, c: int = 64):
+    from hls.estimate.designs import random_hyper
+    from hwsim import nodes as N
+    from hwsim.types import Fixed
+    from tests.hwsim.graphs import build
+
+    hf = random_hyper(rng, c, c if kind == "sign" else 2 * c, squash=squash)
+    q = N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=Fixed(8, 4, True))
+    if kind == "sign":
+        d = N.DynamicSign(
+            name="d", inputs=("q",), outputs=("y",), tau=rng.integers(-30, 30, c), tau_frac=5, hyper=hf
+        )
+    else:
+        d = N.DynamicPReLU(name="d", inputs=("q",), outputs=("y",), gamma=rng.integers(-40, 40, c), gamma_frac=5,
+                           zeta=rng.integers(-40, 40, c), zeta_frac=6, beta=rng.integers(-60, 60, c), beta_frac=6,
+                           hyper=hf, out=Fixed(8, 4, True))  # fmt: skip
+    return build(f"{kind}_{squash}", (8, 8, c), [q, d])
+
+
+@pytest.mark.parametrize("kind", ["sign", "prelu"])
+@pytest.mark.parametrize("pe", [1, 4])
+@pytest.mark.parametrize("params", ["rom", "ram"])
+def test_tanh_squash_costs_its_threshold_tables(rng, kind, pe, params) -> None:
+    """A tanh hyper function (255 thresholds) adds a threshold table and a binary search per PE in place of the
+    hardtanh clip: more storage and more LUTs than the hardtanh variant of the same weights, all finite."""
+    cfg = EstimateConfig(params=params)
+    seed = int(rng.integers(1 << 30))  # the same weights for both variants
+
+    def node(squash: str, p: int):
+        g = _dynamic_graph(np.random.default_rng(seed), kind, squash)
+        return GraphModel(g, cfg).node(g.node("d"), Fold(p))
+
+    est = {sq: node(sq, pe) for sq in ("hardtanh", "tanh")}
+    tanh, hard = est["tanh"], est["hardtanh"]
+    assert "squash_table" not in hard.parts and "squash_search" not in hard.parts
+    table, search = tanh.parts["squash_table"], tanh.parts["squash_search"]
+    for r in (table, search, tanh.resources):
+        assert all(np.isfinite(v) and v >= 0 for v in r.as_dict().values())
+    assert table.lut > 0 and search.lut > 0 and search.ff > 0
+    # storage: per PE at least 255 thresholds of >= 16 bits in LUT ROM (64 bits per LUT6) or LUTRAM
+    assert table.lut >= pe * 255 * 16 / 64
+    storage = ("squash_table", "delta_buffer", "hyper_weights")
+    assert sum(tanh.parts.get(k, Resources()).lut for k in storage) > sum(
+        hard.parts.get(k, Resources()).lut for k in storage
+    )
+    assert tanh.resources.lut > hard.resources.lut
+    # twice the PEs: twice the tables and searches
+    if pe == 1:
+        two = node("tanh", 2).parts
+        assert two["squash_table"].lut == 2 * table.lut and two["squash_search"].lut == 2 * search.lut
+    assert tanh.cycles == hard.cycles  # the search sits inside the pipelined layer-2 loop
+
+
 def test_static_equivalent(rng) -> None:
     g = resblock_graph(rng)
     s = static_equivalent(g)
