@@ -6,8 +6,9 @@ design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
 1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
    ``C`` statistics accumulators of ``a + ceil(log2(H*W))`` bits sum every channel;
 2. run the hyper function: ``C*Hd + Hd*C_out`` int8 x int8 multiply-accumulates on ``pe`` MAC units (DSP or
-   LUT), ReLU + requantize to the hidden width, clip (hardtanh) and shift to the threshold grid -- or, with a
-   tanh squash (``HyperFunction.squash_thr``), a binary search over its 255 thresholds per PE instead of the clip;
+   LUT), ReLU + requantize to the hidden width, per PE lane the clip (hardtanh) and the requantization to the
+   8-bit ``act`` -- or, with a tanh squash (``HyperFunction.squash_thr``), a binary search over its 255
+   thresholds per PE instead of both;
 3. stream the frame out of the buffer through ``pe`` compare (DynamicSign) or PReLU (DynamicPReLU) lanes whose
    per-channel offsets are ``tau + delta`` / ``gamma + d``, ``zeta + d``.
 
@@ -73,12 +74,19 @@ def hyper_parts(
     else:
         lane = lane + Resources(lut=arith.mult_luts(ab, mb))
     z_bits = mac_acc + 1
-    # bias add, ReLU + requantize to the hidden width, then the hardtanh clip (two comparators and a select) or
-    # the tanh thresholds (their own part)
-    clip = 0 if hy.squash_thr is not None else 2 * arith.comparator_luts(z_bits) + z_bits
-    post = Resources(lut=arith.adder_luts(mac_acc) + arith.requant_luts(mac_acc, hb) + clip, ff=z_bits)
+    # layer 1 (once per hidden unit): bias add, ReLU + requantize to the hidden width. Layer 2 (every PE lane, as
+    # the template unrolls it): bias add, then the hardtanh clip (two comparators and a select) and, with ``act``,
+    # the requantization to the act width -- or the tanh thresholds (their own parts)
+    post1 = Resources(lut=arith.adder_luts(mac_acc) + arith.requant_luts(mac_acc, hb), ff=hb)
+    if hy.squash_thr is not None:
+        tail = 0
+    else:
+        tail = 2 * arith.comparator_luts(z_bits) + z_bits
+        if hy.act is not None:
+            tail += arith.requant_luts(z_bits, hy.act.bits)
+    post2 = Resources(lut=arith.adder_luts(z_bits) + tail, ff=z_bits)
     n_w = hd * c + cout * hd
-    delta_bits = z_bits if hy.squash_thr is None else hy.act.bits
+    delta_bits = z_bits if hy.act is None else hy.act.bits
     frame_words = h * w * c // pe
     parts = {
         "frame_buffer": _seq(frame_words, pe * a, cfg.frame_buffer_style, cfg),
@@ -88,7 +96,7 @@ def hyper_parts(
         ),
         "hyper_weights": _mem(math.ceil(n_w / pe), pe * mb, cfg.ram_style, cfg, writable=cfg.writable)
         + _mem(hd + cout, max(_abs_bits(hy.b1), _abs_bits(hy.b2)), cfg.ram_style, cfg, writable=cfg.writable),
-        "hyper_macs": lane * pe + post,
+        "hyper_macs": (lane + post2) * pe + post1,
         "hidden_buffer": Resources(lut=arith.mux_luts(hd, hb), ff=hd * hb),
         "delta_buffer": _mem(math.ceil(cout / pe), pe * delta_bits, cfg.ram_style, cfg, writable=True),
     }
