@@ -44,20 +44,21 @@ def z_bounds(hf: HyperFunction) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def _first_at_least(
-    levels: Callable[[np.ndarray], np.ndarray], k: np.ndarray, lo: int, hi: int
-) -> np.ndarray:
-    """For each level ``k``: the least integer ``z`` in ``[lo, hi]`` with ``levels(z) >= k`` (``hi + 1`` if none)."""
-    a = np.full(k.shape, lo, dtype=np.int64)
-    b = np.full(k.shape, hi + 1, dtype=np.int64)
+def first_true(pred: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Smallest integer ``q`` in ``[lo, hi+1]`` with ``pred(q)`` true, elementwise, for predicates monotone in ``q``
+    (``pred(hi+1)`` is taken as true; ``pred`` is only called on ``[lo, hi]``)."""
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    a = lo.copy()
+    b = hi + 1  # invariant: pred(b) true (virtually), answer in [a, b]
     while True:
         open_ = a < b
         if not open_.any():
             return a
         mid = a + (b - a) // 2
-        ok = levels(np.minimum(mid, hi)) >= k
-        b = np.where(open_ & ok, mid, b)
-        a = np.where(open_ & ~ok, mid + 1, a)
+        p = pred(np.clip(mid, lo, hi))  # open entries have lo <= mid <= hi; closed ones are ignored
+        b = np.where(open_ & p, mid, b)
+        a = np.where(open_ & ~p, mid + 1, a)
 
 
 def squash_thresholds(levels: Callable[[np.ndarray], np.ndarray], lo: int, hi: int, act: Fixed) -> np.ndarray:
@@ -67,7 +68,7 @@ def squash_thresholds(levels: Callable[[np.ndarray], np.ndarray], lo: int, hi: i
     if hi < lo:
         raise SquashError(f"empty domain [{lo}, {hi}]")
     ks = np.arange(act.lo + 1, act.hi + 1, dtype=np.int64)
-    thr = _first_at_least(levels, ks, lo, hi)
+    thr = first_true(lambda z: levels(z) >= ks, np.full(ks.shape, lo), np.full(ks.shape, hi))
     # check: everywhere on small domains, else between the first and the last threshold (outside, the level is
     # that of the domain's ends, checked too) -- with up to EXHAUSTIVE_POINTS points, else samples
     inner_lo, inner_hi = int(thr.min(initial=lo)), int(min(thr.max(initial=lo), hi))
@@ -150,6 +151,7 @@ def disagreements(
 __all__ = [
     "SquashError",
     "disagreements",
+    "first_true",
     "quantized",
     "squash_thresholds",
     "tanh_levels_onnxruntime",

@@ -23,6 +23,7 @@ from onnx import helper, numpy_helper
 
 from hwsim.lower.errors import LoweringError
 from hwsim.lower.frontend import Const, OnnxModel
+from hwsim.squash import first_true, quantized
 from hwsim.types import Fixed
 
 #: exhaustive monotonicity check up to this many (value, channel) evaluations
@@ -116,21 +117,6 @@ class GoldenFunction:
         return self.sess.run(None, {self.src: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
-def _bisect(pred: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Smallest ``q`` in ``[lo, hi+1]`` with ``pred(q)`` true, elementwise, for predicates monotone in ``q``
-    (``pred(hi+1)`` is taken as true)."""
-    a = lo.astype(np.int64).copy()
-    b = hi.astype(np.int64) + 1  # invariant: pred(b) true (virtually), answer in [a, b]
-    while True:
-        open_ = a < b
-        if not open_.any():
-            return a
-        mid = a + (b - a) // 2
-        p = pred(mid)
-        b = np.where(open_ & p, mid, b)
-        a = np.where(open_ & ~p, mid + 1, a)
-
-
 def _check_points(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Integer points per channel to check ``(P, C)``: every point when small, else samples and the ends."""
     span = int((hi - lo).max()) + 1
@@ -157,9 +143,9 @@ def sign_by_bisection(
     b_hi = bit(hi[None, :])[0]
     increasing = ~b_lo & b_hi
     decreasing = b_lo & ~b_hi
-    first_true = _bisect(lambda q: bit(np.clip(q, lo, hi)[None, :])[0] | (q > hi), lo, hi)
-    first_false = _bisect(lambda q: ~bit(np.clip(q, lo, hi)[None, :])[0] | (q > hi), lo, hi)
-    thr = np.where(increasing, first_true, np.where(decreasing, first_false, lo))
+    up = first_true(lambda q: bit(q[None, :])[0], lo, hi)  # first bit 1
+    down = first_true(lambda q: ~bit(q[None, :])[0], lo, hi)  # first bit 0
+    thr = np.where(increasing, up, np.where(decreasing, down, lo))
     inv = np.where(decreasing, 1, np.where(increasing, 0, (~b_lo).astype(np.int64))).astype(np.uint8)
     pts = _check_points(lo, hi, np.random.default_rng(0))
     got = (pts >= thr[None, :]) ^ inv.astype(bool)[None, :]
@@ -200,8 +186,7 @@ def multithreshold_by_bisection(
         )
 
     def level(q: np.ndarray) -> np.ndarray:
-        v = np.ldexp(value_of(q).astype(np.float64), out.frac)
-        return np.clip(np.round(v), out.lo, out.hi).astype(np.int64)
+        return quantized(value_of(q), out)
 
     if np.any(level(lo[None, :])[0] > level(hi[None, :])[0]):
         ch = int(np.argmax(level(lo[None, :])[0] > level(hi[None, :])[0]))
@@ -216,9 +201,9 @@ def multithreshold_by_bisection(
     hi_t = np.repeat(hi[None, :], levels, axis=0)
 
     def pred(q: np.ndarray) -> np.ndarray:
-        return (level(np.clip(q, lo_t, hi_t)) >= ks[:, None]) | (q > hi_t)
+        return level(q) >= ks[:, None]
 
-    thr = _bisect(pred, lo_t, hi_t).T  # (C, T)
+    thr = first_true(pred, lo_t, hi_t).T  # (C, T)
     pts = _check_points(lo, hi, np.random.default_rng(0))
     got = out.lo + (pts[:, :, None] >= thr[None, :, :]).sum(axis=-1)
     if not np.array_equal(got, level(pts)):
