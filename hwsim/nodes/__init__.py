@@ -2,7 +2,7 @@
 
 from hwsim.nodes.add import Add
 from hwsim.nodes.avg_pool import AvgPool
-from hwsim.nodes.base import NODE_TYPES, HyperFunction, Node, NodeValidationError, OutputStage
+from hwsim.nodes.base import NODE_TYPES, HyperFunction, MatrixNode, Node, NodeValidationError, OutputStage
 from hwsim.nodes.concat import Concat
 from hwsim.nodes.duplicate import Duplicate
 from hwsim.nodes.dynamic_prelu import DynamicPReLU
@@ -39,6 +39,7 @@ __all__ = [
     "LabelSelect",
     "MaxPool",
     "MultiThreshold",
+    "MatrixNode",
     "Node",
     "NodeValidationError",
     "OutputStage",

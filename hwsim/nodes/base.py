@@ -23,9 +23,16 @@ class NodeValidationError(ValueError):
 
 
 def check_array(
-    node: str, fname: str, a: Any, ndim: int | None = None, shape: tuple | None = None, kind: str = "i"
+    node: str,
+    fname: str,
+    a: Any,
+    ndim: int | None = None,
+    shape: tuple | None = None,
+    kind: str = "i",
+    bits: int | None = None,
 ):
-    """Validate one array field: numpy, integer (``kind='i'``) or unsigned bits (``kind='b'``), ndim/shape."""
+    """Validate one array field: numpy, integer (``kind='i'``) or unsigned bits (``kind='b'``), ndim/shape, and
+    with ``bits`` the signed ``bits``-bit range."""
     if not isinstance(a, np.ndarray):
         raise NodeValidationError(
             f"node {node!r}: field {fname!r} must be a numpy array, got {type(a).__name__}"
@@ -44,6 +51,10 @@ def check_array(
                 raise NodeValidationError(
                     f"node {node!r}: field {fname!r} has shape {a.shape}, expected {shape} (axis {i})"
                 )
+    if bits is not None and a.size:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        if a.min() < lo or a.max() > hi:
+            raise NodeValidationError(f"node {node!r}: {fname} exceed the signed {bits}-bit range")
     return a
 
 
@@ -90,6 +101,21 @@ class Node:
 
     def replace(self, **changes: Any) -> Node:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class MatrixNode(Node):
+    """A matrix unit (XnorConv/Dense, FixedConv/Dense): ``weights`` is ``(Cout, ..., Cin)``."""
+
+    weights: np.ndarray
+
+    @property
+    def cout(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def cin(self) -> int:
+        return int(self.weights.shape[-1])
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from hwsim.nodes.base import Node, NodeValidationError, OutputStage, check_array, check_pair
+from hwsim.nodes.base import MatrixNode, NodeValidationError, OutputStage, check_array, check_pair
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class XnorConv(Node):
+class XnorConv(MatrixNode):
     """``acc[n,y,x,o] = sum_{i,j,c} a[n, y*sh+i-pt, x*sw+j-pl, c] * w[o,i,j,c]`` with ``w`` in {-1,+1}.
 
     ``weights`` are bits ``(Cout, KH, KW, Cin)`` (bit 1 is +1). On a bipolar input the product is XNOR and the
@@ -19,7 +17,6 @@ class XnorConv(Node):
     ``pad_value`` must be 0 and ``acc`` has the input's fraction bits. ``stage`` turns ``acc`` into the output.
     """
 
-    weights: np.ndarray
     kernel: tuple[int, int]
     stride: tuple[int, int]
     pad: tuple[int, int, int, int]  # top, left, bottom, right
@@ -38,11 +35,3 @@ class XnorConv(Node):
                 f"node {self.name!r}: pad_value must be -1, 0 or +1, got {self.pad_value}"
             )
         self.stage.validate(self.name, self.cout)
-
-    @property
-    def cout(self) -> int:
-        return int(self.weights.shape[0])
-
-    @property
-    def cin(self) -> int:
-        return int(self.weights.shape[3])
