@@ -299,35 +299,7 @@ def _prelu(cv: Converter, node, e: Elem, pre: list[Step], pstep: Step, post: lis
     base = pstep.node  # the hardware node is named after the ONNX PRelu
     dg = next((s for s in pre if s.kind == "dyn"), None)
     dz = next((s for s in post if s.kind == "dyn"), None)
-    if dg is None and dz is None:
-        (h,) = cv.b.add(
-            N.PReLU,
-            base,
-            (x.name,),
-            (t,),
-            onnx_node=node,
-            sources=srcs,
-            gamma=to_int64(-g_tot, "gamma"),
-            gamma_frac=int(g_f),
-            zeta=to_int64(z_tot, "zeta"),
-            zeta_frac=int(z_f),
-            beta=beta,
-            beta_frac=int(pstep.frac),
-            out=out,
-        )
-        return cv.new_hwt(h, t, out.frac, False, e.layout)
-    if dg is None or dz is None:
-        raise unsupported(node, "a dynamic PReLU needs both shifts (gamma and zeta) from one hyper function")
-    for d in (dg.delta, dz.delta):
-        if d.stop - d.start != c:
-            raise unsupported(node, f"the dynamic shift has {d.stop - d.start} channels, the tensor {c}")
-    # x + G + sg*dg = x - (gamma + d[:C]) with d[:C] = -sg*dg ; Z + sz*dz = zeta + d[C:] with d[C:] = sz*dz
-    hyper = build_hyper([(dg.delta, dg.delta.sign > 0), (dz.delta, dz.delta.sign < 0)], x, node)
-    (h,) = cv.b.add(
-        N.DynamicPReLU,
-        base,
-        (x.name,),
-        (t,),
+    fields = dict(
         onnx_node=node,
         sources=srcs,
         gamma=to_int64(-g_tot, "gamma"),
@@ -336,9 +308,19 @@ def _prelu(cv: Converter, node, e: Elem, pre: list[Step], pstep: Step, post: lis
         zeta_frac=int(z_f),
         beta=beta,
         beta_frac=int(pstep.frac),
-        hyper=hyper,
         out=out,
     )
+    if dg is None and dz is None:
+        (h,) = cv.b.add(N.PReLU, base, (x.name,), (t,), **fields)
+        return cv.new_hwt(h, t, out.frac, False, e.layout)
+    if dg is None or dz is None:
+        raise unsupported(node, "a dynamic PReLU needs both shifts (gamma and zeta) from one hyper function")
+    for d in (dg.delta, dz.delta):
+        if d.stop - d.start != c:
+            raise unsupported(node, f"the dynamic shift has {d.stop - d.start} channels, the tensor {c}")
+    # x + G + sg*dg = x - (gamma + d[:C]) with d[:C] = -sg*dg ; Z + sz*dz = zeta + d[C:] with d[C:] = sz*dz
+    hyper = build_hyper([(dg.delta, dg.delta.sign > 0), (dz.delta, dz.delta.sign < 0)], x, node)
+    (h,) = cv.b.add(N.DynamicPReLU, base, (x.name,), (t,), hyper=hyper, **fields)
     if pre == [dg] and post == [dz]:  # the ONNX tensors are exactly -+(gamma + d[:C]) and +-(zeta + d[C:])
         cv.dynamic[cv.b.nodes[-1].name] = {
             "gamma": dg.ref,
