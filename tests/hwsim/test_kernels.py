@@ -107,6 +107,16 @@ def affine_or_threshold(rng, draw, cout: int, acc: np.ndarray | None):
     )
 
 
+def probe_accumulator(probe: N.Node, x: np.ndarray, spec: list[TensorSpec]) -> np.ndarray:
+    """The reference accumulator of a matrix unit built with an identity output stage."""
+    return REFERENCE[type(probe)](probe, [x], spec, infer(probe, spec))[0]
+
+
+def with_random_stage(probe: N.Node, x: np.ndarray, spec: list[TensorSpec], rng, draw, cout: int) -> N.Node:
+    """``probe`` with an :func:`affine_or_threshold` stage whose thresholds tie with its accumulator on ``x``."""
+    return probe.replace(stage=affine_or_threshold(rng, draw, cout, probe_accumulator(probe, x, spec)))
+
+
 # ---------------------------------------------------------------------------------------------------- registry
 
 
@@ -246,8 +256,7 @@ def test_xnor_conv_bits(data, geo, cin, cout, pad_value, n, seed):
         pad_value=pad_value,
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.XnorConv](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec, packed=data.draw(st.booleans())))
 
 
@@ -280,7 +289,7 @@ def test_xnor_output_channel_chunks(rng, monkeypatch, mode, pad_value):
         stage=N.OutputStage.identity(cout),
     )
     for probe in (conv, dense):
-        acc = REFERENCE[type(probe)](probe, [x], spec, infer(probe, spec))[0]
+        acc = probe_accumulator(probe, x, spec)
         if mode == "threshold":
             stage = N.OutputStage("threshold", thr=tied_thresholds(rng, acc, cout), invert=bits(rng, (cout,)))
         else:
@@ -316,8 +325,7 @@ def test_xnor_conv_fixed_input(data, geo, cin, cout, t, seed):
         pad_value=0,
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.XnorConv](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec))
 
 
@@ -340,8 +348,7 @@ def test_xnor_dense_bits(data, cin, cout, lead, seed):
         weights=bits(rng, (cout, cin)),
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.XnorDense](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec, packed=data.draw(st.booleans())))
 
 
@@ -364,8 +371,7 @@ def test_xnor_dense_fixed_input(data, cin, cout, t, seed):
         weights=bits(rng, (cout, cin)),
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.XnorDense](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec))
 
 
@@ -397,8 +403,7 @@ def test_fixed_conv(data, geo, cin, cout, t, w_bits, seed):
         pad=pad,
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.FixedConv](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec))
 
 
@@ -423,8 +428,7 @@ def test_fixed_dense(data, cin, cout, t, seed):
         w_frac=7,
         stage=N.OutputStage.identity(cout),
     )
-    acc = REFERENCE[N.FixedDense](probe, [x], spec, infer(probe, spec))[0]
-    node = probe.replace(stage=affine_or_threshold(rng, data.draw, cout, acc))
+    node = with_random_stage(probe, x, spec, rng, data.draw, cout)
     assert_same(*run_both(node, [x], spec))
 
 
