@@ -117,12 +117,17 @@ def map_memory(
             style = "uram"
         else:
             style = "bram"
+    return _styled(style, depth, width, writable, bram18_tiles(depth, width), uram_blocks(depth, width))
+
+
+def _styled(style: str, depth: int, width: int, writable: bool, bram18: float, uram: float) -> MemCost:
+    """The cost of a resolved ``style``: LUTRAM for ``depth x width``, or the given RAMB18 / URAM counts."""
     if style == "lutram":
         return MemCost("lutram", lut=lutram_luts(depth, width, writable))
     if style == "uram":
-        return MemCost("uram", uram=uram_blocks(depth, width))
+        return MemCost("uram", uram=uram)
     if style == "bram":
-        return MemCost("bram", bram18=bram18_tiles(depth, width))
+        return MemCost("bram", bram18=bram18)
     raise ValueError(f"unknown memory style {style!r}; expected auto, lutram, bram or uram")
 
 
@@ -147,13 +152,7 @@ def map_sequential_buffer(
             style = "uram"
         else:
             style = "bram"
-    if style == "lutram":
-        return MemCost("lutram", lut=lutram_luts(depth, width, writable))
-    if style == "uram":
-        return MemCost("uram", uram=uram)
-    if style == "bram":
-        return MemCost("bram", bram18=bram)
-    raise ValueError(f"unknown memory style {style!r}; expected auto, lutram, bram or uram")
+    return _styled(style, depth, width, writable, bram, uram)
 
 
 # ------------------------------------------------------------------------------------------------ FIFOs
