@@ -37,20 +37,10 @@ class GraphBuilder:
         self.sources: dict[str, list[str]] = {}
 
     def tensor_name(self, base: str) -> str:
-        base = sanitize(base)
-        name, i = base, 1
-        while name in self.tensors:
-            name = f"{base}_{i}"
-            i += 1
-        return name
+        return _unique(sanitize(base), self.tensors)
 
     def node_name(self, base: str) -> str:
-        base = sanitize(base)
-        name, i = base, 1
-        while name in self._node_names:
-            name = f"{base}_{i}"
-            i += 1
-        return name
+        return _unique(sanitize(base), self._node_names)
 
     def add_input(self, base: str, spec: TensorSpec) -> str:
         t = self.tensor_name(base)
@@ -117,3 +107,12 @@ class GraphBuilder:
         )
         g.validate()
         return g
+
+
+def _unique(base: str, taken) -> str:
+    """``base``, or ``base_1``, ``base_2``, ... -- the first name not in ``taken``."""
+    name, i = base, 1
+    while name in taken:
+        name = f"{base}_{i}"
+        i += 1
+    return name
