@@ -429,7 +429,7 @@ def verify(
             run.remove("torch")
         else:
             try:
-                torch_model = _load_checkpoint(ckpt.parent)
+                torch_model = load_torch_model(ckpt.parent)
             except Exception as e:  # noqa: BLE001 - any failure to rebuild the model skips the level
                 notes.append(f"torch level skipped: cannot load {ckpt} ({type(e).__name__}: {e})")
                 run.remove("torch")
@@ -562,10 +562,9 @@ def verify(
     return VerifyReport(g.name, counts, pairs, notes, seconds)
 
 
-def _load_checkpoint(directory: Path) -> Any:
-    try:
-        from training.checkpoint import load_checkpoint
-    except ImportError:
-        from training.train import load_checkpoint
+def load_torch_model(directory: Path) -> Any:
+    """The deployed PyTorch model of the training directory ``directory`` (its ``checkpoint.pt``)."""
+    from training.checkpoint import load_checkpoint
+
     model, _meta = load_checkpoint(directory)
     return model

@@ -135,12 +135,10 @@ def load_torch(ckpt: Path):
     """The deployed PyTorch model of a training directory's ``checkpoint.pt`` (eval mode)."""
     if not ckpt.is_file():
         raise UserError(f"{ckpt}: no such checkpoint (--torch needs the training directory's checkpoint.pt)")
+    from hwsim.verify import load_torch_model
+
     try:
-        from training.checkpoint import load_checkpoint
-    except ImportError as e:
-        raise UserError(f"--torch needs the training package: {e}") from None
-    try:
-        model, _meta = load_checkpoint(ckpt.parent)
+        model = load_torch_model(ckpt.parent)
     except Exception as e:  # noqa: BLE001 - any failure to rebuild the model is the checkpoint's problem
         raise UserError(f"{ckpt}: cannot rebuild the model ({type(e).__name__}: {e})") from None
     return model.eval()
