@@ -18,7 +18,7 @@ from typing import Literal
 
 PlatformKind = Literal["zynq", "alveo"]
 
-_REF = "/work/shared/reference/finn-estimators.md section 2"
+_REF = "(docs/sources.md, device tables)"
 
 
 @dataclass(frozen=True)
@@ -236,15 +236,14 @@ ZYNQ_SHELL = ShellOverhead(
 )
 
 #: Alveo: FINN platforms.py reserves a DDR shell of 33,256 LUT / 44,889 FF / 199 BRAM18 / 3 DSP (the XRT
-#: static
-#: + dynamic region for one DDR bank), /work/shared/reference/finn-estimators.md section 1.6.
+#: static + dynamic region for one DDR bank); see docs/sources.md.
 ALVEO_SHELL = ShellOverhead(
     lut=33_256,
     ff=44_889,
     bram18=199,
     uram=0,
     dsp=3,
-    source="FINN finn/util/platforms.py DDR shell budget (finn-estimators.md section 1.6)",
+    source="FINN finn/util/platforms.py DDR shell budget (docs/sources.md)",
 )
 
 SHELLS: dict[str, ShellOverhead] = {"zynq": ZYNQ_SHELL, "alveo": ALVEO_SHELL}

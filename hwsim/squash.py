@@ -4,7 +4,7 @@ The hyper function's second layer gives an exact integer ``z`` on the grid ``2**
 tanh then feeds the 8-bit output quantizer. Hardware cannot evaluate tanh exactly as PyTorch does, but the whole
 map ``z -> level`` is a non-decreasing step function of an integer, so it is realized exactly by
 ``level = act.lo + #{k : thr[k] <= z}`` with ``thr[k]`` the least ``z`` whose level is at least
-``act.lo + k + 1`` (DESIGN.md, "Unavoidable float functions"). :func:`squash_thresholds` finds them by bisection of
+``act.lo + k + 1`` (docs/numerics.md, "The tanh squash"). :func:`squash_thresholds` finds them by bisection of
 the golden level function over the reachable integer domain of ``z`` (:func:`z_bounds`) and checks the result
 there: exhaustively when the domain is small, else on every point where tanh is not yet saturated.
 """

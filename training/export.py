@@ -557,7 +557,7 @@ def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) ->
             raise ExportRangeError(f"{where}: non-finite values", name, kind, float("nan"), None)
         max_abs = float(t.abs().max()) if t.numel() else 0.0
         if isinstance(module, Tanh32):
-            # an unavoidable float function (DESIGN.md): evaluated in float32 in both runs, it must feed a quantizer
+            # an unavoidable float function (docs/numerics.md): evaluated in float32 in both runs, it must feed a quantizer
             if kind == "output":
                 exact = bool(torch.equal(t32.to(torch.float64), t))
                 ranges.append(TensorRange(name, kind, tuple(t.shape), max_abs, 0.0, exact, False))

@@ -9,7 +9,7 @@ in onnxruntime, the same float32 kernels that ``execute_onnx`` uses, and the int
 starts is found by bisection over the integer input domain (:class:`GoldenFunction`, :func:`sign_by_bisection`,
 :func:`multithreshold_by_bisection`). The result is exact *with respect to onnxruntime*: PyTorch may evaluate
 the same float function with a different rounding (e.g. fused BatchNorm), and in rare elements differ by one ulp,
-which can move a sign or a quantization level (see ``/work/shared/reference/brevitas-qonnx.md``). Monotonicity
+which can move a sign or a quantization level (measured figures in ``docs/sources.md``). Monotonicity
 is assumed by the bisection and then checked: exhaustively when the domain is small, else on samples.
 """
 

@@ -1,6 +1,6 @@
 """Lowering QONNX -> hardware graph: exact equality PyTorch == QONNX == hwsim ref (== numba) on the dybnn models.
 
-Models are exported here with the recipe of ``/work/shared/reference/brevitas-qonnx.md`` (calibrating train-mode
+Models are exported here with the recipe of ``docs/sources.md`` (Brevitas export; calibrating train-mode
 forwards or a few Adam steps, fold the BatchNorms, a few more, ``eval()``, ``export_qonnx(dynamo=False)``); the
 lowering loads the raw export itself. :func:`exported` caches one export per configuration for the session.
 """
