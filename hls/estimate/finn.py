@@ -1,6 +1,6 @@
 """FINN's own analytical estimate of a hardware graph, for side-by-side comparison with ours.
 
-Formulas as in finn-plus 1.6.1 / upstream FINN (finn-estimators.md section 1), with the settings that match a
+Formulas as in finn-plus 1.6.1 / upstream FINN (docs/estimation.md), with the settings that match a
 design whose weights are compiled into the layer (BNN-PYNQ, our HLS project): MVAU
 ``mem_mode="internal_embedded"``, ``resType="lut"``, ``ram_style_thresholds="auto"`` (no threshold terms); HLS
 sliding-window generator with ``ram_style="distributed"``; Thresholding with distributed thresholds. FINN

@@ -105,7 +105,7 @@ def window_buffer(
     stride: tuple[int, int],
 ) -> Resources:
     """Line buffers of finn-hlslib ``ConvolutionInputGenerator``: ``K/S + 1`` blocks (array-partitioned) of
-    ``S * W_in * C/lanes`` words of ``lanes*bits`` bits (finn-estimators.md section 1.3/5), plus the SWU's
+    ``S * W_in * C/lanes`` words of ``lanes*bits`` bits (docs/estimation.md), plus the SWU's
     fixed 300 LUTs (FINN) and its counters."""
     kh, _ = kernel
     sh, _ = stride

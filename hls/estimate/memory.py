@@ -169,7 +169,7 @@ class FifoCost:
 
 def fifo_cost(depth: int, width: int, *, has_uram: bool = False) -> FifoCost:
     """Resources of a stream FIFO, after finn-plus ``finn/util/resource_models.py`` (coefficients fitted by
-    FINN on Vivado out-of-context runs on xczu7ev/xcvc1902; finn-estimators.md section 1.5):
+    FINN on Vivado out-of-context runs on xczu7ev/xcvc1902; docs/estimation.md):
 
     style: depth <= 33 -> SRL; depth <= 64 and width < 12 -> SRL; depth <= 257 or width < 5 -> LUTRAM; depth
     <= 2028 -> BRAM; else URAM (BRAM on parts without URAM), words packed to the primitive width. ``cw =

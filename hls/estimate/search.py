@@ -1,6 +1,6 @@
 """Folding search: pick PE/SIMD per node for a target frame rate, or the fastest folding that fits a part.
 
-FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, finn-estimators.md section 1.8):
+FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, docs/estimation.md):
 
 * matrix units start at PE = SIMD = 1; SIMD walks up the divisors of its dimension (``Cin`` for convs, ``MW``
   for dense) until the node meets the target, stopping before the weight word ``SIMD * W`` exceeds

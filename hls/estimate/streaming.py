@@ -2,7 +2,7 @@
 
 Each node processes ``pe`` channels per cycle; its per-channel parameters live in a ``C/pe``-deep memory per
 lane (LUTRAM for shallow ones, see :func:`memory.map_memory`). FINN has no estimator for most of these (its
-pools, adds, forks and label select report 0 resources, finn-estimators.md section 1.6); the costs below are
+pools, adds, forks and label select report 0 resources, docs/estimation.md); the costs below are
 built from the same primitives as the matrix units (:mod:`hls.estimate.arith`).
 """
 
