@@ -44,29 +44,52 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dybnn")
-def cli() -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress output (bars or periodic lines).")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     """dybnn: train Dynamic Binary Neural Networks, prove the hardware model bit-exact, generate HLS, estimate.
 
     Typical flow: train -> export -> lower -> verify -> estimate -> hls -> report, or all at once with `flow`.
+    Bad input (a missing or unwritable file, an unknown name, an invalid value) prints one line naming the file,
+    node or field and exits with status 2; --debug shows the traceback.
     """
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    ctx.obj["debug"] = debug
 
 
-def main() -> None:
-    """Console entry point: user errors print one line and exit 2, never a traceback."""
-    from dybnn.errors import UserError
+def _sigterm(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that temporary files are removed and completed outputs stay complete
+    raise KeyboardInterrupt
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit 2; bugs keep their traceback."""
+    import signal
+
+    from dybnn.errors import is_user_error, one_line
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
     try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        cli.main(args=args, prog_name="dybnn", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted (completed outputs are kept; rerun to continue)", err=True)
         sys.exit(130)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except UserError as e:
-        click.echo(f"error: {e}", err=True)
+    except Exception as e:  # noqa: BLE001 - sorted into bad input (one line) and bugs (traceback)
+        if debug or not is_user_error(e):
+            raise
+        click.echo(f"error: {one_line(e)}", err=True)
         sys.exit(2)
 
 

@@ -1,8 +1,20 @@
 """The end-to-end flow: train -> export -> lower -> verify -> estimate -> HLS + C-sim -> thresholds -> report.
 
-Each step declares the files it reads and writes; it is skipped when all its outputs exist and are newer than
-all its inputs (make-style), so re-running the flow after a change redoes only what depends on it. The resolved
-configuration is written to ``DIR/flow.json`` (only when it changes) and is the training step's input.
+Each step declares the files it reads, the settings it uses and the files it writes. After a step runs, the
+flow records in ``DIR/.dybnn-flow.json`` a key (SHA-256 of its settings and of the content of its inputs) and
+the SHA-256 of each output. A step is up to date when its outputs exist with the recorded content and its key
+is unchanged, so re-running the flow after a change redoes only what depends on it (changing ``csim_samples``
+reruns the C simulation, not the training), and a file replaced by another command (``dybnn train --overwrite``,
+``dybnn lower``) or deleted is noticed whatever its mtime.
+
+The training step is up to date when ``checkpoint.pt`` is finished (``done``) and was trained with the
+configuration asked for; an unfinished checkpoint of the same configuration is resumed (Ctrl-C or SIGTERM during
+training loses at most the epoch in progress), and a checkpoint of another configuration is retrained (the old
+one is replaced only when the first new epoch is saved, so an interrupted run never lacks a checkpoint).
+
+The resolved configuration is written to ``DIR/flow.json`` (only when it changes); ``dybnn flow --out DIR``
+without ``--config`` on an existing run reuses it. The whole configuration is validated (model, dataset, part,
+types, training keys) before the first step, and nothing is written when it is invalid.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dybnn.errors import UserError
+from dybnn.outputs import atomic_write_json, digest, file_sha256, record_export
 
 
 @dataclass(frozen=True)
@@ -57,9 +70,16 @@ class FlowConfig:
 
 
 def load_flow_config(path: str | os.PathLike | None) -> FlowConfig:
+    """Read and validate a flow configuration (``None``: the defaults).
+
+    Raises:
+        UserError: unreadable file, not a mapping, an unknown key, or an invalid value (named).
+    """
     if path is None:
-        return FlowConfig()
+        return validate_flow_config(FlowConfig())
     p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{p}: is a directory, expected a flow.yaml or flow.json file")
     try:
         text = p.read_text()
     except OSError as e:
@@ -69,17 +89,97 @@ def load_flow_config(path: str | os.PathLike | None) -> FlowConfig:
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
-        raise UserError(f"{p}: not valid YAML/JSON ({e})") from None
+        raise UserError(f"{p}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+    return flow_config_from_dict(doc, str(p))
+
+
+def flow_config_from_dict(doc: Any, where: str) -> FlowConfig:
+    """A validated :class:`FlowConfig` from a mapping; errors name ``where`` and the field."""
     if not isinstance(doc, dict):
-        raise UserError(f"{p}: expected a mapping of flow settings")
+        raise UserError(f"{where}: expected a mapping of flow settings")
     known = {f.name: f for f in dataclasses.fields(FlowConfig)}
     unknown = sorted(set(doc) - set(known))
     if unknown:
-        raise UserError(f"{p}: unknown flow setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise UserError(f"{where}: unknown flow setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    kinds = {"int": int, "float": float, "str": str, "bool": bool}
+    vals: dict[str, Any] = {}
+    for k, v in doc.items():
+        t = known[k].type
+        if t in kinds:
+            want = kinds[t]
+            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool))
+            if want is float and isinstance(v, int) and not isinstance(v, bool):
+                v, ok = float(v), True
+            if not ok:
+                what = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}[
+                    t
+                ]
+                raise UserError(f"{where}: {k} must be {what}, got {v!r}")
+        elif not isinstance(v, dict):
+            raise UserError(f"{where}: {k} must be a mapping of training settings, got {v!r}")
+        vals[k] = v
     try:
-        return FlowConfig(**doc)
+        return validate_flow_config(FlowConfig(**vals), where)
     except TypeError as e:
-        raise UserError(f"{p}: {e}") from None
+        raise UserError(f"{where}: {e}") from None
+
+
+def validate_flow_config(cfg: FlowConfig, where: str = "flow config") -> FlowConfig:
+    """Check every setting before anything runs: the training config (model, dataset, ``train:`` keys and
+    types), the part, the clock, the folding file and the sample counts.
+
+    Raises:
+        UserError: naming ``where`` and the field.
+    """
+    import math
+
+    checks = [
+        (
+            math.isfinite(cfg.clock_ns) and cfg.clock_ns > 0,
+            f"clock_ns must be a positive number, got {cfg.clock_ns}",
+        ),
+        (cfg.verify_samples >= 1, f"verify_samples must be >= 1, got {cfg.verify_samples}"),
+        (cfg.qonnx_samples >= 0, f"qonnx_samples must be >= 0, got {cfg.qonnx_samples}"),
+        (cfg.csim_samples >= 1, f"csim_samples must be >= 1, got {cfg.csim_samples}"),
+        (cfg.threshold_samples >= 1, f"threshold_samples must be >= 1, got {cfg.threshold_samples}"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise UserError(f"{where}: {msg}")
+    clash = sorted(set(cfg.train) & {"model", "dataset", "epochs", "seed", "batch_size"})
+    if clash:
+        raise UserError(f"{where}: set {', '.join(clash)} at the top level, not under train:")
+    try:
+        train_config(cfg)
+    except ValueError as e:  # ConfigError names the key
+        raise UserError(f"{where}: {e}") from None
+    from hls.devices import UnknownPartError, resolve_part
+
+    try:
+        resolve_part(cfg.part)
+    except UnknownPartError as e:
+        raise UserError(f"{where}: part: {e}") from None
+    if cfg.folding != "auto":
+        f = Path(cfg.folding)
+        if not f.is_file():
+            raise UserError(f"{where}: folding: {f} is not a file (give 'auto' or a folding JSON file)")
+    return cfg
+
+
+def train_config(cfg: FlowConfig):
+    """The :class:`training.train.TrainConfig` of a flow configuration (validated by its constructor)."""
+    from training.train_config import TrainConfig
+
+    return TrainConfig.from_dict(
+        {
+            "model": cfg.model,
+            "dataset": cfg.dataset,
+            "epochs": cfg.epochs,
+            "seed": cfg.seed,
+            "batch_size": cfg.batch_size,
+            **cfg.train,
+        }
+    )
 
 
 @dataclass
@@ -91,38 +191,59 @@ class Step:
     enabled: bool = True
     #: a JSON output whose ``ok`` must be true for the step to count as done (a failed check is rerun)
     ok_file: Path | None = None
+    #: the settings the step uses (part of its key)
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: a freshness test of its own instead of the recorded key (the training step)
+    fresh: Callable[[], bool] | None = None
 
 
-def _stale(step: Step) -> bool:
-    if not all(p.exists() for p in step.outputs):
-        return True
-    if step.ok_file is not None:
-        try:
-            if not json.loads(step.ok_file.read_text()).get("ok"):
-                return True
-        except (OSError, json.JSONDecodeError):
-            return True
-    newest_in = max((p.stat().st_mtime for p in step.inputs if p.exists()), default=0.0)
-    oldest_out = min(p.stat().st_mtime for p in step.outputs)
-    return oldest_out < newest_in
+#: the flow's record of the steps it ran: key and output digests per step
+STATE_NAME = ".dybnn-flow.json"
 
 
-def _write_json(path: Path, doc: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n")
-    os.replace(tmp, path)
+def step_key(step: Step, root: Path) -> str:
+    """SHA-256 of the step's settings and of the content of its inputs (a missing input counts as None)."""
+    return digest(
+        {
+            "settings": step.settings,
+            "inputs": {_rel(p, root): file_sha256(p) for p in step.inputs},
+        }
+    )
 
 
-def _json_default(o: Any) -> Any:
-    import numpy as np
+def _rel(p: Path, root: Path) -> str:
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return str(p)
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+def _ok(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text()).get("ok"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _stale(step: Step, state: dict[str, Any], root: Path) -> str | None:
+    """Why ``step`` must run (None: it is up to date)."""
+    missing = [p for p in step.outputs if not p.exists()]
+    if missing:
+        return f"{_rel(missing[0], root)} is missing"
+    if step.ok_file is not None and not _ok(step.ok_file):
+        return f"{_rel(step.ok_file, root)} records a failure"
+    if step.fresh is not None:
+        return None if step.fresh() else "not finished with this configuration"
+    rec = state.get(step.name)
+    if not isinstance(rec, dict):
+        return "no record of a previous run"
+    if rec.get("key") != step_key(step, root):
+        return "its inputs or settings changed"
+    outs = rec.get("outputs") or {}
+    for p in step.outputs:
+        if outs.get(_rel(p, root)) != file_sha256(p):
+            return f"{_rel(p, root)} was changed since"
+    return None
 
 
 class Flow:
@@ -152,36 +273,57 @@ class Flow:
         c = self.cfg
         dynamic = c.model.startswith("dybnn")
         folding_in = [Path(c.folding)] if c.folding != "auto" else []
+        hw = [self.hw, self.hw.parent / "params.npz"]
+        data = {"dataset": c.dataset, "input_size": c.train.get("input_size")}
         return [
-            Step("train", [self.flow_json], [self.ckpt, self.metrics], self.do_train),
+            Step(
+                "train",
+                [],
+                [self.ckpt, self.metrics],
+                self.do_train,
+                settings={"train": train_config(c).to_dict()},
+                fresh=self.train_fresh,
+            ),
             Step("export", [self.ckpt], [self.onnx], self.do_export),
-            Step("lower", [self.onnx], [self.hw], self.do_lower),
+            Step("lower", [self.onnx], hw, self.do_lower),
             Step(
                 "verify",
-                [self.onnx, self.hw, self.ckpt],
+                [self.onnx, *hw, self.ckpt],
                 [self.verify_json],
                 self.do_verify,
                 ok_file=self.verify_json,
+                settings={**data, "samples": c.verify_samples, "qonnx_samples": c.qonnx_samples},
             ),
             Step(
                 "estimate",
-                [self.hw, self.flow_json, *folding_in],
+                [*hw, *folding_in],
                 [self.estimates, self.folding_json],
                 self.do_estimate,
+                settings={"part": c.part, "clock_ns": c.clock_ns, "folding": c.folding},
             ),
             Step(
                 "hls",
-                [self.hw, self.folding_json],
-                [self.csim_json],
+                [*hw, self.folding_json],
+                [self.csim_json, self.hls_dir / "project.json"],
                 self.do_hls,
                 enabled=c.csim,
                 ok_file=self.csim_json,
+                settings={**data, "part": c.part, "clock_ns": c.clock_ns, "samples": c.csim_samples},
             ),
-            Step("thresholds", [self.ckpt], [self.thresholds], self.do_thresholds, enabled=dynamic),
+            Step(
+                "thresholds",
+                [self.ckpt],
+                [self.thresholds],
+                self.do_thresholds,
+                enabled=dynamic,
+                settings={**data, "samples": c.threshold_samples},
+            ),
             Step(
                 "report",
                 [
                     self.metrics,
+                    self.onnx,
+                    *hw,
                     self.verify_json,
                     self.estimates,
                     self.csim_json,
@@ -192,6 +334,11 @@ class Flow:
                 self.do_report,
             ),
         ]
+
+    def train_fresh(self) -> bool:
+        """The checkpoint is finished and was trained with this configuration."""
+        stored, done = _checkpoint_config(self.ckpt)
+        return done and stored is not None and _same_training(stored, train_config(self.cfg).to_dict())
 
     def _dataset(self):
         from training.data import get_dataset
@@ -213,13 +360,18 @@ class Flow:
         return self._graph
 
     def do_train(self) -> str:
-        from training.train import TrainConfig, train
+        from training.train import train
 
-        c = self.cfg
-        resume = self.ckpt.exists() and not _stale_vs(self.ckpt, self.flow_json) and not _done(self.ckpt)
-        tc = TrainConfig(
-            model=c.model, dataset=c.dataset, epochs=c.epochs, seed=c.seed, batch_size=c.batch_size, **c.train
-        )
+        tc = train_config(self.cfg)
+        stored, done = _checkpoint_config(self.ckpt)
+        same = stored is not None and _same_training(stored, tc.to_dict())
+        resume = same and not done
+        if resume:
+            self.echo(f"resuming the unfinished training in {self.ckpt}")
+        elif stored is not None and not same:
+            self.echo(
+                f"{self.ckpt} was trained with other settings: training anew (it is replaced after epoch 1)"
+            )
         m = train(tc, self.out, resume=resume, overwrite=not resume, quiet=False)
         return f"test accuracy {100 * m['final_test_acc']:.2f} %"
 
@@ -227,13 +379,15 @@ class Flow:
         from training.export import export_checkpoint
 
         export_checkpoint(self.out, self.onnx)
+        record_export(self.onnx, self.ckpt)
         return f"{self.onnx.name} ({self.onnx.stat().st_size / 1e6:.2f} MB)"
 
     def do_lower(self) -> str:
+        from dybnn.commands.lower import graph_made_from
         from hwsim.lower import lower
 
         g = lower(self.onnx)
-        g.save(self.hw.parent)
+        g.save(self.hw.parent, made_from=graph_made_from(self.onnx))
         self._graph = g
         counts = ", ".join(f"{k} {v}" for k, v in sorted(g.count().items()))
         return f"{len(g.nodes)} nodes ({counts})"
@@ -243,7 +397,7 @@ class Flow:
 
         x = self._test_images(self.cfg.verify_samples)
         rep = verify(self.out, samples=len(x), qonnx_samples=self.cfg.qonnx_samples, x=x, graph=self.graph())
-        _write_json(self.verify_json, rep.to_json())
+        atomic_write_json(self.verify_json, rep.to_json())
         self.echo(rep.table())
         if not rep.ok:
             raise UserError(f"verification found mismatches (see {self.verify_json})")
@@ -268,8 +422,8 @@ class Flow:
         est = m.estimate(folding, c.clock_ns, device)
         doc = to_document(est, folding, g, finn_reference_estimate(g, folding), ecfg)
         doc.setdefault("clock_ns", c.clock_ns)
-        _write_json(self.estimates, doc)
-        _write_json(self.folding_json, to_json(folding))
+        atomic_write_json(self.estimates, doc)
+        atomic_write_json(self.folding_json, to_json(folding))
         return f"{doc['fps']:.1f} frames/s, bottleneck {doc['bottleneck']}, fits {device.part}: {doc.get('fits')}"
 
     def do_hls(self) -> str:
@@ -294,7 +448,7 @@ class Flow:
             "expected_cycles": res.model_cycles,
             "project": str(prj),
         }
-        _write_json(self.csim_json, doc)
+        atomic_write_json(self.csim_json, doc)
         if not res.ok:
             raise UserError(f"C simulation does not match hwsim: {res.summary()}")
         return (
@@ -329,10 +483,25 @@ class Flow:
                     return
             except json.JSONDecodeError:
                 pass
-        _write_json(self.flow_json, doc)
+        atomic_write_json(self.flow_json, doc)
+
+    def read_state(self) -> dict[str, Any]:
+        try:
+            doc = json.loads((self.out / STATE_NAME).read_text())
+        except (OSError, ValueError):
+            return {}
+        return doc.get("steps", {}) if isinstance(doc, dict) else {}
+
+    def record(self, state: dict[str, Any], step: Step, key: str) -> None:
+        state[step.name] = {
+            "key": key,
+            "outputs": {_rel(p, self.out): file_sha256(p) for p in step.outputs},
+        }
+        atomic_write_json(self.out / STATE_NAME, {"format": "dybnn-flow-state", "steps": state})
 
     def run(self, only: list[str] | None = None, force: bool = False) -> list[tuple[str, str, float, str]]:
         self.write_config()
+        state = self.read_state()
         rows = []
         steps = self.steps()
         for i, s in enumerate(steps, 1):
@@ -342,30 +511,43 @@ class Flow:
             if only and s.name not in only:
                 rows.append((s.name, "not asked", 0.0, ""))
                 continue
-            if not force and not _stale(s):
+            why = "--force" if force else _stale(s, state, self.out)
+            if why is None:
                 rows.append((s.name, "up to date", 0.0, ""))
                 self.echo(f"[{i}/{len(steps)}] {s.name}: up to date")
                 continue
-            self.echo(f"[{i}/{len(steps)}] {s.name} ...")
+            self.echo(f"[{i}/{len(steps)}] {s.name} ({why}) ...")
+            key = step_key(s, self.out)
+            state.pop(s.name, None)
             t0 = time.perf_counter()
             note = s.run()
             dt = time.perf_counter() - t0
+            self.record(state, s, key)
             rows.append((s.name, "done", dt, note))
             self.echo(f"[{i}/{len(steps)}] {s.name}: {note} ({dt:.1f} s)")
         return rows
 
 
-def _stale_vs(out: Path, inp: Path) -> bool:
-    return inp.exists() and out.stat().st_mtime < inp.stat().st_mtime
-
-
-def _done(ckpt: Path) -> bool:
+def _checkpoint_config(ckpt: Path) -> tuple[dict[str, Any] | None, bool]:
+    """The training configuration and ``done`` flag of a checkpoint (None, False: absent or unreadable)."""
+    if not ckpt.is_file():
+        return None, False
     try:
         from training.checkpoint import read_checkpoint
 
-        return bool(read_checkpoint(ckpt).get("done"))
-    except Exception:  # noqa: BLE001 - an unreadable checkpoint is simply not a finished run
-        return False
+        doc = read_checkpoint(ckpt)
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint is simply not a usable run
+        return None, False
+    cfg = doc.get("train_config")
+    return (cfg if isinstance(cfg, dict) else None), bool(doc.get("done"))
+
+
+def _same_training(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two training configurations give the same result (runtime fields such as threads may differ)."""
+    from training.train import RUNTIME_FIELDS
+
+    keys = (set(a) | set(b)) - RUNTIME_FIELDS
+    return all(json.dumps(a.get(k)) == json.dumps(b.get(k)) for k in keys)
 
 
 def summary_table(rows: list[tuple[str, str, float, str]]) -> str:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from dybnn.outputs import write_owned
 from hls import cycles as C
 from hls.emit import EmitError, NodeCode, NodeEnv, ParamArray, Port, c_ident, emit_node, template_env
 from hls.emit.schedule import DEFAULT_DEPTH, NodeTiming, schedule
@@ -472,14 +471,16 @@ def write_project(
     tb_frames: int = 1,
     seed: int = 0,
     probes: Sequence[str] | str | None = None,
+    made_from: dict | None = None,
 ) -> Path:
     """Write the HLS project of ``graph`` into ``out_dir`` atomically and return its path.
 
     ``part`` is a full part name or a board alias (resolved by :func:`hls.devices.resolve_part`); ``folding`` maps
     node names to :class:`~hls.folding.Fold` (missing nodes: ``pe = simd = 1``). ``tb_frames`` synthetic
     standard-normal frames go to ``tb/input.txt`` with their hwsim outputs in ``tb/expected.txt`` so that
-    ``make csim`` and the Vitis flow check themselves. An existing ``out_dir`` is replaced only if it is a dybnn
-    HLS project (or empty). ``probes`` (tensor names, or ``"all"``) become extra outputs of the top function so
+    ``make csim`` and the Vitis flow check themselves. An existing ``out_dir`` must be a dybnn HLS project (or
+    empty); a rewrite replaces only the project's own files (listed in ``.dybnn-hls.json`` with ``made_from``,
+    e.g. the hash of the graph), so files a user added, and ``build/``, stay. ``probes`` (tensor names, or ``"all"``) become extra outputs of the top function so
     that a C simulation can compare intermediate tensors too (debugging, tests).
 
     Raises:
@@ -490,21 +491,19 @@ def write_project(
     if clock_ns is None or not float(clock_ns) > 0:
         raise ProjectError(f"clock period must be positive, got {clock_ns!r} ns")
     out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise ProjectError(f"{out} exists and is not a directory")
-        if any(out.iterdir()) and not is_project(out):
-            raise ProjectError(
-                f"{out} exists and is not a dybnn HLS project (no {MANIFEST}); refusing to overwrite it"
-            )
+    if out.exists() and not out.is_dir():
+        raise ProjectError(f"{out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not is_project(out):
+        raise ProjectError(
+            f"{out} exists and is not a dybnn HLS project (no {MANIFEST}); refusing to overwrite it"
+        )
     full_part = _resolve_part(part)
     graph = with_probes(graph, probes)
     plan = make_plan(graph, folding)
     files = render(plan, full_part, clock_ns, tb_frames)
     doc = manifest(plan, full_part, clock_ns)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         for rel, text in files.items():
             p = tmp / rel
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -517,17 +516,10 @@ def write_project(
         else:
             write_inputs(tmp / "tb" / "input.txt", graph, np.zeros((0, *graph.spec(graph.inputs[0]).shape)))
             (tmp / "tb" / "expected.txt").write_text("")
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old.{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    # Only the project's own files are replaced (and the ones an older version of it had and this one has
+    # not are removed): notes, build/ and anything else the user keeps in the project stay.
+    write_owned(out, "hls", write, made_from, claim=is_project)
     return out
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from hwsim.types import Fixed, TensorSpec, dtype_from_json
 
 FORMAT = "dybnn-hwgraph"
 VERSION = 1
+#: owner name of the files :meth:`HwGraph.save` writes (manifest ``.dybnn-lower.json``)
+GRAPH_OWNER = "lower"
 
 
 class GraphError(ValueError):
@@ -91,10 +92,15 @@ class HwGraph:
                 raise GraphError(f"graph {self.name!r}: output {t!r} is never produced")
 
     # ---------------------------------------------------------------------------------------------- I/O
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``graph.json`` and ``params.npz`` into ``directory`` atomically (temp dir, then rename)."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
+    def save(self, directory: str | os.PathLike, made_from: dict[str, Any] | None = None) -> Path:
+        """Write ``graph.json`` and ``params.npz`` into ``directory``, replacing only those two files.
+
+        The files are written to a temporary directory and renamed in (:func:`dybnn.outputs.write_owned`);
+        other files in ``directory`` are left alone. ``made_from`` (e.g. the SHA-256 of the QONNX file) goes to
+        the manifest ``.dybnn-lower.json`` so that readers can tell which model the graph belongs to.
+        """
+        from dybnn.outputs import write_owned
+
         arrays: dict[str, np.ndarray] = {}
         doc = {
             "format": FORMAT,
@@ -106,21 +112,12 @@ class HwGraph:
             "tensors": {k: v.to_json() for k, v in self.tensors.items()},
             "nodes": [_node_to_json(n, arrays) for n in self.nodes],
         }
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
-            (tmp / "graph.json").write_text(json.dumps(doc, indent=1))
+
+        def write(tmp: Path) -> None:
             np.savez(tmp / "params.npz", **arrays)
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old.{os.getpid()}")
-                os.replace(directory, old)
-                os.replace(tmp, directory)
-                _rmtree(old)
-            else:
-                os.replace(tmp, directory)
-        except BaseException:
-            _rmtree(tmp)
-            raise
-        return directory
+            (tmp / "graph.json").write_text(json.dumps(doc, indent=1))
+
+        return write_owned(directory, GRAPH_OWNER, write, made_from)
 
     @staticmethod
     def load(directory: str | os.PathLike) -> HwGraph:
@@ -215,9 +212,3 @@ def _node_from_json(d: dict[str, Any], arrays: dict[str, np.ndarray], where: Pat
         if k != "op_type"
     }
     return cls(**kw)
-
-
-def _rmtree(p: Path) -> None:
-    import shutil
-
-    shutil.rmtree(p, ignore_errors=True)

@@ -159,16 +159,39 @@ def check_output_dir(out: Path, resume: bool = False, overwrite: bool = False) -
         )
 
 
-def _create_output_dir(out: Path, overwrite: bool) -> None:
+def _create_output_dir(out: Path) -> None:
+    """Create ``out`` and check that it is writable. An overwritten run's files are not deleted here: each is
+    replaced when its successor is saved (``checkpoint.pt`` after the first epoch), so an interrupted overwrite
+    never leaves the directory without a checkpoint."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as err:
         raise OutputDirError(f"output directory {out} is not writable ({err.strerror or err})") from None
-    if overwrite:
-        for name in (CHECKPOINT_NAME, METRICS_NAME, CONFIG_NAME):
-            (out / name).unlink(missing_ok=True)
+
+
+def _stored_config(out: Path) -> TrainConfig | None:
+    """The configuration in ``out/config.json`` (written when a run starts), or None."""
+    p = out / CONFIG_NAME
+    if not p.is_file():
+        return None
+    try:
+        return load_config(p)
+    except ConfigError:
+        return None
+
+
+def run_config(out: str | os.PathLike) -> TrainConfig | None:
+    """The configuration of the run in ``out``: the one its ``config.json`` names (the run that was started last,
+    even if it was interrupted before its first checkpoint), else its checkpoint's; None when there is neither."""
+    out = Path(out)
+    cfg = _stored_config(out)
+    if cfg is not None:
+        return cfg
+    if (out / CHECKPOINT_NAME).exists():
+        return TrainConfig.from_dict(read_checkpoint(out)["train_config"])
+    return None
 
 
 # --------------------------------------------------------------------------------------------- teacher
@@ -546,9 +569,13 @@ def default_threads(world_size: int = 1) -> int:
     return threads
 
 
-def _check_resume_config(cfg: TrainConfig, stored: TrainConfig, source: Path) -> None:
+def _differences(cfg: TrainConfig, stored: TrainConfig) -> list[str]:
     a, b = cfg.to_dict(), stored.to_dict()
-    diff = [f"{k}={a[k]!r} (checkpoint: {b[k]!r})" for k in a if k not in RUNTIME_FIELDS and a[k] != b[k]]
+    return [f"{k}={a[k]!r} (checkpoint: {b[k]!r})" for k in a if k not in RUNTIME_FIELDS and a[k] != b[k]]
+
+
+def _check_resume_config(cfg: TrainConfig, stored: TrainConfig, source: Path) -> None:
+    diff = _differences(cfg, stored)
     if diff:
         raise ConfigError(
             f"{source}: cannot resume with different settings: {', '.join(diff)}; "
@@ -598,21 +625,31 @@ def _train(
 
     check_output_dir(out, resume, overwrite)
     ckpt = None
+    if resume and cfg is None:
+        cfg = _stored_config(out)
     if resume and (out / CHECKPOINT_NAME).exists():
         ckpt = read_checkpoint(out)
         stored = TrainConfig.from_dict(ckpt["train_config"])
         if cfg is None:
             cfg = stored
+        elif _differences(cfg, stored) and _stored_config(out) == cfg:
+            # config.json names another run than the checkpoint: an overwrite was interrupted before its
+            # first epoch was saved; start that run (the old checkpoint is replaced after its first epoch)
+            say(f"{out}: {CHECKPOINT_NAME} belongs to the run that {CONFIG_NAME} replaced; starting that run")
+            ckpt = None
         else:
             _check_resume_config(cfg, stored, out / CHECKPOINT_NAME)
-        if ckpt.get("done"):
+        if ckpt is not None and ckpt.get("done"):
             say(f"{out}: run already finished ({ckpt['epoch']} epochs); nothing to do")
             if ctx.main and not (out / METRICS_NAME).exists():
                 atomic_write_json(out / METRICS_NAME, ckpt["metrics"])
             return ckpt["metrics"]
-        say(f"{out}: resuming after epoch {ckpt['epoch']} of {cfg.epochs}")
+        if ckpt is not None:
+            say(f"{out}: resuming after epoch {ckpt['epoch']} of {cfg.epochs}")
     elif cfg is None:
-        raise ConfigError(f"no configuration given and no checkpoint to resume in {out}")
+        raise ConfigError(
+            f"no configuration given and nothing to resume in {out} (no {CHECKPOINT_NAME} or {CONFIG_NAME})"
+        )
     elif resume:
         say(f"{out}: no checkpoint yet; starting a new run")
 
@@ -629,7 +666,7 @@ def _train(
     tr = _Trainer(cfg, out, data, ctx, quiet)
     tr.build(ckpt)
     if ctx.main:
-        _create_output_dir(out, overwrite and not resume)
+        _create_output_dir(out)
         atomic_write_json(out / CONFIG_NAME, cfg.to_dict())
     say(
         f"training {cfg.model} on {cfg.dataset} {data.info.input_shape}: {cfg.epochs} epochs x "
@@ -674,6 +711,7 @@ __all__ = [
     "load_config",
     "load_teacher",
     "main",
+    "run_config",
     "train",
 ]
 

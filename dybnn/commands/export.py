@@ -31,6 +31,7 @@ from dybnn.errors import UserError
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch", type=int, default=1, show_default=True, help="Batch size baked into the ONNX graph.")
 def command(run_dir, model, random_init, out, input_shape, seed, batch) -> None:
+    from dybnn.outputs import record_export
     from training.export import export_checkpoint, export_random
 
     try:
@@ -50,6 +51,8 @@ def command(run_dir, model, random_init, out, input_shape, seed, batch) -> None:
             if run_dir is None:
                 raise UserError("give a training run directory, or --random-init --model NAME --out DIR")
             path = export_checkpoint(run_dir, out, batch=batch)
+            ckpt = run_dir / "checkpoint.pt" if run_dir.is_dir() else run_dir
+            record_export(path, ckpt)
     except (ValueError, OSError, RuntimeError) as e:
         raise UserError(str(e)) from None
     click.echo(f"wrote {path}")

@@ -11,7 +11,8 @@ from dybnn.errors import UserError
 
 
 def lower_to_dir(onnx_path: Path, out: Path, label_select: bool = True):
-    """Lower ``onnx_path`` and save the graph to ``out``; user errors become :class:`UserError`."""
+    """Lower ``onnx_path`` and save the graph to ``out`` (only ``graph.json``, ``params.npz`` and their
+    manifest are written; other files in ``out`` stay); user errors become :class:`UserError`."""
     from hwsim.graph import GraphError
     from hwsim.lower import LoweringError, lower
 
@@ -20,17 +21,25 @@ def lower_to_dir(onnx_path: Path, out: Path, label_select: bool = True):
     except (LoweringError, GraphError) as e:
         raise UserError(f"{onnx_path}: {e}") from None
     try:
-        g.save(out)
+        g.save(out, made_from=graph_made_from(onnx_path, label_select))
     except OSError as e:
         raise UserError(f"cannot write {out}: {e.strerror or e}") from None
     return g
+
+
+def graph_made_from(onnx_path: Path, label_select: bool = True) -> dict:
+    """The provenance a lowered graph records: the QONNX file's SHA-256 and the lowering option."""
+    from dybnn.outputs import file_sha256
+
+    return {"onnx_sha256": file_sha256(onnx_path), "label_select": label_select}
 
 
 @click.command("lower", help="Lower a QONNX model to the hardware graph (graph.json + params.npz).")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Output directory (default: hw/ next to MODEL).",
+    help="Output directory (default: hw/ next to MODEL). Only graph.json, params.npz and their manifest "
+    ".dybnn-lower.json are written there; other files stay.",
 )  # fmt: skip
 @click.option("--no-label-select", is_flag=True, help="Do not add the top-1 LabelSelect output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")

@@ -10,22 +10,13 @@ from pathlib import Path
 import click
 import numpy as np
 
+from dybnn.commands.common import graph_for_onnx
 from dybnn.errors import UserError
 
 
 def load_or_lower(onnx_path: Path):
-    """``hw/`` next to the model when it is at least as new as the model, else a fresh lowering."""
-    from hwsim.graph import GraphError, HwGraph
-    from hwsim.lower import LoweringError, lower
-
-    hw = onnx_path.parent / "hw"
-    gj = hw / "graph.json"
-    try:
-        if gj.is_file() and gj.stat().st_mtime >= onnx_path.stat().st_mtime:
-            return HwGraph.load(hw), str(hw)
-        return lower(onnx_path), "lowered now"
-    except (LoweringError, GraphError) as e:
-        raise UserError(f"{onnx_path}: {e}") from None
+    """``hw/`` next to the model when it was lowered from this file (recorded hash), else a fresh lowering."""
+    return graph_for_onnx(onnx_path)
 
 
 @click.command(

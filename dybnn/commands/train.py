@@ -65,7 +65,7 @@ def command(
     quiet,
     do_export,
 ) -> None:
-    from training.train import TrainConfig, load_config, train
+    from training.train import TrainConfig, load_config, run_config, train
 
     overrides = {
         "model": model,
@@ -82,11 +82,18 @@ def command(
     try:
         if config is not None:
             cfg = dataclasses.replace(load_config(config), **overrides)
-        elif resume and not overrides.keys() - {"epochs"} and not overrides:
-            cfg = None  # take the checkpoint's config
+        elif resume and run_config(out) is not None:
+            # the run's own configuration (config.json, else the checkpoint's), with the options given; a
+            # changed setting that matters is refused by train(), naming it
+            cfg = dataclasses.replace(run_config(out), **overrides)
         else:
             if "model" not in overrides or "dataset" not in overrides:
-                raise UserError("--model and --dataset are required (or --config FILE, or --resume on a run)")
+                raise UserError(
+                    f"--model and --dataset are required (or --config FILE, or --resume on a run; {out} holds "
+                    "no run)"
+                    if resume
+                    else "--model and --dataset are required (or --config FILE, or --resume on a run)"
+                )
             cfg = TrainConfig(**overrides)
         result = train(cfg, out, resume=resume, quiet=quiet, overwrite=overwrite)
     except (ValueError, OSError) as e:
@@ -97,10 +104,12 @@ def command(
     if acc is not None:
         click.echo(f"final test accuracy {100 * acc:.2f} % -> {out}")
     if do_export and acc is not None:
+        from dybnn.outputs import record_export
         from training.export import export_checkpoint
 
         try:
             path = export_checkpoint(out, out / "model.onnx")
         except (ValueError, OSError, RuntimeError) as e:
             raise UserError(f"training finished, but the export failed: {e}") from None
+        record_export(path, out / "checkpoint.pt")
         click.echo(f"wrote {path}")

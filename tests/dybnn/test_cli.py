@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 from click.testing import CliRunner
 
 from dybnn.cli import COMMANDS, cli
-from dybnn.flow import Flow, FlowConfig, Step, _stale, load_flow_config
+from dybnn.flow import Flow, FlowConfig, Step, _stale, load_flow_config, step_key
+from dybnn.outputs import file_sha256
 
 
 def test_help_lists_every_verb():
@@ -53,31 +55,35 @@ def test_flow_config_rejects_unknown_keys(tmp_path):
         raise AssertionError("unknown key accepted")
 
 
-def test_step_is_stale_until_outputs_are_newer(tmp_path):
+def test_step_is_stale_until_recorded_then_when_an_input_changes(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_text("1")
-    s = Step("x", [a], [b], lambda: "")
-    assert _stale(s)
+    s = Step("x", [a], [b], lambda: "", settings={"n": 1})
+    assert _stale(s, {}, tmp_path) == "b is missing"
     b.write_text("2")
-    import os
-
-    os.utime(a, (1, 1))
-    assert not _stale(s)
-    os.utime(a, None)
+    assert _stale(s, {}, tmp_path) == "no record of a previous run"
+    state = {"x": {"key": step_key(s, tmp_path), "outputs": {"b": file_sha256(b)}}}
+    assert _stale(s, state, tmp_path) is None
+    os.utime(a, (1, 1))  # an older or newer mtime changes nothing: only content counts
     os.utime(b, (1, 1))
-    assert _stale(s)
+    assert _stale(s, state, tmp_path) is None
+    a.write_text("3")
+    assert _stale(s, state, tmp_path) == "its inputs or settings changed"
+    a.write_text("1")
+    assert _stale(Step("x", [a], [b], lambda: "", settings={"n": 2}), state, tmp_path) is not None
+    b.write_text("replaced by another command")
+    assert _stale(s, state, tmp_path) == "b was changed since"
 
 
 def test_failed_check_output_is_rerun(tmp_path):
     a, b = tmp_path / "a", tmp_path / "verify.json"
     a.write_text("1")
-    b.write_text(json.dumps({"ok": False}))
-    import os
-
-    os.utime(a, (1, 1))
-    assert _stale(Step("verify", [a], [b], lambda: "", ok_file=b))
     b.write_text(json.dumps({"ok": True}))
-    assert not _stale(Step("verify", [a], [b], lambda: "", ok_file=b))
+    s = Step("verify", [a], [b], lambda: "", ok_file=b)
+    state = {"verify": {"key": step_key(s, tmp_path), "outputs": {"verify.json": file_sha256(b)}}}
+    assert _stale(s, state, tmp_path) is None
+    b.write_text(json.dumps({"ok": False}))
+    assert _stale(s, state, tmp_path) == "verify.json records a failure"
 
 
 def test_flow_writes_config_only_when_it_changes(tmp_path):

@@ -93,7 +93,9 @@ def test_cli_lower_verify_and_detect_a_corrupted_graph(run_dir, monkeypatch, cap
     thr = sign.thr.copy()
     thr[:] = thr + 2000  # ~0.5 on the 2**-12 grid: many bits flip
     g.nodes[g.nodes.index(sign)] = sign.replace(thr=thr)
-    g.save(run_dir / "hw")
+    from dybnn.commands.lower import graph_made_from  # recorded as lowered from model.onnx: verify uses it
+
+    g.save(run_dir / "hw", made_from=graph_made_from(run_dir / "model.onnx"))
     code, out, _ = run_cli(monkeypatch, capsys, "verify", str(run_dir), "-n", "8", "--qonnx-samples", "2",
                            "--levels", "qonnx,ref")  # fmt: skip
     assert code == 1 and "FAILED" in out
