@@ -74,7 +74,7 @@ def test_generated_code_matches_golden_files(tmp_path):
     got = {
         str(p.relative_to(prj)): _normalize(str(p.relative_to(prj)), p.read_text())
         for p in sorted(prj.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.name.startswith(".dybnn-")  # the manifest: digests of the files compared here
     }
     if os.environ.get("UPDATE_GOLDEN"):
         if GOLDEN.exists():
@@ -229,7 +229,7 @@ def test_rewrites_a_project_atomically(tmp_path):
     (d / "build").mkdir()
     write_project(g, d, "pynq-z1", 8.0, folding, tb_frames=0)
     assert json.loads((d / MANIFEST).read_text())["clock_ns"] == 8.0
-    assert not (d / "build").exists()
+    assert (d / "build").is_dir()  # not the project's own file: a rewrite keeps it (make rebuilds by mtime)
     # a failing rewrite leaves the old project in place and no temporary directories behind
     with pytest.raises(FoldingError):
         write_project(g, d, "pynq-z1", 6.0, {"conv1": Fold(3, 1)})
