@@ -74,7 +74,8 @@ def test_generated_code_matches_golden_files(tmp_path):
     got = {
         str(p.relative_to(prj)): _normalize(str(p.relative_to(prj)), p.read_text())
         for p in sorted(prj.rglob("*"))
-        if p.is_file() and not p.name.startswith(".dybnn-")  # the manifest: digests of the files compared here
+        if p.is_file()
+        and not p.name.startswith(".dybnn-")  # the manifest: digests of the files compared here
     }
     if os.environ.get("UPDATE_GOLDEN"):
         if GOLDEN.exists():
