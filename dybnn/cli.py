@@ -67,9 +67,15 @@ def _sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors print one line and exit 2; bugs keep their traceback."""
     import signal
+    import warnings
 
     from dybnn.errors import is_user_error, one_line
 
+    # Brevitas warns on import that an optional package (fast_hadamard_transform) is missing; dybnn never uses
+    # what it accelerates, so the warning only says something wrong to a user.
+    warnings.filterwarnings(
+        "ignore", message=r"fast_hadamard_transform package not found", category=UserWarning
+    )
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
     try:
@@ -84,7 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        # one line, as for every other bad input (the usage is one `--help` away)
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        click.echo(f"error: {' '.join(e.format_message().split())}{hint}", err=True)
         sys.exit(e.exit_code)
     except Exception as e:  # noqa: BLE001 - sorted into bad input (one line) and bugs (traceback)
         if debug or not is_user_error(e):

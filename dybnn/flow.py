@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dybnn.errors import UserError
-from dybnn.outputs import atomic_write_json, digest, file_sha256, record_export
+from dybnn.outputs import atomic_write_json, digest, file_sha256, record_export, record_files, run_digests
 
 
 @dataclass(frozen=True)
@@ -397,7 +397,7 @@ class Flow:
 
         x = self._test_images(self.cfg.verify_samples)
         rep = verify(self.out, samples=len(x), qonnx_samples=self.cfg.qonnx_samples, x=x, graph=self.graph())
-        atomic_write_json(self.verify_json, rep.to_json())
+        atomic_write_json(self.verify_json, {**rep.to_json(), "made_from": run_digests(self.out)})
         self.echo(rep.table())
         if not rep.ok:
             raise UserError(f"verification found mismatches (see {self.verify_json})")
@@ -408,7 +408,7 @@ class Flow:
         from hls.estimate import EstimateConfig, GraphModel, finn_reference_estimate, folding_search
         from hls.estimate.design import config_for
         from hls.estimate.report import to_document
-        from hls.folding import load, to_json
+        from hls.folding import to_json
 
         c = self.cfg
         g = self.graph()
@@ -418,10 +418,15 @@ class Flow:
         if c.folding == "auto":
             folding = folding_search(g, c.clock_ns, fit=device, cfg=ecfg, model=m)
         else:
-            folding = load(g, c.folding)
+            from dybnn.commands.common import filled_note, load_folding
+
+            folding, filled = load_folding(g, c.folding, ecfg)
+            if filled:
+                self.echo(filled_note(filled))
         est = m.estimate(folding, c.clock_ns, device)
         doc = to_document(est, folding, g, finn_reference_estimate(g, folding), ecfg)
         doc.setdefault("clock_ns", c.clock_ns)
+        doc["made_from"] = {"graph_sha256": run_digests(self.out)["graph_sha256"]}
         atomic_write_json(self.estimates, doc)
         atomic_write_json(self.folding_json, to_json(folding))
         return f"{doc['fps']:.1f} frames/s, bottleneck {doc['bottleneck']}, fits {device.part}: {doc.get('fits')}"
@@ -435,7 +440,8 @@ class Flow:
         c = self.cfg
         g = self.graph()
         folding = load(g, self.folding_json)
-        prj = write_project(g, self.hls_dir, resolve_part(c.part).part, c.clock_ns, folding)
+        made = {"graph_sha256": run_digests(self.out)["graph_sha256"]}
+        prj = write_project(g, self.hls_dir, resolve_part(c.part).part, c.clock_ns, folding, made_from=made)
         x = self._test_images(c.csim_samples)
         res = run_csim(prj, g, x)
         doc = {
@@ -447,6 +453,7 @@ class Flow:
             "cycles": res.cycles,
             "expected_cycles": res.model_cycles,
             "project": str(prj),
+            "made_from": made,
         }
         atomic_write_json(self.csim_json, doc)
         if not res.ok:
@@ -465,6 +472,9 @@ class Flow:
         x = torch.from_numpy(self._test_images(self.cfg.threshold_samples))
         arrays = collect_thresholds(model, x)
         save_thresholds(self.thresholds, arrays)
+        record_files(
+            self.out, "thresholds", [self.thresholds.name], {"checkpoint_sha256": file_sha256(self.ckpt)}
+        )
         return f"{len(arrays.get('sites', []))} dynamic sites"
 
     def do_report(self) -> str:

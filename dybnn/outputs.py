@@ -247,3 +247,28 @@ def record_export(onnx_path: str | os.PathLike, checkpoint: str | os.PathLike) -
     """Record that ``onnx_path`` was exported from ``checkpoint`` (its SHA-256) next to it."""
     p = Path(onnx_path)
     return record_files(p.parent, "export", [p.name], {"checkpoint_sha256": file_sha256(checkpoint)})
+
+
+def graph_digest(hw_dir: str | os.PathLike) -> str | None:
+    """One digest of a saved hardware graph (``graph.json`` and ``params.npz``), or None when either is missing."""
+    d = Path(hw_dir)
+    a, b = file_sha256(d / "graph.json"), file_sha256(d / "params.npz")
+    return None if a is None or b is None else digest([a, b])
+
+
+def run_digests(run_dir: str | os.PathLike) -> dict[str, str | None]:
+    """The digests of a run directory's main products, under the keys that ``made_from`` records use:
+    ``checkpoint_sha256`` (``checkpoint.pt``), ``onnx_sha256`` (``model.onnx``), ``graph_sha256`` (``hw/``)."""
+    d = Path(run_dir)
+    return {
+        "checkpoint_sha256": file_sha256(d / "checkpoint.pt"),
+        "onnx_sha256": file_sha256(d / "model.onnx"),
+        "graph_sha256": graph_digest(d / "hw"),
+    }
+
+
+def changed_inputs(recorded: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
+    """The keys of ``current`` whose recorded digest differs (empty: up to date, or nothing recorded)."""
+    if not recorded:
+        return []
+    return [k for k, v in current.items() if k in recorded and recorded[k] != v]

@@ -11,6 +11,49 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dybnn.errors import UserError
+from dybnn.progress import Progress, report
+
+
+def validate(
+    models: list[str],
+    seeds: list[int],
+    epochs: int,
+    dataset: str,
+    jobs: int,
+    part: str,
+    clock_ns: float,
+    augment_shift: int = 0,
+) -> None:
+    """Check every option before anything is trained (models, dataset, part, numbers).
+
+    Raises:
+        UserError: naming the option and the valid values.
+    """
+    import math
+
+    if not models:
+        raise UserError("--models: give at least one model")
+    if not seeds:
+        raise UserError("--seeds: give at least one seed")
+    if jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {jobs}")
+    if not (math.isfinite(clock_ns) and clock_ns > 0):
+        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
+    from training.train_config import ConfigError, TrainConfig
+
+    for m in models:
+        try:
+            TrainConfig(model=m, dataset=dataset, epochs=epochs, augment_shift=augment_shift)
+        except ConfigError as e:
+            raise UserError(f"--models/--dataset: {e}") from None
+    from hls.devices import UnknownPartError, resolve_part
+
+    try:
+        resolve_part(part)
+    except UnknownPartError as e:
+        raise UserError(f"--part: {e}") from None
+
 
 def _run_dir(out: Path, model: str, seed: int) -> Path:
     return out / f"{model}-s{seed}"
@@ -24,8 +67,14 @@ def train_all(
     out: Path,
     jobs: int,
     extra: dict[str, Any],
-) -> None:
-    """Train every (model, seed) not yet done, ``jobs`` processes at a time (1 torch thread each)."""
+    *,
+    progress: Progress | None = None,
+) -> list[tuple[Path, str]]:
+    """Train every (model, seed) not yet done, ``jobs`` processes at a time (1 torch thread each).
+
+    Returns:
+        ``(run directory, reason)`` of every training that failed (its ``train.log`` has the details).
+    """
     todo = []
     for m in models:
         for s in seeds:
@@ -39,10 +88,18 @@ def train_all(
             todo.append(d)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     running: list[subprocess.Popen] = []
+    procs: list[tuple[Path, subprocess.Popen]] = []
+    total = len(todo)
+
+    def finished() -> int:
+        return sum(p.poll() is not None for _, p in procs)
+
+    report(progress, "study: training", 0, total)
     for d in todo:
         while len(running) >= jobs:
             running[0].wait()
             running = [p for p in running if p.poll() is None]
+            report(progress, "study: training", finished(), total)
         cmd = [
             sys.executable,
             "-m",
@@ -52,11 +109,26 @@ def train_all(
             "--quiet",
             "--overwrite",
         ]
-        running.append(
-            subprocess.Popen(cmd, env=env, stdout=open(d / "train.log", "w"), stderr=subprocess.STDOUT)
-        )
+        with open(d / "train.log", "w") as log:
+            p = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append(p)
+        procs.append((d, p))
     for p in running:
         p.wait()
+        report(progress, "study: training", finished(), total)
+    failed = []
+    for d, p in procs:
+        if p.returncode != 0:
+            failed.append((d, _last_line(d / "train.log") or f"exit status {p.returncode}"))
+    return failed
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
@@ -89,9 +161,18 @@ def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
     }
 
 
-def collect(models: list[str], seeds: list[int], out: Path, part: str, clock_ns: float) -> dict[str, Any]:
+def collect(
+    models: list[str],
+    seeds: list[int],
+    out: Path,
+    part: str,
+    clock_ns: float,
+    *,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"part": part, "clock_ns": clock_ns, "models": {}}
-    for m in models:
+    for i, m in enumerate(models):
+        report(progress, "study: hardware estimates", i, len(models))
         accs, done = [], []
         for s in seeds:
             mp = _run_dir(out, m, s) / "metrics.json"
@@ -107,6 +188,7 @@ def collect(models: list[str], seeds: list[int], out: Path, part: str, clock_ns:
             rec["min"], rec["max"] = min(accs), max(accs)
             rec["hw"] = hardware(_run_dir(out, m, done[0]), part, clock_ns)
         doc["models"][m] = rec
+    report(progress, "study: hardware estimates", len(models), len(models))
     return doc
 
 

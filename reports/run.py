@@ -102,6 +102,8 @@ class RunRecords:
     files: Mapping[str, str] = field(default_factory=dict)
     #: step -> why its file could not be read
     errors: Mapping[str, str] = field(default_factory=dict)
+    #: step -> why its record is stale (it was made from another checkpoint, model or graph than the run holds)
+    stale: Mapping[str, str] = field(default_factory=dict)
 
     def record(self, step: str) -> Any:
         """The record of ``step`` (``train`` -> metrics, ``export`` -> the model path, ...)."""
@@ -191,7 +193,56 @@ def load_run(run_dir: str | os.PathLike) -> RunRecords:
     onnx = run_dir / files["export"]
     if onnx.is_file():
         out["model_onnx"] = onnx
-    return RunRecords(run_dir=run_dir, files=files, errors=errors, **out)
+    return RunRecords(run_dir=run_dir, files=files, errors=errors, stale=staleness(run_dir, out), **out)
+
+
+#: step -> the steps whose products it is made from
+STEP_INPUTS: dict[str, tuple[str, ...]] = {
+    "export": ("train",),
+    "lower": ("export",),
+    "verify": ("train", "export", "lower"),
+    "estimate": ("lower",),
+    "hls": ("lower",),
+    "thresholds": ("train",),
+}
+#: ``made_from`` key -> (the file it stands for, the step that writes it)
+_DIGEST_FILES = {
+    "checkpoint_sha256": ("checkpoint.pt", "train"),
+    "onnx_sha256": ("model.onnx", "export"),
+    "graph_sha256": ("hw/", "lower"),
+}
+
+
+def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
+    """Which steps' records were made from other products than the run holds now, and why.
+
+    Each output records the SHA-256 of what it was made from (``made_from`` in ``verify.json``,
+    ``estimates.json``, ``hls/csim.json``; the manifests ``.dybnn-export.json``, ``hw/.dybnn-lower.json``,
+    ``.dybnn-thresholds.json``); a record whose digest differs from the current file is stale, and so is
+    everything made from a stale record. Records without ``made_from`` (older runs) are taken as they are.
+    """
+    from dybnn.outputs import changed_inputs, made_from, run_digests
+
+    current = run_digests(run_dir)
+    recorded: dict[str, Mapping[str, Any] | None] = {
+        "export": made_from(run_dir, "export"),
+        "lower": made_from(run_dir / "hw", "lower"),
+        "thresholds": made_from(run_dir, "thresholds"),
+    }
+    for step, key in (("verify", "verify"), ("estimate", "estimates"), ("hls", "csim")):
+        rec = records.get(key)
+        recorded[step] = rec.get("made_from") if isinstance(rec, Mapping) else None
+    stale: dict[str, str] = {}
+    for step, inputs in STEP_INPUTS.items():  # in flow order, so a step's inputs are decided first
+        changed = changed_inputs(recorded.get(step), current)
+        if changed:
+            name = _DIGEST_FILES[changed[0]][0]
+            stale[step] = f"made from another {name} than the one in the run directory"
+            continue
+        upstream = [s for s in inputs if s in stale]
+        if upstream:
+            stale[step] = f"made from the {upstream[0]} output, which is stale"
+    return stale
 
 
 def _read_verify(path: Path) -> Mapping[str, Any]:

@@ -7,6 +7,7 @@ formatters of :mod:`reports.fmt`. Building sections draws nothing: figures are m
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,8 @@ class Section:
 
     step: str
     title: str
-    #: ``done``, ``failed`` (the step ran and reports a failure), ``incomplete``, ``missing`` or ``unreadable``
+    #: ``done``, ``failed`` (the step ran and reports a failure), ``incomplete``, ``missing``, ``unreadable`` or
+    #: ``stale`` (made from another checkpoint, model or graph than the run holds)
     status: str
     #: file of the run directory it comes from (relative)
     source: str
@@ -692,9 +694,18 @@ SECTION_BUILDERS: tuple[Callable[[RunRecords], Section], ...] = (
 )
 
 
+def _mark_stale(s: Section, run: RunRecords) -> Section:
+    """A section whose record was made from other products than the run holds becomes ``stale``."""
+    why = run.stale.get(s.step)
+    if why is None or s.status in ("missing", "unreadable"):
+        return s
+    note = f"Stale: `{s.source}` was {why}; its numbers do not describe this run. Re-run `{step_command(s.step, run.run_dir)}`."
+    return dataclasses.replace(s, status="stale", paragraphs=(note, *s.paragraphs))
+
+
 def build_sections(run: RunRecords) -> Report:
     """Every section of the report of ``run``, and the flow table (step, status, key numbers, file)."""
-    sections = tuple(b(run) for b in SECTION_BUILDERS)
+    sections = tuple(_mark_stale(b(run), run) for b in SECTION_BUILDERS)
     flow = _t(
         ("step", "status", "key numbers", "file"),
         [(s.step, s.status, s.key_numbers or "-", f"`{s.source}`") for s in sections],

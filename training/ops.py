@@ -23,6 +23,7 @@ only shapes matter, and whether a binary-weight layer's input is binary, i.e. al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -140,16 +141,22 @@ def count_ops(model: nn.Module | str, input_shape: tuple[int, int, int] | None =
     return OpCounts(params=params, **counts)
 
 
-def models_table(names: list[str] | None = None) -> list[dict[str, object]]:
+def models_table(
+    names: list[str] | None = None, *, progress: Callable[[str, int, int | None], None] | None = None
+) -> list[dict[str, object]]:
     """One row per registered model (default: all) at its published input shape, for ``dybnn models``.
 
     Row keys: ``name``, ``family``, ``description``, ``input_shape``, ``num_classes``, ``params``, ``bops``,
-    ``flops``, ``hyper_flops``, ``hyper_adds``, ``ops`` (JSON-serializable).
+    ``flops``, ``hyper_flops``, ``hyper_adds``, ``ops`` (JSON-serializable). ``progress(stage, done, total)`` is
+    called after each model (building the ImageNet-sized ones takes seconds).
     """
     from training.models import MODELS, build_model, get_spec
 
     rows = []
-    for name in names or list(MODELS):
+    todo = names or list(MODELS)
+    for i, name in enumerate(todo):
+        if progress is not None:
+            progress("counting operations", i, len(todo))
         spec = get_spec(name)
         torch.manual_seed(0)
         c = count_ops(build_model(name))
@@ -163,6 +170,8 @@ def models_table(names: list[str] | None = None) -> list[dict[str, object]]:
                 **c.as_dict(),
             }
         )
+    if progress is not None:
+        progress("counting operations", len(todo), len(todo))
     return rows
 
 

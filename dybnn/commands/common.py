@@ -66,3 +66,57 @@ def graph_for_onnx(onnx_path: Path):
         return lower(onnx_path), "lowered now" + why
     except (LoweringError, GraphError) as e:
         raise UserError(f"{onnx_path}: {e}") from None
+
+
+def load_folding(g, path: str | Path, cfg=None) -> tuple[dict, list[str]]:
+    """A folding file for ``g`` with the nodes it does not name filled in; returns ``(folding, filled)``.
+
+    A file that names only some nodes (BNN-PYNQ ``config.h`` style: the matrix layers) would leave every other
+    node at PE = 1, which easily becomes the bottleneck. As FINN's SetFolding does, each unnamed node gets the
+    smallest folding that keeps up with the slowest named node (:func:`hls.estimate.search.complete_folding`);
+    ``filled`` lists them so that the caller can say so.
+
+    Raises:
+        UserError: the file is missing, a directory, not JSON, names an unknown node, or a factor does not divide.
+    """
+    from hls.folding import FoldingError, load
+
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{p}: is a directory, expected a folding JSON file")
+    try:
+        partial = load(g, p)
+    except FoldingError as e:
+        raise UserError(str(e)) from None
+    except OSError as e:
+        raise UserError(f"{p}: cannot read the folding file ({e.strerror or e})") from None
+    filled = [n.name for n in g.nodes if n.name not in partial]
+    if not filled or not partial:  # complete, or empty (then PE = SIMD = 1 everywhere, as written)
+        return partial, []
+    from hls.estimate.search import complete_folding
+
+    try:
+        return complete_folding(g, partial, cfg=cfg), filled
+    except FoldingError as e:
+        raise UserError(f"{p}: {e}") from None
+
+
+def filled_note(filled: list[str], limit: int = 8) -> str:
+    """One line naming the nodes a folding file left out and that were filled in."""
+    names = ", ".join(filled[:limit]) + (f" and {len(filled) - limit} more" if len(filled) > limit else "")
+    return (
+        f"folding: {len(filled)} node(s) not in the file got the smallest folding that keeps up with the named "
+        f"ones: {names}"
+    )
+
+
+def graph_provenance(model: Path) -> dict:
+    """What a graph given as MODEL (a QONNX file, or a directory with ``hw/``) was made from, for ``made_from``."""
+    from dybnn.outputs import file_sha256, graph_digest
+
+    if model.is_file():
+        return {"onnx_sha256": file_sha256(model)}
+    for d in (model / "hw", model):
+        if (d / "graph.json").is_file():
+            return {"graph_sha256": graph_digest(d)}
+    return {}

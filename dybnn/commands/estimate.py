@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
 from pathlib import Path
 
 import click
 
-from dybnn.commands.common import load_graph
+from dybnn.commands.common import filled_note, graph_provenance, load_folding, load_graph
 from dybnn.errors import UserError
+from dybnn.outputs import atomic_write_json, atomic_write_text
 
 
 @click.command("estimate", help="Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding.")
@@ -21,9 +24,16 @@ from dybnn.errors import UserError
     "folding_opt",
     default="auto",
     show_default=True,
-    help="'auto' (folding search) or a folding JSON file (hls/folding.py format).",
+    help="'auto' (folding search) or a folding JSON file (hls/folding.py format); nodes the file does not name "
+    "get the smallest folding that keeps up with the named ones (listed on stderr).",
 )
-@click.option("--target-fps", type=float, default=None, help="Folding search: reach this frame rate.")
+@click.option(
+    "--target-fps",
+    type=float,
+    default=None,
+    help="Folding search: reach this frame rate; if no folding does, the fastest is shown and the exit status "
+    "is 1.",
+)
 @click.option(
     "--fit",
     "fit_part",
@@ -66,14 +76,17 @@ def command(
     from hls.estimate.design import config_for
     from hls.estimate.report import format_table, static_vs_dynamic, to_csv, to_document
     from hls.estimate.static import has_dynamic
-    from hls.folding import FoldingError, load, to_json
+    from hls.folding import FoldingError, to_json
 
     if as_json and as_csv:
         raise UserError("choose one of --json and --csv")
-    if clock_ns <= 0:
-        raise UserError(f"--clock-ns must be positive, got {clock_ns}")
-    if target_fps is not None and target_fps <= 0:
-        raise UserError(f"--target-fps must be positive, got {target_fps}")
+    if not (math.isfinite(clock_ns) and clock_ns > 0):
+        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
+    if target_fps is not None and not (math.isfinite(target_fps) and target_fps > 0):
+        raise UserError(f"--target-fps must be a positive number, got {target_fps}")
+    for opt, path in (("--out", out), ("--write-folding", write_folding)):
+        if path is not None and path.is_dir():
+            raise UserError(f"{opt} {path}: is a directory, expected a file name")
     try:
         device = resolve_part(part)
         fit_dev = resolve_part(fit_part) if fit_part else None
@@ -100,18 +113,24 @@ def command(
                 raise UserError(
                     "--target-fps/--fit pick the folding; they cannot be combined with a folding file"
                 )
-            folding = load(g, folding_opt)
+            folding, filled = load_folding(g, folding_opt, cfg)
+            if filled:
+                click.echo(filled_note(filled), err=True)
     except (FoldingError, FitError) as e:
         raise UserError(str(e)) from None
     est = m.estimate(folding, clock_ns, device)
     fin = finn_reference_estimate(g, folding) if finn else None
     elapsed = time.perf_counter() - t0
+    missed = target_fps is not None and est.fps < target_fps
     if write_folding is not None:
-        write_folding.parent.mkdir(parents=True, exist_ok=True)
-        write_folding.write_text(json.dumps(to_json(folding), indent=1) + "\n")
+        atomic_write_json(write_folding, to_json(folding))
     if as_json:
         doc = to_document(est, folding, g, fin, cfg)
         doc["estimate_seconds"] = elapsed
+        doc["made_from"] = graph_provenance(model)
+        if target_fps is not None:
+            doc["target_fps"] = target_fps
+            doc["target_met"] = not missed
         text = json.dumps(doc, indent=1)
     elif as_csv:
         text = to_csv(est)
@@ -121,8 +140,14 @@ def command(
         )
         text = format_table(est, fin, comp)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + ("\n" if not text.endswith("\n") else ""))
+        atomic_write_text(out, text + ("\n" if not text.endswith("\n") else ""))
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text)
+    if missed:
+        click.echo(
+            f"target not reached: {target_fps:g} frames/s asked, the fastest folding gives {est.fps:,.1f} "
+            f"frames/s (bottleneck {est.bottleneck})",
+            err=True,
+        )
+        sys.exit(1)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
+from dybnn.commands.common import filled_note, graph_provenance, load_folding
 from dybnn.commands.common import load_graph as _load_graph
 from dybnn.errors import UserError
 
 
 def _folding(g, spec: str, part: str, clock_ns: float):
-    from hls.folding import Fold, FoldingError, load
+    from hls.folding import Fold
 
     if spec != "auto":
-        try:
-            return load(g, spec), f"folding from {spec}"
-        except FoldingError as e:
-            raise UserError(str(e)) from None
+        folding, filled = load_folding(g, spec)
+        return folding, f"folding from {spec}" + (f"\n{filled_note(filled)}" if filled else "")
     try:
         from hls.estimate import folding_search
     except ImportError:
@@ -90,8 +90,8 @@ def command(
     from hls.folding import FoldingError
     from hls.project import ProjectError, write_project
 
-    if clock_ns <= 0:
-        raise UserError(f"--clock-ns must be positive, got {clock_ns}")
+    if not (math.isfinite(clock_ns) and clock_ns > 0):
+        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
     if samples < 1:
         raise UserError(f"--samples must be at least 1, got {samples}")
     try:
@@ -106,7 +106,7 @@ def command(
     folding, how = _folding(g, folding_opt, part, clock_ns)
     click.echo(how)
     try:
-        prj = write_project(g, out, device_part, clock_ns, folding)
+        prj = write_project(g, out, device_part, clock_ns, folding, made_from=graph_provenance(model))
     except (FoldingError, ProjectError, EmitError) as e:
         raise UserError(str(e)) from None
     click.echo(f"wrote {prj} ({len(g.nodes)} nodes, part {device_part}, {clock_ns:g} ns)")

@@ -12,9 +12,11 @@ import click
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def command(as_json: bool) -> None:
+    from dybnn.progress import cli_progress
     from training.ops import models_table
 
-    rows = models_table()
+    with cli_progress() as progress:
+        rows = models_table(progress=progress)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
