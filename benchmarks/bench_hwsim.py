@@ -255,7 +255,7 @@ def lowered(name: str, model, batch: int, work_dir: Path):
     onnx_path, hw = d / "model.onnx", d / "hw"
     if not onnx_path.is_file():
         d.mkdir(parents=True, exist_ok=True)
-        _training_tools()[3](model, onnx_path, batch=batch, check=False)
+        _training_tools()[3](model, onnx_path, batch=batch)
     if (hw / "graph.json").is_file():
         return onnx_path, HwGraph.load(hw)
     try:

@@ -262,6 +262,8 @@ def _(node: N.Duplicate, ins):
 @infer_rule(N.GlobalPool)
 def _(node: N.GlobalPool, ins):
     f = _need_fixed(node, ins[0])
+    if node.pre is not None:
+        f = node.pre
     h, w, c = ins[0].shape
     n = h * w
     return [TensorSpec((c,), _exact_or(node.out, f.lo * n, f.hi * n, f.frac + node.shift))]

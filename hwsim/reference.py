@@ -69,8 +69,8 @@ def conv_nhwc(x: np.ndarray, w: np.ndarray, stride: tuple[int, int]) -> np.ndarr
 
 def hyper_function(hf: N.HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarray:
     """``delta`` of a :class:`~hwsim.nodes.HyperFunction` for a batch ``x (N,H,W,C)``; int64 at ``hf.delta_frac``."""
-    s = x.sum(axis=(1, 2), dtype=np.int64)  # frac x_frac
-    s = requantize(s, x_frac + hf.pool_shift, hf.stat.frac, hf.stat.bits, hf.stat.signed)
+    s = requant_to(x.astype(np.int64), x_frac, hf.pre).sum(axis=(1, 2), dtype=np.int64)  # frac sum_frac
+    s = requantize(s, hf.sum_frac(x_frac) + hf.pool_shift, hf.stat.frac, hf.stat.bits, hf.stat.signed)
     h1 = s @ hf.w1.T.astype(np.int64)  # frac stat.frac + w1_frac
     f1 = hf.h1_frac
     h1 = align(h1, hf.stat.frac + hf.w1_frac, f1) + align(hf.b1, hf.b1_frac, f1)
@@ -265,8 +265,10 @@ def _(node: N.Duplicate, ins, in_specs, out_specs):
 
 @reference(N.GlobalPool)
 def _(node: N.GlobalPool, ins, in_specs, out_specs):
-    s = ins[0].astype(np.int64).sum(axis=(1, 2))
-    return [requant_to(s, in_specs[0].dtype.frac + node.shift, node.out)]
+    fx = in_specs[0].dtype.frac
+    s = requant_to(ins[0].astype(np.int64), fx, node.pre).sum(axis=(1, 2))
+    f = node.pre.frac if node.pre is not None else fx
+    return [requant_to(s, f + node.shift, node.out)]
 
 
 @reference(N.LabelSelect)

@@ -204,6 +204,31 @@ def build_from_checkpoint(ckpt: dict[str, Any], source: str | os.PathLike = "che
     return model
 
 
+def deployed_checkpoint(model: nn.Module, cfg: ModelConfig, **extra: Any) -> dict[str, Any]:
+    """A checkpoint dictionary of an untrained model in its deployed state (training step 3: binary weights,
+    BatchNorms folded), as ``dybnn export --random-init`` writes it beside ``model.onnx`` so that the torch
+    level of ``dybnn verify`` rebuilds the very model that was exported (:func:`load_checkpoint`).
+
+    ``model`` must come from :func:`~training.models.build_model` (``model_name``, ``input_shape``,
+    ``num_classes``); ``extra`` entries (``seed``, ``origin``) are stored as they are.
+    """
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_name": model.model_name,
+        "input_shape": list(model.input_shape),
+        "num_classes": int(model.num_classes),
+        "model_config": model_config_to_dict(cfg),
+        "model_state": model_state_dict(model),
+        "quant_stats": quant_stats_state(model),
+        "step": 3,
+        "folded": is_folded(model),
+        "epoch": 0,
+        "done": False,
+        **extra,
+    }
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     """Load a trained model from a run directory or a checkpoint file, in ``eval()`` mode.
 
@@ -231,6 +256,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "deployed_checkpoint",
     "FORMAT",
     "VERSION",
     "CheckpointError",

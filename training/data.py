@@ -424,6 +424,28 @@ def get_dataset(
     return loaders[name]()
 
 
+def calibration_images(
+    name: str, input_shape: tuple[int, int, int], n: int, root: str | os.PathLike | None = None
+) -> torch.Tensor:
+    """``n`` normalized training images of dataset ``name`` resized to ``input_shape`` ``(C, H, W)`` (bilinear),
+    a one-channel dataset repeated over ``C`` channels (the 8x8 digits as 3x224x224 images), for calibrating a
+    randomly initialized model on real images (``dybnn export --random-init --calib-data``).
+
+    Raises:
+        InputShapeMismatchError: the dataset has several channels and not ``C``.
+    """
+    c, h, w = input_shape
+    ds = get_dataset(name, root, (h, w), max_train_samples=n)
+    x = ds.train.tensors[0][:n]
+    if x.shape[1] != c:
+        if x.shape[1] != 1:
+            raise InputShapeMismatchError(
+                f"dataset {name!r} has {x.shape[1]} channels; the model expects {c} (only 1 is repeated)"
+            )
+        x = x.expand(-1, c, -1, -1).contiguous()
+    return x
+
+
 def check_input_shape(model: torch.nn.Module, info: DatasetInfo | tuple[int, int, int]) -> None:
     """Raise :class:`InputShapeMismatchError` unless ``model.input_shape`` equals the dataset's image shape.
 
@@ -456,6 +478,7 @@ __all__ = [
     "SyntheticSpec",
     "TORCHVISION_DATASETS",
     "UnknownDatasetError",
+    "calibration_images",
     "check_input_shape",
     "get_dataset",
     "make_synthetic",

@@ -42,7 +42,13 @@ value. Not checked: the model input (the input quantizer's job). A tensor consum
 (tracked with a ``TorchFunctionMode``) matters only through its sign, and a single rounded IEEE ``a - b`` or
 ``a * x + b`` (with an exact product) always has the sign of the exact result: for those only the products are
 checked (the folded BatchNorm before a sign in the FINN topologies has a 16-bit bias far finer than its output).
-The check is empirical for that batch: the ranges are the observed ones.
+The check is empirical for that batch (the ranges are the observed ones), except for the reductions over a
+feature map, whose sums grow with the map: for sum-pooling (:class:`~training.layers.GlobalSumShift`, which
+requantizes every element to 8 bits first) and average pooling the bound is the worst case over every input,
+from the bit width of the input's type alone (its quantizer: ``H*W*2**7`` units for the sum-pooling), so that
+no calibration and no input can make them inexact (:func:`pooling_bounds` computes the same bounds from one
+forward, without the float64 run). For convolutions, linear layers and the folded scale-bias the worst case
+from the bit widths, scales and weights is reported (``TensorRange.static_units``), the observed bound checked.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,16 +74,41 @@ from brevitas.proxy import ActQuantProxyFromInjector, BiasQuantProxyFromInjector
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from training.layers import FoldableBatchNorm2d, GlobalSumShift, Tanh32, fold_batchnorms
+from training.layers import (
+    DyPReLU,
+    FoldableBatchNorm2d,
+    GlobalSumShift,
+    RPReLU,
+    Tanh32,
+    fold_batchnorms,
+)
 
 #: File name of the exported model inside a run or checkpoint directory.
 ONNX_NAME = "model.onnx"
 #: float32 represents every integer of magnitude up to 2**24 exactly (24-bit significand).
 FLOAT32_EXACT_UNITS = 2**24
-#: Default number of calibration forwards for a randomly initialized model (ReActNet-A at 224x224: ~2 s each).
+#: Default number of calibration forwards for a randomly initialized model.
 CALIB_STEPS = 8
 #: Default batch size of the synthetic calibration batches.
 CALIB_BATCH = 8
+#: The same for an input above 3x64x64 (224x224: a train-mode forward of DyBNN-ReActNet-A costs ~1.5 s per
+#: image on two cores; 4 x 2 images keep the calibration under half a minute).
+CALIB_STEPS_LARGE = 4
+CALIB_BATCH_LARGE = 2
+#: Per-sample input size (C*H*W) above which the large defaults apply.
+LARGE_INPUT = 3 * 64 * 64
+
+#: ``progress(stage, done, total)``: called by the long steps (calibration, the range check, the export) as
+#: they advance; ``total`` None when unknown. Libraries never print progress themselves (the CLI renders it).
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def calibration_defaults(model: nn.Module) -> tuple[int, int]:
+    """``(steps, batch_size)`` of the default calibration for ``model``'s input size."""
+    if math.prod(_input_shape(model)) > LARGE_INPUT:
+        return CALIB_STEPS_LARGE, CALIB_BATCH_LARGE
+    return CALIB_STEPS, CALIB_BATCH
+
 
 _PROXIES = (ActQuantProxyFromInjector, WeightQuantProxyFromInjector, BiasQuantProxyFromInjector)
 
@@ -175,10 +206,11 @@ def _calib_batches(model: nn.Module, data, steps: int, batch_size: int, seed: in
 def calibrate(
     model: nn.Module,
     data: torch.Tensor | Iterable | None = None,
-    steps: int = CALIB_STEPS,
+    steps: int | None = None,
     *,
-    batch_size: int = CALIB_BATCH,
+    batch_size: int | None = None,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> nn.Module:
     """Set the fixed-point activation scales and the BatchNorm statistics from ``steps`` forwards.
 
@@ -196,12 +228,16 @@ def calibrate(
         data: a tensor (split into ``steps`` chunks), an iterable of batches (tensors or ``(x, y)`` tuples;
             re-iterated if it has fewer than ``steps`` batches), or ``None`` for standard-normal images of
             ``model.input_shape``.
-        steps: number of forwards.
-        batch_size / seed: of the synthetic batches.
+        steps: number of forwards (default :func:`calibration_defaults`).
+        batch_size / seed: of the synthetic batches (default :func:`calibration_defaults`).
+        progress: called as ``progress("calibrate", done, steps)`` after every forward.
 
     Returns:
         ``model``, in the train/eval mode it had.
     """
+    d_steps, d_batch = calibration_defaults(model) if steps is None or batch_size is None else (0, 0)
+    steps = d_steps if steps is None else steps
+    batch_size = d_batch if batch_size is None else batch_size
     if steps < 1:
         raise ValueError(f"calibration needs at least one step, got {steps}")
     scalings = _stats_scalings(model)
@@ -221,9 +257,13 @@ def calibrate(
             bn.momentum = None
         model.train()
         n = 0
+        if progress is not None:
+            progress("calibrate", 0, steps)
         for x in _calib_batches(model, data, steps, batch_size, seed):
             model(x)
             n += 1
+            if progress is not None:
+                progress("calibrate", n, steps)
         if n == 0:
             raise ValueError("calibration data yielded no batch")
         for s in scalings:
@@ -318,6 +358,19 @@ def _channel_units(value: torch.Tensor, grid: torch.Tensor) -> tuple[float, floa
     return float(units[c]), float(vmax[c]), int(grid[c])
 
 
+def _element_units(t: torch.Tensor) -> tuple[float, float, int | None]:
+    """Largest ``|t_i| / 2**e_i`` over elements, ``2**e_i`` the finest power of two dividing ``t_i`` (its own
+    significant bits); returns (units, |t_i| there, e_i)."""
+    e = _lowbit_exponents(t).reshape(-1)
+    v = t.detach().double().abs().reshape(-1)
+    ok = e != _NO_GRID
+    if not bool(ok.any()):
+        return 0.0, 0.0, None
+    u = torch.where(ok, torch.ldexp(v, -e.clamp(-1000, 1000).to(torch.int32)), torch.zeros_like(v))
+    i = int(u.argmax())
+    return float(u[i]), float(v[i]), int(e[i])
+
+
 def _channel_grid(t: torch.Tensor) -> torch.Tensor:
     return _per_channel(_lowbit_exponents(t)).amin(dim=1)
 
@@ -338,7 +391,8 @@ def _accumulator_bound(
     if ex is None:
         return None
     if isinstance(m, GlobalSumShift):
-        return x.abs().sum(dim=(2, 3)), _channel_grid(x)
+        p = _tensors(m.pre_q.act_quant(x))[0]  # the proxy, not the hooked layer (the hooks count events)
+        return p.abs().sum(dim=(2, 3)), _channel_grid(p)
     if isinstance(m, nn.AvgPool2d):
         if m.divisor_override is not None:
             return None
@@ -365,6 +419,99 @@ def _accumulator_bound(
     if not with_bias:
         return bound, wgrid + ex
     return bound + bias.abs(), torch.minimum(wgrid + ex, _channel_grid(bias))
+
+
+@dataclass
+class _Static:
+    """A worst-case bound of a tensor known from the model alone (bit widths, scales, weights), per channel:
+    ``|t_c| <= bound[c]`` for every input, on the grid ``2**grid[c]`` (``ref`` keeps the tensor alive)."""
+
+    ref: torch.Tensor
+    bound: torch.Tensor
+    grid: torch.Tensor
+
+
+def _act_static(m: nn.Module, t: torch.Tensor) -> _Static | None:
+    """The type of a fixed-point (or binary) activation quantizer's output: ``|t| <= maxint * scale``."""
+    q = getattr(m, "act_quant", None)
+    if not isinstance(q, ActQuantProxyFromInjector) or not q.is_quant_enabled:
+        return None
+    scale = q.scale()
+    bw = q.bit_width()
+    if scale is None or bw is None or scale.numel() != 1 or t.dim() < 2:
+        return None
+    bits = int(bw)
+    signed = bool(q.is_signed) if bits > 1 else True
+    maxint = 1 if bits == 1 else (2 ** (bits - 1) if signed else 2**bits - 1)
+    sc = float(scale)
+    g = grid_exponent(torch.tensor([sc], dtype=torch.float64))
+    if g is None or 2.0**g != sc:
+        return None
+    c = t.shape[1]
+    return _Static(
+        t, torch.full((c,), maxint * sc, dtype=torch.float64), torch.full((c,), g, dtype=torch.int64)
+    )
+
+
+def _static_bound(
+    m: nn.Module, x: _Static, out: torch.Tensor, with_bias: bool = True
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(bound, grid)`` per output channel of a reduction ``out = sum_k x_k w_k + b`` from the input's static
+    type ``x`` (worst case over every input, not the observed one); None for other modules.
+
+    Sum-pooling (:class:`~training.layers.GlobalSumShift`) adds ``H*W`` elements of its 8-bit ``pre_q`` type;
+    average pooling ``k`` of ``x``; a convolution or linear layer ``sum_k |x|max |w_ck|`` (zero padding only
+    drops terms) plus the bias; the folded scale-bias ``|x|max |a_c| + |b_c|``.
+    """
+    if isinstance(m, GlobalSumShift):
+        pre = _act_static(m.pre_q, out)
+        if pre is None:
+            return None
+        return pre.bound * (x.ref.shape[2] * x.ref.shape[3]), pre.grid
+    if isinstance(m, nn.AvgPool2d):
+        if m.divisor_override is not None:
+            return None
+        k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size, m.kernel_size)
+        return x.bound * (k[0] * k[1]), x.grid
+    if isinstance(m, (QuantConv2d, QuantLinear)):
+        if isinstance(m, QuantConv2d) and (m.padding_mode != "zeros" or m.groups != 1):
+            return None
+        w = _quant_value(m.quant_weight()).double()
+        wa = w.abs().reshape(w.shape[0], w.shape[1], -1)  # (Cout, Cin, K)
+        if wa.shape[1] != x.bound.numel():
+            return None
+        bound = (wa.sum(dim=2) * x.bound.view(1, -1)).sum(dim=1)
+        wgrid = _lowbit_exponents(w).reshape(w.shape[0], -1).amin(dim=1)
+        grid = wgrid + x.grid.min()
+        b = getattr(m, "bias", None)
+        if with_bias and b is not None:
+            qb = _quant_value(m.quant_bias()).double().reshape(-1)
+            bound = bound + qb.abs()
+            grid = torch.minimum(grid, _lowbit_exponents(qb))
+        return bound, grid
+    if isinstance(m, QuantScaleBias):
+        a = _quant_value(m.quant_weight()).double().reshape(-1)
+        if a.numel() != x.bound.numel():
+            return None
+        bound = x.bound * a.abs()
+        grid = x.grid + _lowbit_exponents(a)
+        if with_bias and m.bias is not None:
+            qb = _quant_value(m.quant_bias()).double().reshape(-1)
+            bound = bound + qb.abs()
+            grid = torch.minimum(grid, _lowbit_exponents(qb))
+        return bound, grid
+    return None
+
+
+#: reductions over a feature map: checked with their worst case over every input (their size grows with the map)
+_POOLING = (GlobalSumShift, nn.AvgPool2d)
+
+#: modules whose output is the union of two fixed-point types (PReLU: ``x - g`` where positive, ``(x - g)*beta``
+#: on a finer grid elsewhere): their output is measured element by element, not on the channel's finest grid
+_TWO_BRANCH = (RPReLU, DyPReLU)
+
+#: modules whose output has the type of their input (a maximum, a reshape)
+_PASS_THROUGH = (nn.MaxPool2d, nn.Identity, nn.Flatten)
 
 
 def _is_binary_act(m: nn.Module) -> bool:
@@ -415,6 +562,21 @@ class TensorRange:
     exact: bool = True
     #: consumed only by binary quantizers: ``units`` bounds the products only (their sign is what matters)
     sign_only: bool = False
+    #: a reduction (convolution, linear layer, scale-bias, pooling): ``units`` bounds its accumulator
+    reduction: bool = False
+    #: ``units`` is the worst case over every input (a pooling: from the bit widths of its input type), not
+    #: the checked batch's
+    static: bool = False
+    #: a reduction's worst case over every input (input type, scales, weights), where the analysis knows its
+    #: input type; checked for the poolings (then ``units``), reported for the matrix units and scale-biases
+    static_units: float | None = None
+
+    @property
+    def static_bits(self) -> float | None:
+        """Significant bits of the worst case (``static_units``), when known."""
+        if self.static_units is None:
+            return None
+        return math.log2(self.static_units) if self.static_units > 0 else 0.0
 
     @property
     def bits(self) -> float:
@@ -494,7 +656,9 @@ def _flat(items) -> list:
 
 
 @torch.no_grad()
-def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) -> list[TensorRange]:
+def check_exact_range(
+    model: nn.Module, x: torch.Tensor, strict: bool = True, *, progress: Progress | None = None
+) -> list[TensorRange]:
     """Prove on ``x`` that float32 computes every intermediate of ``model`` (in its current mode) exactly.
 
     See the module docstring for the method. A tensor is on a per-channel power-of-two grid (per-channel scales
@@ -506,6 +670,7 @@ def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) ->
 
     Args:
         strict: raise at the first failure; with ``False`` return every range (failures have ``ok == False``).
+        progress: called as ``progress("check", done, total)`` over the hooked tensors of the float64 run.
 
     Returns:
         the range of every checked tensor in execution order (``bits`` shows the headroom).
@@ -545,10 +710,28 @@ def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) ->
     ranges: list[TensorRange] = []
     position = iter(range(len(events)))
 
+    report_every = max(1, len(events) // 50)
+
     def check(name, module, kind, t, inp):
         i = next(position, None)
+        if progress is not None and i is not None and (i % report_every == 0 or i == len(events) - 1):
+            progress("check", i + 1, len(events))
         if i is None or events[i][:2] != (name, kind) or events[i][2].shape != t.shape:
             raise RuntimeError(f"the float64 shadow diverged from the float32 run at {name} {kind}")
+        sign_only = mode[i] == "sign"
+        sb = None
+        if kind == "output":
+            xs = _lookup(statics, inp) if inp is not None else None
+            if xs is None and isinstance(module, GlobalSumShift) and inp is not None:
+                xs = _Static(inp, torch.zeros(0), torch.zeros(0))  # its bound needs only the map size
+            sb = _static_bound(module, xs, t, with_bias=not sign_only) if xs is not None else None
+            st = _act_static(module, t)
+            if st is None and xs is not None and isinstance(module, _PASS_THROUGH):
+                st = _Static(t, xs.bound, xs.grid)
+            if st is None and sb is not None and t.dim() >= 2 and not sign_only:
+                st = _Static(t, *sb)
+            if st is not None and id(t) not in statics:
+                statics[id(t)] = st
         if mode[i] == "skip":
             return
         t32 = events[i][2]
@@ -566,18 +749,33 @@ def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) ->
                                            max_abs, None)  # fmt: skip
             return
         # a tensor that only feeds binary quantizers needs exact products; then one rounding keeps the sign
-        sign_only = mode[i] == "sign"
-        units, value, grid = (0.0, 0.0, None) if sign_only else _channel_units(t, _channel_grid(t))
+        if sign_only:
+            units, value, grid = 0.0, 0.0, None
+        elif isinstance(module, _TWO_BRANCH):
+            units, value, grid = _element_units(t)
+        else:
+            units, value, grid = _channel_units(t, _channel_grid(t))
         what = "|value|"
         bound = None
         if kind == "output" and inp is not None:
             bound = _accumulator_bound(module, inp, t, with_bias=not sign_only)
+        reduction = bound is not None
+        static_units = _channel_units(sb[0].view(1, -1), sb[1])[0] if sb is not None else None
+        static = sb is not None and isinstance(module, _POOLING)
+        if static:  # a pooling's worst case over all inputs replaces its observed bound
+            bound, what = (sb[0].view(1, -1), sb[1]), "worst-case sum bound (from the bit widths)"
+        elif bound is not None:
+            what = "accumulator bound sum|x*w| (observed)"
         if bound is not None:
             b_units, b_value, b_grid = _channel_units(*bound)
-            if b_units > units:
-                units, value, grid, what = b_units, b_value, b_grid, "accumulator bound sum|x*w|"
+            if b_units > units or static:
+                units, value, grid = b_units, b_value, b_grid
         exact = sign_only or bool(torch.equal(t32.to(torch.float64), t))
-        ranges.append(TensorRange(name, kind, tuple(t.shape), max_abs, units, exact, sign_only))
+        ranges.append(
+            TensorRange(
+                name, kind, tuple(t.shape), max_abs, units, exact, sign_only, reduction, static, static_units
+            )
+        )
         if not strict:
             return
         if units >= FLOAT32_EXACT_UNITS:
@@ -601,9 +799,67 @@ def check_exact_range(model: nn.Module, x: torch.Tensor, strict: bool = True) ->
                 None,
             )
 
+    statics: dict[int, _Static] = {}
     with _hooks(_hooked_modules(shadow), check):
         shadow(x.double())
     return ranges
+
+
+@torch.no_grad()
+def pooling_bounds(model: nn.Module, x: torch.Tensor | None = None) -> list[TensorRange]:
+    """The worst case over every input of each reduction over a feature map of ``model`` (sum-pooling,
+    average pooling), from the bit widths of its input type alone, as :func:`check_exact_range` checks it.
+
+    One float32 forward (on ``x``, default one standard-normal image of ``model.input_shape``) only shows the
+    module graph and the map sizes: the bounds do not depend on the values, and hold whatever the calibration.
+    A pooling whose input type is unknown (not a quantizer's output) is returned with ``static=False`` and
+    ``units = inf``. Cheap enough to check every registry model at its native size in the fast tests.
+    """
+    if x is None:
+        x = synthetic_inputs(model, 1)
+    statics: dict[int, _Static] = {}
+    out: list[TensorRange] = []
+
+    def on_tensor(name, module, kind, t, inp):
+        if kind != "output":
+            return
+        xs = _lookup(statics, inp) if inp is not None else None
+        st = _act_static(module, t)
+        if st is None and xs is not None and isinstance(module, _PASS_THROUGH):
+            st = _Static(t, xs.bound, xs.grid)
+        if st is not None and id(t) not in statics:
+            statics[id(t)] = st
+        if not isinstance(module, _POOLING) or id(t) in statics:
+            return
+        if xs is None and isinstance(module, GlobalSumShift) and inp is not None:
+            xs = _Static(inp, torch.zeros(0), torch.zeros(0))
+        sb = _static_bound(module, xs, t) if xs is not None else None
+        units = _channel_units(sb[0].view(1, -1), sb[1])[0] if sb is not None else math.inf
+        out.append(TensorRange(name, kind, tuple(t.shape), math.nan, units, True, False, True, sb is not None,
+                               None if sb is None else units))  # fmt: skip
+        statics[id(t)] = _Static(t, *sb) if sb is not None else _Static(t, torch.zeros(0), torch.zeros(0))
+
+    was_training = model.training
+    model.eval()
+    try:
+        with _hooks(_hooked_modules(model), on_tensor):
+            model(x.detach().to(torch.float32))
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _lookup(statics: dict[int, _Static], t: torch.Tensor) -> _Static | None:
+    """The static type of ``t``, also through a view (``torch.flatten`` of an ``(N, C, H, W)`` tensor)."""
+    st = statics.get(id(t))
+    if st is not None:
+        return st
+    for st in statics.values():
+        r = st.ref
+        if r.data_ptr() == t.data_ptr() and r.numel() == t.numel() and r.dim() == 4 and t.dim() == 2:
+            k = r.shape[2] * r.shape[3]
+            return _Static(t, st.bound.repeat_interleave(k), st.grid.repeat_interleave(k))
+    return None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -666,13 +922,13 @@ def export_model(
     out_path: str | os.PathLike,
     batch: int = 1,
     calib_data: torch.Tensor | Iterable | None = None,
-    check: bool = True,
     dynamo: bool = False,
     *,
     metadata: Mapping[str, object] | None = None,
-    calib_steps: int = CALIB_STEPS,
+    calib_steps: int | None = None,
     check_samples: int | None = None,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> Path:
     """Export ``model`` as QONNX to ``out_path`` (atomically) and return the path.
 
@@ -688,6 +944,8 @@ def export_model(
             breaks shape inference on these graphs).
         dynamo: use the torch.export (dynamo) exporter instead of TorchScript; slower, same graph semantics.
         metadata: extra metadata entries (JSON-serializable values), e.g. ``input_normalization``.
+        calib_steps: forwards of the calibration when one is needed (default :func:`calibration_defaults`).
+        progress: ``progress(stage, done, total)`` for the stages ``calibrate``, ``check`` and ``export``.
         check_samples: inputs of the range check (default 4, 1 above 3x64x64: the check keeps every
             intermediate of both runs, ~1.6 GB for ReActNet-A at 224x224).
 
@@ -709,16 +967,15 @@ def export_model(
     _writable_dir(out_dir)
 
     if needs_calibration(model):
-        calibrate(model, calib_data, calib_steps, seed=seed)
+        calibrate(model, calib_data, calib_steps, seed=seed, progress=progress)
     prepare_for_export(model)
-    if check:
-        if check_samples is None:
-            check_samples = 4 if math.prod(_input_shape(model)) <= 3 * 64 * 64 else 1
-        xs = None
-        if calib_data is not None:
-            xs = next(_calib_batches(model, calib_data, 1, check_samples, seed), None)
-        xs = synthetic_inputs(model, check_samples, seed) if xs is None else xs[:check_samples]
-        check_exact_range(model, xs)
+    if check_samples is None:
+        check_samples = 4 if math.prod(_input_shape(model)) <= 3 * 64 * 64 else 1
+    xs = None
+    if calib_data is not None:
+        xs = next(_calib_batches(model, calib_data, 1, check_samples, seed), None)
+    xs = synthetic_inputs(model, check_samples, seed) if xs is None else xs[:check_samples]
+    check_exact_range(model, xs, progress=progress)
 
     example = synthetic_inputs(model, batch, seed)
     try:
@@ -728,11 +985,15 @@ def export_model(
     os.close(fd)
     tmp = Path(name)
     side = tmp.with_name(tmp.name + ".data")  # the dynamo exporter writes weights to a side file
+    step = (lambda i: progress("export", i, 3)) if progress is not None else (lambda i: None)  # noqa: E731
     try:
+        step(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
+            step(1)
             mw = cleanup_model(ModelWrapper(str(tmp)))
+            step(2)
         props = {p.key: p.value for p in mw.model.metadata_props}
         props.update(_metadata(model, batch, metadata))
         onnx.helper.set_model_props(mw.model, props)
@@ -741,6 +1002,7 @@ def export_model(
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, out_path)
+        step(3)
     except OSError as e:
         _remove(tmp)
         raise ExportError(f"cannot write {out_path}: {e.strerror or e}") from e
@@ -803,24 +1065,55 @@ def export_random(
     cfg=None,
     *,
     batch: int = 1,
-    calib_steps: int = CALIB_STEPS,
-    check: bool = True,
+    calib_steps: int | None = None,
+    calib_data: torch.Tensor | Iterable | None = None,
     dynamo: bool = False,
+    progress: Progress | None = None,
 ) -> Path:
-    """Build the registered model ``name`` with random weights, calibrate it on synthetic data, fold it and
-    export it to ``out_dir/model.onnx``.
+    """Build the registered model ``name`` with random weights, calibrate it (on ``calib_data``, default
+    synthetic standard-normal images), fold it and export it to ``out_dir/model.onnx``, with its checkpoint
+    ``out_dir/checkpoint.pt`` (:func:`training.checkpoint.deployed_checkpoint`: the folded model as exported, so
+    that ``dybnn verify out_dir`` also runs the PyTorch level). Both files are written atomically.
 
     The folded scale-bias quantizers derive their scales from their parameters, so the activation scales
     calibrated before folding stay valid (the folded model computes the same affine map up to its 8/16-bit
     quantization) and no second calibration is needed.
     """
-    from training.models import build_model
+    from training.checkpoint import CHECKPOINT_NAME, atomic_torch_save, deployed_checkpoint
+    from training.models import ModelConfig, build_model
 
+    ckpt_path = Path(out_dir) / CHECKPOINT_NAME
+    if ckpt_path.exists() and not _is_random_init_checkpoint(ckpt_path):
+        raise ExportError(
+            f"{ckpt_path} exists and is not a random-init export's checkpoint (a training run?); "
+            "choose another output directory"
+        )
+    cfg = cfg or ModelConfig()
     torch.manual_seed(seed)
     model = build_model(name, input_shape=input_shape, num_classes=num_classes, cfg=cfg)
-    calibrate(model, None, calib_steps, seed=seed)
+    calibrate(model, calib_data, calib_steps, seed=seed, progress=progress)
     prepare_for_export(model)
-    return export_model(model, Path(out_dir) / ONNX_NAME, batch=batch, check=check, dynamo=dynamo, seed=seed)
+    out = export_model(
+        model, Path(out_dir) / ONNX_NAME, batch=batch, dynamo=dynamo, seed=seed, calib_data=calib_data,
+        progress=progress,
+    )  # fmt: skip
+    origin = "random-init, calibrated on " + (
+        "synthetic images" if calib_data is None else "the given images"
+    )
+    ckpt = deployed_checkpoint(model, cfg, seed=seed, origin=origin)
+    try:
+        atomic_torch_save(ckpt_path, ckpt)
+    except OSError as e:
+        raise ExportError(f"cannot write {ckpt_path}: {e.strerror or e}") from None
+    return out
+
+
+def _is_random_init_checkpoint(path: Path) -> bool:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: not ours to overwrite
+        return False
+    return isinstance(ckpt, dict) and str(ckpt.get("origin", "")).startswith("random-init")
 
 
 def export_checkpoint(
@@ -828,7 +1121,6 @@ def export_checkpoint(
     out_path: str | os.PathLike | None = None,
     *,
     batch: int = 1,
-    check: bool = True,
     dynamo: bool = False,
 ) -> Path:
     """Export a training checkpoint (a run directory or checkpoint file) to ``DIR/model.onnx``.
@@ -843,9 +1135,7 @@ def export_checkpoint(
     model, meta = load_checkpoint(ckpt)
     if out_path is None:
         out_path = (ckpt if ckpt.is_dir() else ckpt.parent) / ONNX_NAME
-    return export_model(
-        model, out_path, batch=batch, check=check, dynamo=dynamo, metadata=checkpoint_metadata(meta)
-    )
+    return export_model(model, out_path, batch=batch, dynamo=dynamo, metadata=checkpoint_metadata(meta))
 
 
 def checkpoint_metadata(meta: Mapping[str, object]) -> dict[str, object]:
@@ -1048,7 +1338,10 @@ def compare_torch_qonnx(model: nn.Module, onnx_model, x: torch.Tensor | np.ndarr
 
 __all__ = [
     "CALIB_BATCH",
+    "CALIB_BATCH_LARGE",
     "CALIB_STEPS",
+    "CALIB_STEPS_LARGE",
+    "Progress",
     "FLOAT32_EXACT_UNITS",
     "ONNX_NAME",
     "ComparisonReport",
@@ -1057,6 +1350,7 @@ __all__ = [
     "SiteComparison",
     "TensorRange",
     "calibrate",
+    "calibration_defaults",
     "check_exact_range",
     "checkpoint_metadata",
     "compare_torch_qonnx",
@@ -1066,6 +1360,7 @@ __all__ = [
     "export_random",
     "grid_exponent",
     "needs_calibration",
+    "pooling_bounds",
     "prepare_for_export",
     "read_metadata",
     "synthetic_inputs",

@@ -11,7 +11,8 @@ in ``eval()`` computes exactly what the integer hardware computes (see ``docs/nu
 * :class:`DyPReLU` -- ``PReLU_beta(x - gamma - dgamma(x)) + zeta + dzeta(x)``, both shifts from one hyper function.
 * :class:`FoldableBatchNorm2d` -- float BatchNorm while training; :meth:`~FoldableBatchNorm2d.fold` turns it into
   a quantized per-channel scale and bias (``a_c * x + b_c``, 8-bit PoT per-channel scale, 16-bit bias).
-* :class:`GlobalSumShift` -- the "mean" of the hardware: sum over H*W times ``2**-ceil(log2(H*W))``.
+* :class:`GlobalSumShift` -- the "mean" of the hardware: an 8-bit requantization, the sum over H*W, times
+  ``2**-ceil(log2(H*W))``.
 """
 
 from __future__ import annotations
@@ -216,14 +217,29 @@ class FoldableBatchNorm2d(nn.Module):
         return self.bn(x)
 
 
+#: bits of the elements a :class:`GlobalSumShift` adds up (a float32 sum of ``H*W`` of them is exact while
+#: ``H*W * 2**(POOL_BITS-1) < 2**24``, i.e. for maps up to 2**17 = 131,072 positions, 362x362)
+POOL_BITS = 8
+
+
 class GlobalSumShift(nn.Module):
-    """Per-channel statistic of a feature map: ``sum_{h,w} x * 2**-ceil(log2(H*W))`` (the mean when H*W is a
-    power of two). Exact on a fixed-point grid; a hardware adder tree and a shift."""
+    """Per-channel statistic of a feature map: ``sum_{h,w} q8(x) * 2**-ceil(log2(H*W))`` (the mean when H*W is
+    a power of two), ``q8`` a signed 8-bit fixed-point requantization (PoT scale from statistics) of every element.
+
+    The requantization makes the sum exact in float32 by construction: at most ``H*W * 2**7`` units of the
+    8-bit grid, below 2**24 for any map up to 2**17 positions, whatever the input's width or calibration
+    (a 16-bit residual stream summed over 112x112 positions would need 28 bits). In hardware: a requantizer
+    on the stream, an adder per channel and a shift (``hwsim.nodes.GlobalPool.pre``, ``HyperFunction.pre``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pre_q = fixed_act(POOL_BITS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hw = x.shape[2] * x.shape[3]
         shift = math.ceil(math.log2(hw)) if hw > 1 else 0
-        return x.sum(dim=(2, 3)) * (2.0**-shift)
+        return self.pre_q(x).sum(dim=(2, 3)) * (2.0**-shift)
 
 
 class Tanh32(nn.Module):

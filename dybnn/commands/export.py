@@ -12,8 +12,9 @@ from dybnn.errors import UserError
 @click.command(
     "export",
     help="Export DIR's checkpoint to DIR/model.onnx (QONNX, TorchScript exporter), or with --model NAME "
-    "--random-init --out DIR an untrained, calibrated model. Fails, naming the tensor, if an intermediate of "
-    "the real-valued path leaves float32's exact integer range (2^24 units).",
+    "--random-init --out DIR an untrained, calibrated model (DIR/model.onnx and its DIR/checkpoint.pt, so that "
+    "`dybnn verify DIR` also compares with PyTorch). Fails, naming the tensor, if an intermediate of the "
+    "real-valued path leaves float32's exact integer range (2^24 units).",
 )
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--model", "model", default=None, help="Model name for --random-init.")
@@ -30,8 +31,18 @@ from dybnn.errors import UserError
 @click.option("--input-shape", default=None, help="C,H,W for --random-init (default: the published shape).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch", type=int, default=1, show_default=True, help="Batch size baked into the ONNX graph.")
-def command(run_dir, model, random_init, out, input_shape, seed, batch) -> None:
+@click.option(
+    "--calib-data",
+    default=None,
+    help="--random-init: calibrate on this dataset's training images (e.g. digits, mnist5k), resized to the "
+    "model's input, one channel repeated; default: standard-normal images.",
+)
+@click.option(
+    "--calib-images", type=int, default=8, show_default=True, help="Images of --calib-data to calibrate on."
+)
+def command(run_dir, model, random_init, out, input_shape, seed, batch, calib_data, calib_images) -> None:
     from dybnn.outputs import record_export
+    from dybnn.progress import cli_progress
     from training.export import export_checkpoint, export_random
 
     try:
@@ -46,11 +57,25 @@ def command(run_dir, model, random_init, out, input_shape, seed, batch) -> None:
                     shape = tuple(int(v) for v in input_shape.split(","))
                 except ValueError:
                     raise UserError(f"--input-shape must be C,H,W integers, got {input_shape!r}") from None
-            path = export_random(model, out, input_shape=shape, seed=seed, batch=batch)
+            data = None
+            if calib_data is not None:
+                from training.data import calibration_images
+                from training.models import get_spec
+
+                if calib_images < 1:
+                    raise UserError(f"--calib-images must be >= 1, got {calib_images}")
+                data = calibration_images(calib_data, shape or get_spec(model).input_shape, calib_images)
+            with cli_progress() as prog:
+                path = export_random(
+                    model, out, input_shape=shape, seed=seed, batch=batch, calib_data=data, progress=prog
+                )
         else:
             if run_dir is None:
                 raise UserError("give a training run directory, or --random-init --model NAME --out DIR")
-            path = export_checkpoint(run_dir, out, batch=batch)
+            if calib_data is not None:
+                raise UserError("--calib-data applies to --random-init only")
+            with cli_progress() as prog:
+                path = export_checkpoint(run_dir, out, batch=batch, progress=prog)
             ckpt = run_dir / "checkpoint.pt" if run_dir.is_dir() else run_dir
             record_export(path, ckpt)
     except (ValueError, OSError, RuntimeError) as e:

@@ -38,9 +38,10 @@ def hyper_ctx(
             f"node {env.node.name!r}: PE={pe} must divide {c} channels and {hf.n_out} hyper outputs"
         )
     cf, nof, hd = c // pe, hf.n_out // pe, hf.n_hidden
-    total = Iv.of(x).times(pixels)
+    pre = getattr(hf, "pre", None)  # requantization of every element before the channel sum
+    total = Iv.of(x if pre is None else Num(pre.bits, pre.signed)).times(pixels)
     stat = Num(hf.stat.bits, hf.stat.signed)
-    stat_shift = fx + hf.pool_shift - hf.stat.frac
+    stat_shift = hf.sum_frac(fx) + hf.pool_shift - hf.stat.frac
     w1 = hf.w1.astype(np.int64)
     f1 = hf.h1_frac
     a1 = shift_amount(env, f1 - hf.stat.frac - hf.w1_frac, "hyper layer 1 product alignment")
@@ -82,6 +83,8 @@ def hyper_ctx(
     ctx = {
         "pe": pe, "cf": cf, "nof": nof, "hd": hd, "n_out": hf.n_out, "sum_num": total.num, "stat": stat,
         "stat_shift": stat_shift, "pool_shift": hf.pool_shift, "fx": fx, "stat_frac": hf.stat.frac,
+        "pre": pre is not None, "pre_bits": pre.bits if pre else 0, "pre_signed": pre.signed if pre else True,
+        "pre_shift": fx - pre.frac if pre else 0, "sum_frac": hf.sum_frac(fx),
         "l1_num": l1.num, "h1_num": h1.num, "a1": a1, "f1": f1, "hidden": hidden,
         "hidden_shift": f1 - hf.hidden.frac, "hidden_frac": hf.hidden.frac, "l2_num": l2.num, "z_num": z.num,
         "z": z, "a2": a2, "fz": fz, "delta_num": delta.num, "delta": delta, "one": one, "lam_log2": hf.lam_log2,

@@ -234,13 +234,17 @@ def _global_pool(env: NodeEnv) -> NodeCode:
     h, w, c = env.in_spec.shape
     x = num_of(env.in_spec)
     fx = frac_of(env, env.in_spec)
-    total = Iv.of(x).times(h * w)
-    ctx.update(pixels=h * w, x=x, sum_num=total.num, out=num_of(env.out_spec),
-               **requant_ctx(node.out, fx + node.shift))  # fmt: skip
+    pre = node.pre
+    total = Iv.of(x if pre is None else Num(pre.bits, pre.signed)).times(h * w)
+    fs = fx if pre is None else pre.frac
+    ctx.update(pixels=h * w, x=x, sum_num=total.num, out=num_of(env.out_spec), pre=pre is not None,
+               pre_bits=pre.bits if pre else 0, pre_signed=pre.signed if pre else True,
+               pre_shift=fx - pre.frac if pre else 0, **requant_ctx(node.out, fs + node.shift))  # fmt: skip
     pe = ctx["pe"]
     return NodeCode(
         "global_pool.hpp.j2", ctx, [], ("pool",), (port(env, node.inputs[0], pe),), (port(env, node.outputs[0], pe),),
-        f"per-channel sum over {h}x{w} pixels times 2^-{node.shift}" + (f", requantized to {node.out}" if node.out else ""),
+        (f"requantized to {pre}, then " if pre else "")
+        + f"per-channel sum over {h}x{w} pixels times 2^-{node.shift}" + (f", requantized to {node.out}" if node.out else ""),
     )  # fmt: skip
 
 

@@ -4,7 +4,8 @@ The threshold of every channel depends on the whole feature map it binarizes, so
 design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
 
 1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
-   ``C`` statistics accumulators of ``a + ceil(log2(H*W))`` bits sum every channel;
+   ``C`` statistics accumulators of ``p + ceil(log2(H*W))`` bits sum every channel (``p`` the width of the
+   elements after the per-element requantization ``HyperFunction.pre``, a requantizer per lane; else ``a``);
 2. run the hyper function: ``C*Hd + Hd*C_out`` int8 x int8 multiply-accumulates on ``pe`` MAC units (DSP or
    LUT), ReLU + requantize to the hidden width, per PE lane the clip (hardtanh) and the requantization to the
    8-bit ``act`` -- or, with a tanh squash (``HyperFunction.squash_thr``), a binary search over its 255
@@ -61,7 +62,8 @@ def hyper_parts(
     a = bits_of(g, node.inputs[0])
     hy: N.HyperFunction = node.hyper
     hd, cout = hy.n_hidden, hy.n_out
-    stat_acc = a + math.ceil(math.log2(max(2, h * w)))
+    pb = a if hy.pre is None else hy.pre.bits  # width of the summed elements (requantized to ``pre``)
+    stat_acc = pb + math.ceil(math.log2(max(2, h * w)))
     w1b, w2b = _abs_bits(hy.w1), _abs_bits(hy.w2)
     sb, hb = hy.stat.bits, hy.hidden.bits
     # MAC units: pe lanes, each multiplies an 8-bit activation by an 8-bit weight and accumulates
@@ -88,11 +90,13 @@ def hyper_parts(
     n_w = hd * c + cout * hd
     delta_bits = z_bits if hy.act is None else hy.act.bits
     frame_words = h * w * c // pe
+    pre_luts = arith.requant_luts(a, hy.pre.bits) if hy.pre is not None else 0
     parts = {
         "frame_buffer": _seq(frame_words, pe * a, cfg.frame_buffer_style, cfg),
         "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
         + Resources(
-            lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb)), ff=pe * stat_acc
+            lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb) + pre_luts),
+            ff=pe * stat_acc,
         ),
         "hyper_weights": _mem(math.ceil(n_w / pe), pe * mb, cfg.ram_style, cfg, writable=cfg.writable)
         + _mem(hd + cout, max(_abs_bits(hy.b1), _abs_bits(hy.b2)), cfg.ram_style, cfg, writable=cfg.writable),

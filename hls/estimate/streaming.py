@@ -212,12 +212,16 @@ def estimate_avg_pool(g: HwGraph, node: N.AvgPool, fold: Fold, cfg: EstimateConf
 
 @estimator(N.GlobalPool)
 def estimate_global_pool(g: HwGraph, node: N.GlobalPool, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
-    """``C`` accumulators of ``a + ceil(log2(H*W))`` bits in a ``C/pe``-deep memory; emits after the frame."""
+    """``C`` accumulators of ``p + ceil(log2(H*W))`` bits in a ``C/pe``-deep memory (``p`` the input width, or
+    ``pre.bits`` after the per-element requantizer); emits after the frame."""
     pe = fold.pe
     h, w, c = g.spec(node.inputs[0]).shape
     a = bits_of(g, node.inputs[0])
-    acc = a + math.ceil(math.log2(max(2, h * w)))
+    p = a if node.pre is None else node.pre.bits
+    acc = p + math.ceil(math.log2(max(2, h * w)))
     lane = arith.adder_luts(acc) + (arith.requant_luts(acc, node.out.bits) if node.out is not None else 0)
+    if node.pre is not None:
+        lane += arith.requant_luts(a, node.pre.bits)
     cyc = node_cycles(g, node, fold)
     parts = {
         "accumulators": _mem(c // pe, pe * acc, cfg, writable=True),

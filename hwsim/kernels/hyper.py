@@ -1,6 +1,7 @@
 """DyBNN's hyper function (:class:`~hwsim.nodes.HyperFunction`) for a batch, in int64::
 
-    s     = requant(sum_{h,w} x -> stat)                 frac x_frac + pool_shift -> stat.frac
+    p     = requant(x -> pre)                             when ``pre`` is set, element by element
+    s     = requant(sum_{h,w} p -> stat)                 frac sum_frac + pool_shift -> stat.frac
     h     = requant(relu((s @ w1.T) << a1 + b1 << c1) -> hidden)
     z     = (h @ w2.T) << a2 + b2 << c2,  clipped to [-2**z_frac, 2**z_frac]
     z     = requant(z -> act)                             when ``act`` is set
@@ -14,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from hwsim.kernels.fixed import requant, requant_params, shift_of
+from hwsim.kernels.fixed import fixed_in, requant, requant_np, requant_params, shift_of, storage_dtype
 from hwsim.kernels.registry import prepared
 from hwsim.nodes import HyperFunction
+from hwsim.types import Fixed
 
 
 @njit(cache=True, nogil=True)
@@ -113,7 +115,7 @@ def _params(hf: HyperFunction, x_frac: int) -> tuple:
     fz = hf.z_frac
     b1s = np.asarray(hf.b1, dtype=np.int64) << np.int64(shift_of(hf.b1_frac, f1))
     b2s = np.asarray(hf.b2, dtype=np.int64) << np.int64(shift_of(hf.b2_frac, fz))
-    return (x_frac + hf.pool_shift - hf.stat.frac, hf.stat.lo, hf.stat.hi, np.ascontiguousarray(hf.w1, dtype=np.int64), shift_of(hf.stat.frac + hf.w1_frac, f1), b1s, f1 - hf.hidden.frac, hf.hidden.lo, hf.hidden.hi, np.ascontiguousarray(hf.w2, dtype=np.int64), shift_of(hf.hidden.frac + hf.w2_frac, fz), b2s, 1 << fz, *requant_params(fz, hf.act), *_squash(hf))  # fmt: skip
+    return (hf.sum_frac(x_frac) + hf.pool_shift - hf.stat.frac, hf.stat.lo, hf.stat.hi, np.ascontiguousarray(hf.w1, dtype=np.int64), shift_of(hf.stat.frac + hf.w1_frac, f1), b1s, f1 - hf.hidden.frac, hf.hidden.lo, hf.hidden.hi, np.ascontiguousarray(hf.w2, dtype=np.int64), shift_of(hf.hidden.frac + hf.w2_frac, fz), b2s, 1 << fz, *requant_params(fz, hf.act), *_squash(hf))  # fmt: skip
 
 
 def _squash(hf: HyperFunction) -> tuple[np.ndarray, int]:
@@ -122,15 +124,22 @@ def _squash(hf: HyperFunction) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(hf.squash_thr, dtype=np.int64), int(hf.act.lo)
 
 
+def pre_requant(x: np.ndarray, x_frac: int, pre: Fixed | None) -> np.ndarray:
+    """``x`` requantized element by element to ``pre`` before a channel sum (int8..int64 storage), or ``x``."""
+    if pre is None:
+        return fixed_in(x)
+    return requant_np(x, requant_params(x_frac, pre), storage_dtype(pre))
+
+
 def hyper_delta(node, hf: HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarray:
     """``delta (N, O)`` int64 at ``hf.delta_frac`` for the batch ``x (N, H, W, C)`` (twin of
     :func:`hwsim.reference.hyper_function`)."""
     p = prepared(node, f"hyper{x_frac}", lambda: _params(hf, x_frac))
     n, h, w, c = x.shape
-    s = channel_sums(x.reshape(n, h * w, c))
+    s = channel_sums(pre_requant(x, x_frac, hf.pre).reshape(n, h * w, c))
     out = np.empty((n, hf.n_out), np.int64)
     _mlp(s, *p, out)
     return out
 
 
-__all__ = ["channel_sums", "hyper_delta"]
+__all__ = ["channel_sums", "hyper_delta", "pre_requant"]

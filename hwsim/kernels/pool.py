@@ -8,7 +8,7 @@ from numba import njit, prange
 from hwsim import nodes as N
 from hwsim.kernels.bits import PackedBits, as_packed
 from hwsim.kernels.fixed import fixed_in, out_storage, requant_np, requant_params
-from hwsim.kernels.hyper import channel_sums
+from hwsim.kernels.hyper import channel_sums, pre_requant
 from hwsim.kernels.registry import PARALLEL_CHUNKS, kernel
 from hwsim.types import Bipolar
 
@@ -133,9 +133,8 @@ def max_pool(node: N.MaxPool, ins, in_specs, out_specs):
 
 @kernel(N.GlobalPool)
 def global_pool(node: N.GlobalPool, ins, in_specs, out_specs):
-    x = fixed_in(ins[0])
+    x = pre_requant(ins[0], in_specs[0].dtype.frac, node.pre)
     n, h, w, c = x.shape
     s = channel_sums(x.reshape(n, h * w, c))
-    return [
-        requant_np(s, requant_params(in_specs[0].dtype.frac + node.shift, node.out), out_storage(out_specs))
-    ]
+    f = node.pre.frac if node.pre is not None else in_specs[0].dtype.frac
+    return [requant_np(s, requant_params(f + node.shift, node.out), out_storage(out_specs))]

@@ -52,7 +52,8 @@ def _stage(out: list[Bound], name: str, stage: N.OutputStage, acc: np.ndarray) -
 def _hyper(out: list[Bound], name: str, hf: N.HyperFunction, x: TensorSpec) -> int:
     """Bounds of a hyper function; returns the bound of its output integers (at ``delta_frac``)."""
     h, w, c = x.shape
-    out.append(Bound(name, "hyper: channel sum", h * w * _mag(x)))
+    m = _mag(x) if hf.pre is None else max(abs(hf.pre.lo), abs(hf.pre.hi))
+    out.append(Bound(name, "hyper: channel sum", h * w * m))
     s = max(abs(hf.stat.lo), abs(hf.stat.hi))
     f1 = hf.h1_frac
     h1 = c * s * _amax(hf.w1) << (f1 - hf.stat.frac - hf.w1_frac)
@@ -86,7 +87,8 @@ def node_bounds(node: N.Node, ins: list[TensorSpec]) -> list[Bound]:
         out.append(Bound(nm, "window sum", node.kernel[0] * node.kernel[1] * _mag(ins[0])))
     elif isinstance(node, N.GlobalPool):
         h, w, _ = ins[0].shape
-        out.append(Bound(nm, "channel sum", h * w * _mag(ins[0])))
+        m = _mag(ins[0]) if node.pre is None else max(abs(node.pre.lo), abs(node.pre.hi))
+        out.append(Bound(nm, "channel sum", h * w * m))
     elif isinstance(node, N.DynamicSign):
         fx = ins[0].dtype.frac
         d = _hyper(out, nm, node.hyper, ins[0])

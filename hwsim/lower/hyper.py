@@ -2,7 +2,7 @@
 
 The pattern (Brevitas export of ``training.layers.HyperFunction``)::
 
-    x -> ReduceSum(H, W) -> Mul(2**-k) -> Quant(stat) -> Gemm(w1, b1) -> Relu -> Quant(hidden, unsigned)
+    x [-> Quant(pre)] -> ReduceSum(H, W) -> Mul(2**-k) -> Quant(stat) -> Gemm(w1, b1) -> Relu -> Quant(hidden, unsigned)
       -> Gemm(w2, b2) -> Clip(-1, 1) [-> Quant(act)] -> Mul(lambda = 2**lam_log2) [-> Quant]
       [-> Unsqueeze/Reshape] [-> Slice]
 
@@ -100,6 +100,7 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
     b2 = b2_all[rows] * s
     hf = HyperFunction(
         pool_shift=int(stat.fields["shift"]),
+        pre=stat.fields.get("pre"),
         stat=stat.out,
         w1=w1,
         w1_frac=int(w1_frac),

@@ -258,7 +258,10 @@ def _spatial_axes(node, ins, rank: int) -> list[int]:
 
 @handles("ReduceSum", "ReduceMean", "GlobalAveragePool")
 def _global_pool(cv: Converter, node, ins):
-    x = cv.hw(ins[0], node)
+    v, pre = ins[0], None
+    if isinstance(v, Pend) and v.op == "Requant":  # Quant -> ReduceSum: requantize, then sum (one node)
+        v, pre = v.inputs[0], v.out
+    x = cv.hw(v, node)
     lay = x.layout
     if len(lay.onnx_shape) != 3 or x.bipolar:
         raise unsupported(node, "expected a fixed-point feature map (N, C, H, W)")
@@ -276,7 +279,9 @@ def _global_pool(cv: Converter, node, ins):
     keep = node.op_type == "GlobalAveragePool" or attr(node, "keepdims", 1)
     onnx_shape = (c, 1, 1) if keep else (c,)
     layout = Layout((1, 1, c), onnx_shape, (c,))
-    return Pend(node.output[0], layout, "GlobalPool", node.name, (x,), {"shift": shift}, x.frac + shift)
+    f = x.frac if pre is None else pre.frac
+    fields = {"shift": shift, "pre": pre}
+    return Pend(node.output[0], layout, "GlobalPool", node.name, (x,), fields, f + shift)
 
 
 @handles("AveragePool")

@@ -44,6 +44,10 @@ def _identity(cv: Converter, node, ins):
     return cv.rename(v, node.output[0])
 
 
+#: reductions over the whole map that absorb the requantization of their input (GlobalPool.pre)
+_POOLS = ("ReduceSum", "ReduceMean", "GlobalAveragePool")
+
+
 @handles("Quant")
 def _quant(cv: Converter, node, ins):
     x = ins[0]
@@ -75,6 +79,10 @@ def _quant(cv: Converter, node, ins):
     spec = cv.b.spec(xh.name)
     if spec.dtype == out and xh.frac == out.frac:
         return cv.rename(xh, t)  # requantization to the same type is the identity
+    readers = cv.m.consumers.get(t, [])
+    if cv.m.n_readers(t) == 1 and readers and readers[0].op_type in _POOLS:
+        # requantize-then-sum (training.layers.GlobalSumShift): the GlobalPool takes it as its ``pre``
+        return Pend(t, xh.layout, "Requant", node.name, (xh,), {}, out.frac, out)
     (h,) = cv.b.add(N.Requant, node.name, (xh.name,), (t,), onnx_node=node, sources=[node.name], out=out)
     return cv.new_hwt(h, t, out.frac, False, xh.layout)
 

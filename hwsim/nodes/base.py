@@ -156,7 +156,8 @@ class OutputStage:
 class HyperFunction:
     """DyBNN's hyper function on a feature map ``x`` (``H, W, C``, fixed point with ``x_frac``)::
 
-        s      = requant(sum_{h,w} x, frac x_frac + pool_shift -> stat)          # sum then shift, RNE, saturate
+        p      = requant(x -> pre)                 when pre is set (element by element, RNE, saturate)
+        s      = requant(sum_{h,w} p, frac p_frac + pool_shift -> stat)          # sum then shift, RNE, saturate
         h      = requant(relu(s @ w1.T + b1) -> hidden)                          # w1: (Hd, C) at w1_frac, b1 at b1_frac
         z      = h @ w2.T + b2                                                   # exact, frac z_frac (derived)
         z      = clip(z, -2**z_frac, 2**z_frac)                                  # hardtanh(-1, 1)
@@ -189,6 +190,9 @@ class HyperFunction:
     act: Fixed | None = None
     #: thresholds of a monotone squash function on ``z`` (tanh): replace the clip and the requantization
     squash_thr: np.ndarray | None = None
+    #: requantization of every element of ``x`` before the channel sum (None: ``x`` as is); a narrow type
+    #: bounds the sum by ``H*W*2**(pre.bits-1)`` units whatever ``x``'s width
+    pre: Fixed | None = None
 
     def validate(self, node: str, channels: int, outputs: int) -> None:
         check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, channels))
@@ -206,6 +210,10 @@ class HyperFunction:
             check_array(node, "hyper.squash_thr", self.squash_thr, ndim=1, shape=(self.act.hi - self.act.lo,))
             if np.any(np.diff(self.squash_thr.astype(np.int64)) < 0):
                 raise NodeValidationError(f"node {node!r}: hyper.squash_thr must be non-decreasing")
+
+    def sum_frac(self, x_frac: int) -> int:
+        """Fraction bits of the channel sum for an input at ``x_frac`` (``pre.frac`` when ``pre`` is set)."""
+        return self.pre.frac if self.pre is not None else x_frac
 
     @property
     def h1_frac(self) -> int:

@@ -144,7 +144,9 @@ def fuzz_graph(rng: np.random.Generator, c: int = 4, hw: int = 6, name: str = "f
     n = nm("dprelu")
     dp = add(N.DynamicPReLU(name=n, inputs=("q",), outputs=(n + "_y",), gamma=rng.integers(-40, 40, c), gamma_frac=5,
                             zeta=rng.integers(-40, 40, c), zeta_frac=6, beta=rng.integers(-60, 60, c), beta_frac=6,
-                            hyper=hyper(rng, c, 2 * c, hidden=int(rng.integers(1, 4))), out=Fixed(10, 4, True)))  # fmt: skip
+                            hyper=dataclasses.replace(hyper(rng, c, 2 * c, hidden=int(rng.integers(1, 4))),
+                                                      pre=Fixed(5, 2, True)),
+                            out=Fixed(10, 4, True)))  # fmt: skip
     # static elementwise units
     n = nm("prelu")
     pr = add(N.PReLU(name=n, inputs=("q",), outputs=(n + "_y",), gamma=rng.integers(-40, 40, c), gamma_frac=4,
@@ -166,7 +168,8 @@ def fuzz_graph(rng: np.random.Generator, c: int = 4, hw: int = 6, name: str = "f
     add(N.Concat(name=n, inputs=(b, b2), outputs=(n + "_y",)))
     # head: global pool -> dense -> top-k; flatten -> dense on bits and on fixed point
     n = nm("gap")
-    gp = add(N.GlobalPool(name=n, inputs=("q",), outputs=(n + "_y",), shift=3, out=Fixed(8, 3, True)))
+    gp = add(N.GlobalPool(name=n, inputs=("q",), outputs=(n + "_y",), shift=3, out=Fixed(8, 3, True),
+                          pre=Fixed(6, 1, True)))  # fmt: skip
     n = nm("fc")
     classes = 6
     lg = add(N.FixedDense(name=n, inputs=(gp,), outputs=(n + "_y",), weights=rng.integers(-127, 128, (classes, c)),

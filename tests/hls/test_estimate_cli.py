@@ -88,7 +88,7 @@ def test_qonnx_input_through_the_lowering(tmp_path) -> None:
     pytest.importorskip("brevitas")
     export = pytest.importorskip("training.export")
     pytest.importorskip("hwsim.lower")
-    onnx_path = export.export_random("dybnn-tiny", tmp_path, calib_steps=1, check=False)
+    onnx_path = export.export_random("dybnn-tiny", tmp_path, calib_steps=1)
     r = _invoke(str(onnx_path), "--part", "pynq-z1", "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hls.estimate.designs import random_hyper
@@ -54,7 +56,7 @@ def resblock_graph(rng: np.random.Generator, c: int = 8, hw: int = 6, pad_value:
             outputs=("b0",),
             tau=rng.integers(-300, 300, c),
             tau_frac=10,
-            hyper=hyper(rng, c, c),
+            hyper=dataclasses.replace(hyper(rng, c, c), pre=Fixed(8, 6, True)),  # requantized before the sum
         ),
         N.XnorConv(
             name="conv1",
@@ -119,7 +121,9 @@ def resblock_graph(rng: np.random.Generator, c: int = 8, hw: int = 6, pad_value:
             name="mp", inputs=("p2_a",), outputs=("m",), kernel=(3, 3), stride=(1, 1), pad=(1, 1, 1, 1)
         ),
         N.Concat(name="cat", inputs=("m", "p2_b"), outputs=("cc",)),
-        N.GlobalPool(name="gap", inputs=("cc",), outputs=("g",), shift=4, out=Fixed(8, 6, True)),
+        N.GlobalPool(
+            name="gap", inputs=("cc",), outputs=("g",), shift=4, out=Fixed(8, 6, True), pre=Fixed(8, 7)
+        ),
         N.FixedDense(
             name="fc",
             inputs=("g",),

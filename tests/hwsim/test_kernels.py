@@ -32,10 +32,16 @@ ACT_TYPES = st.sampled_from([None, Fixed(8, 7), Fixed(4, 2), Fixed(8, 20), Fixed
 
 
 def hyper_with(rng: np.random.Generator, c: int, outs: int, act) -> N.HyperFunction:
-    """A random hyper function whose output is requantized to ``act`` (or squashed by tanh thresholds)."""
-    if act == "tanh":
-        return hyper(rng, c, outs, squash="tanh")
-    return dataclasses.replace(hyper(rng, c, outs), act=act)
+    """A random hyper function whose output is requantized to ``act`` (or squashed by tanh thresholds); every
+    other one requantizes its input to a narrow random type before the channel sum (``pre``)."""
+    hf = (
+        hyper(rng, c, outs, squash="tanh")
+        if act == "tanh"
+        else dataclasses.replace(hyper(rng, c, outs), act=act)
+    )
+    if rng.integers(2):
+        hf = dataclasses.replace(hf, pre=Fixed(int(rng.integers(2, 9)), int(rng.integers(-2, 13))))
+    return hf
 
 
 OUT_TYPES = st.sampled_from([None, Fixed(2, 0), Fixed(4, 1), Fixed(8, -2), Fixed(3, 0, False), Fixed(16, 8)])
@@ -571,11 +577,11 @@ def test_max_pool(data, geo, on_bits, c, seed):
 
 
 @FUZZ
-@given(t=FIXED_TYPES, out=OUT_TYPES, shift=st.integers(0, 6), seed=st.integers(0, 2**32 - 1))
-def test_global_pool(t, out, shift, seed):
+@given(t=FIXED_TYPES, out=OUT_TYPES, pre=OUT_TYPES, shift=st.integers(0, 6), seed=st.integers(0, 2**32 - 1))
+def test_global_pool(t, out, pre, shift, seed):
     rng = np.random.default_rng(seed)
     x = fixed_values(rng, (3, 4, 5, 7), t)
-    node = N.GlobalPool(name="g", inputs=("x",), outputs=("y",), shift=shift, out=out)
+    node = N.GlobalPool(name="g", inputs=("x",), outputs=("y",), shift=shift, out=out, pre=pre)
     assert_same(*run_both(node, [x], [TensorSpec((4, 5, 7), t)]))
 
 

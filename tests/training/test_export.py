@@ -296,8 +296,8 @@ def test_trained_dybnn_tiny_is_bit_exact_in_qonnx(tmp_path, rng):
     assert not needs_calibration(model)
     path = export_model(model, tmp_path / "model.onnx", batch=N_COMPARE)
     report = _assert_identical(model, path, 11)
-    # every dynamic site: three hyper-function requantizers (statistic, hidden, output) per DySign / DyPReLU
-    assert sum(1 for s in report.sites if "hyper" in s.torch_site and s.kind == "activation") == 3 * 2 * 6
+    # every dynamic site: four hyper-function requantizers (8-bit elements, statistic, hidden, output) each
+    assert sum(1 for s in report.sites if "hyper" in s.torch_site and s.kind == "activation") == 4 * 2 * 6
 
 
 @pytest.mark.parametrize("name", ["reactnet-tiny", "cnv-w1a1", "lfc-w1a1"])

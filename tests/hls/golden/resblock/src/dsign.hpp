@@ -18,7 +18,8 @@ typedef ap_int<16> x_t;  // input at 2^-10
 typedef ap_int<21> cmp_t;  // both sides of the comparison, at 2^-15
 
 // Hyper function (hwsim.nodes.HyperFunction), all integer:
-//   s     = requant(channel sum * 2^-(10 + 4) -> stat at 2^-4)       (in the frame-in loop)
+//   p     = requant(x -> 8-bit at 2^-6), every element                          (in the frame-in loop)
+//   s     = requant(channel sum * 2^-(6 + 4) -> stat at 2^-4)       (in the frame-in loop)
 //   h[j]  = requant(relu((sum_c s[c] w1[j][c]) << 1 + b1[j]) -> hidden at 2^-4), grid 2^-12
 //   z[o]  = clip((sum_j h[j] w2[o][j]) << 1 + b2[o], -2^14, 2^14)   (hardtanh), grid 2^-14
 //   delta = z * 2^-1: the same integer on the grid 2^-15
@@ -30,7 +31,7 @@ constexpr unsigned CF = 2;  // channel folds
 constexpr unsigned HD = 4;  // hidden units
 constexpr unsigned NOF = 2;  // output folds: 4 outputs / PE
 
-typedef ap_int<20> sum_t;  // channel sum over the frame, 2^-10
+typedef ap_int<12> sum_t;  // channel sum over the frame, 2^-6
 typedef ap_int<8> stat_t;
 typedef ap_int<17> l1_t;  // sum_c s[c] w1[j][c]
 typedef ap_int<18> h1_t;  // layer-1 pre-activation, 2^-12
@@ -115,9 +116,11 @@ frame_in:
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const x_t x = w(16 * p + 15, 16 * p);
-            const hyper::sum_t s = (px == 0 ? hyper::sum_t(0) : sum[p][cf]) + x;
+            // requantized to 8 bits at 2^-6 before the sum (hwsim HyperFunction.pre)
+            const hyper::sum_t s = (px == 0 ? hyper::sum_t(0) : sum[p][cf])
+                + dybnn::requantize<8, true, 4>(x);
             sum[p][cf] = s;
-            if (px == PIXELS - 1) stat[p][cf] = dybnn::requantize<8, true, 10>(s);
+            if (px == PIXELS - 1) stat[p][cf] = dybnn::requantize<8, true, 6>(s);
         }
         if (++cf == CF) {
             cf = 0;

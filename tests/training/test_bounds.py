@@ -1,0 +1,61 @@
+"""Every registry model at its native input size: every reduction over a feature map is exact in float32 for
+every input, from the bit widths alone (the analysis :func:`training.export.check_exact_range` enforces)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from training.export import FLOAT32_EXACT_UNITS, ExportRangeError, check_exact_range, pooling_bounds
+from training.layers import GlobalSumShift
+from training.models import MODELS, build_model
+
+
+def _poolings(model: nn.Module) -> list[str]:
+    return [n for n, m in model.named_modules() if isinstance(m, (GlobalSumShift, nn.AvgPool2d))]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_registry_model_poolings_are_exact_at_native_size(name):
+    torch.manual_seed(0)
+    model = build_model(name)
+    ranges = pooling_bounds(model)
+    # every pooling module was analysed, each call once (a module called twice would appear twice)
+    assert sorted({r.module for r in ranges}) == sorted(_poolings(model))
+    for r in ranges:
+        assert r.static, f"{name}: {r.module} has no static bound (its input is not a quantizer's output)"
+        assert r.units < FLOAT32_EXACT_UNITS, f"{name}: {r.module} needs {r.bits:.1f} bits"
+
+
+def test_pool_bound_is_the_map_size_times_the_8bit_range():
+    """GlobalSumShift adds H*W elements of its 8-bit type: H*W*2**7 units, whatever the input's values."""
+    torch.manual_seed(0)
+    model = build_model("dybnn-tiny")
+    for r in pooling_bounds(model):
+        if r.module.endswith("hyper.pool") or r.module == "pool":
+            m = dict(model.named_modules())[r.module]
+            assert isinstance(m, GlobalSumShift)
+    sizes = {r.module: r.units for r in pooling_bounds(model, torch.randn(1, 1, 28, 28) * 1e6)}
+    # dybnn-tiny: stem stride 2 -> 14x14 maps, then 7x7 after the strided block
+    assert sizes["blocks.0.0.sign.hyper.pool"] == 14 * 14 * 128
+    assert sizes["pool"] == 7 * 7 * 128
+
+
+def test_larger_map_fails_the_check_naming_the_pool():
+    """Beyond 2**17 positions the 8-bit sum leaves float32's exact range: the export check names the pool."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = GlobalSumShift()
+
+        def forward(self, x):
+            return self.pool(x)
+
+    net = Net().eval()
+    net.input_shape = (1, 512, 512)
+    (r,) = pooling_bounds(net)
+    assert r.units == 512 * 512 * 128 and r.units >= FLOAT32_EXACT_UNITS
+    with pytest.raises(ExportRangeError, match=r"pool \(output\): worst-case sum bound"):
+        check_exact_range(net, torch.zeros(1, 1, 512, 512))
