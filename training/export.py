@@ -1122,6 +1122,7 @@ def export_checkpoint(
     *,
     batch: int = 1,
     dynamo: bool = False,
+    progress: Progress | None = None,
 ) -> Path:
     """Export a training checkpoint (a run directory or checkpoint file) to ``DIR/model.onnx``.
 
@@ -1135,7 +1136,9 @@ def export_checkpoint(
     model, meta = load_checkpoint(ckpt)
     if out_path is None:
         out_path = (ckpt if ckpt.is_dir() else ckpt.parent) / ONNX_NAME
-    return export_model(model, out_path, batch=batch, dynamo=dynamo, metadata=checkpoint_metadata(meta))
+    return export_model(
+        model, out_path, batch=batch, dynamo=dynamo, metadata=checkpoint_metadata(meta), progress=progress
+    )
 
 
 def checkpoint_metadata(meta: Mapping[str, object]) -> dict[str, object]:
