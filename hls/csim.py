@@ -20,6 +20,7 @@ from hls import cycles as C
 from hls.folding import Fold
 from hls.project import MANIFEST, InsertStreamForks, expected_outputs, float_bits, is_project
 from hwsim.graph import HwGraph
+from hwsim.partition import accelerator_part
 
 
 class CsimError(RuntimeError):
@@ -115,6 +116,7 @@ def run_csim(
     output, the measured and modelled loop counts and cycles, and the build and run times.
     """
     d = Path(project_dir)
+    graph = accelerator_part(graph)  # the project ends at the integers before a float tail
     deadline = time.perf_counter() + timeout
     build_s = build(d, timeout) if rebuild or not (d / "build" / "csim").exists() else 0.0
     doc = json.loads((d / MANIFEST).read_text())

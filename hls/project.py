@@ -34,6 +34,7 @@ from hls.emit.schedule import DEFAULT_DEPTH, NodeTiming, schedule
 from hls.folding import MAX_STREAM_BITS, Fold, FoldingError, channels, divisors, validate
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.partition import accelerator_part
 from hwsim.types import Float
 
 FORMAT = "dybnn-hls-project"
@@ -184,6 +185,7 @@ def _check_widths(g: HwGraph, folding: dict[str, Fold]) -> None:
 def make_plan(graph: HwGraph, folding: dict[str, Fold] | None = None) -> Plan:
     """Check the graph and folding, insert stream forks, run every node's emitter and wire the dataflow."""
     folding = dict(folding or {})
+    graph = accelerator_part(graph)  # a float tail runs on the host after the accelerator
     graph.validate()
     validate(graph, folding)
     _check_widths(graph, folding)
@@ -498,7 +500,7 @@ def write_project(
             f"{out} exists and is not a dybnn HLS project (no {MANIFEST}); refusing to overwrite it"
         )
     full_part = _resolve_part(part)
-    graph = with_probes(graph, probes)
+    graph = with_probes(accelerator_part(graph), probes)
     plan = make_plan(graph, folding)
     files = render(plan, full_part, clock_ns, tb_frames)
     doc = manifest(plan, full_part, clock_ns)

@@ -30,6 +30,13 @@ Fixed point
     to a type with fewer fraction bits rounds half to even (``torch.round``, ``np.round``, HLS ``AP_RND_CONV``) and
     saturates (``AP_SAT``). Arithmetic is done in int64 and must never overflow (the lowering bounds every
     intermediate).
+
+Ordered float keys
+    A graph input preprocessed by float operations (``2x - 1``, a float BatchNorm, ...) before its quantizer is
+    quantized by thresholds on the float32 value itself. The hardware compares integers: the **key** of a float32
+    ``x`` with bit pattern ``b`` (int32) is ``b`` when ``b >= 0`` and ``-(b & 0x7fffffff)`` otherwise. The key is
+    strictly increasing in ``x`` over the non-NaN floats, ``-0.0`` and ``+0.0`` share the key 0, and
+    ``x >= y <=> key(x) >= key(y)`` (:func:`float_key`, :func:`key_float`). NaN has no defined key order.
 """
 
 from __future__ import annotations
@@ -175,3 +182,21 @@ def finest_frac(x: np.ndarray) -> int:
         v = np.where(mask, v >> b, v)
     frac = 53 - tz - e
     return int(frac.max())
+
+
+#: keys of -inf and +inf (the float32 domain of a key threshold search)
+KEY_NEG_INF = -0x7F800000
+KEY_POS_INF = 0x7F800000
+
+
+def float_key(x: np.ndarray) -> np.ndarray:
+    """The ordered integer key (int64) of float32 values (see the module docstring)."""
+    b = np.ascontiguousarray(x, dtype=np.float32).view(np.int32).astype(np.int64)
+    return np.where(b >= 0, b, -(b & 0x7FFFFFFF))
+
+
+def key_float(k: np.ndarray) -> np.ndarray:
+    """The float32 value of an ordered key (the inverse of :func:`float_key`; key 0 is ``+0.0``)."""
+    k = np.asarray(k, dtype=np.int64)
+    b = np.where(k >= 0, k, (-k) | 0x80000000).astype(np.uint32)
+    return b.view(np.float32)

@@ -271,10 +271,19 @@ def _(node: N.GlobalPool, ins):
 
 @infer_rule(N.LabelSelect)
 def _(node: N.LabelSelect, ins):
-    _need_fixed(node, ins[0])
+    if not isinstance(ins[0].dtype, Float):  # the logits of a float tail
+        _need_fixed(node, ins[0])
     if node.k > ins[0].shape[-1]:
         raise InferError(f"node {node.name!r}: k={node.k} exceeds {ins[0].shape[-1]} classes")
     return [TensorSpec((node.k,), Index())]
+
+
+@infer_rule(N.FloatTail)
+def _(node: N.FloatTail, ins):
+    _need_fixed(node, ins[0])
+    if ins[0].shape[-1] != node.channels:
+        raise InferError(f"node {node.name!r}: input has {ins[0].shape[-1]} channels, consts {node.channels}")
+    return [TensorSpec(ins[0].shape, Float())]
 
 
 @infer_rule(N.Requant)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 
 from hwsim import nodes as N
-from hwsim.encoding import align, requantize, shift_round_half_even
-from hwsim.types import Bipolar, Fixed, TensorSpec
+from hwsim.encoding import align, float_key, requantize, shift_round_half_even
+from hwsim.types import Bipolar, Fixed, Float, TensorSpec
 
 REFERENCE: dict[type, Callable] = {}
 
@@ -96,6 +96,8 @@ def _signed_bits(b: np.ndarray) -> np.ndarray:
 
 @reference(N.InputQuant)
 def _(node: N.InputQuant, ins, in_specs, out_specs):
+    if node.key:
+        return [float_key(ins[0])]
     x = np.asarray(ins[0], dtype=np.float32).astype(np.float64)
     if node.out is None:
         return [(x >= 0).astype(np.uint8)]
@@ -274,8 +276,35 @@ def _(node: N.GlobalPool, ins, in_specs, out_specs):
 @reference(N.LabelSelect)
 def _(node: N.LabelSelect, ins, in_specs, out_specs):
     # stable sort on -x keeps the lower index first among ties (torch.argmax semantics for k = 1)
-    order = np.argsort(-ins[0].astype(np.int64), axis=-1, kind="stable")
+    x = ins[0] if isinstance(in_specs[0].dtype, Float) else ins[0].astype(np.int64)
+    order = np.argsort(-x, axis=-1, kind="stable")
     return [order[..., : node.k].astype(np.int64)]
+
+
+def float_tail(node: N.FloatTail, q: np.ndarray, frac: int) -> np.ndarray:
+    """:class:`~hwsim.nodes.FloatTail` on integers ``q`` at ``frac``: float32 steps in the ONNX order."""
+    y = np.ldexp(np.asarray(q, dtype=np.float64), -frac).astype(np.float32)  # exact (checked when lowering)
+    with np.errstate(all="ignore"):  # IEEE results (inf, nan) as onnxruntime gives them
+        for op, c in zip(node.ops, node.constants(), strict=True):
+            if op == "add":
+                y = y + c
+            elif op == "sub":
+                y = y - c
+            elif op == "rsub":
+                y = c - y
+            elif op == "mul":
+                y = y * c
+            elif op == "div":
+                y = y / c
+            else:  # rdiv
+                y = c / y
+    assert y.dtype == np.float32
+    return y
+
+
+@reference(N.FloatTail)
+def _(node: N.FloatTail, ins, in_specs, out_specs):
+    return [float_tail(node, ins[0], in_specs[0].dtype.frac)]
 
 
 @reference(N.Requant)

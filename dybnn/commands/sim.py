@@ -20,7 +20,9 @@ def load_or_lower(onnx_path: Path):
 
 
 @click.command(
-    "sim", help="Simulate the hardware graph (numba, else ref) on a test split: accuracy and images/s."
+    "sim",
+    help="Simulate the hardware graph (numba, else ref) on a test split: accuracy and images/s. Images are "
+    "resized to the model's input; a grayscale dataset feeds a 3-channel model by repeating its channel.",
 )
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--dataset", "-d", required=True, help="Dataset name (see training.data).")
@@ -62,6 +64,8 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
     except (ValueError, RuntimeError) as e:
         raise UserError(str(e)) from None
     x_all, y_all = (t.numpy() for t in ds.test.tensors[:2])
+    if len(shape) == 3 and x_all.shape[1] == 1 and shape[0] > 1 and tuple(x_all.shape[2:]) == shape[1:]:
+        x_all = np.repeat(x_all, shape[0], axis=1)  # a grayscale dataset for an RGB model (e.g. BNN-PYNQ CNV)
     if tuple(x_all.shape[1:]) != shape:
         raise UserError(
             f"dataset {dataset!r} gives images {tuple(x_all.shape[1:])}, the model expects {shape}"

@@ -45,8 +45,10 @@ def _input_quant(env: NodeEnv) -> NodeCode:
     node: N.InputQuant = env.node
     ctx = _stream_basics(env)
     out = num_of(env.out_spec)
-    ctx.update(out=out, binary=node.out is None, frac=0 if node.out is None else node.out.frac)
+    ctx.update(out=out, binary=node.out is None, frac=0 if node.out is None else node.out.frac, key=node.key)
     what = "x >= 0 as a bit" if node.out is None else f"round-half-even to {node.out}, saturating"
+    if node.key:
+        what = "its ordered int32 key (thresholds follow)"
     return NodeCode(
         "input_quant.hpp.j2", ctx, [], ("stream",),
         (port(env, node.inputs[0], env.fold.pe),), (port(env, node.outputs[0], env.fold.pe),),
@@ -92,7 +94,7 @@ def _multi_threshold(env: NodeEnv) -> NodeCode:
     ]
     out = num_of(env.out_spec)
     count = Iv(int(node.base), int(node.base) + steps)
-    ctx.update(x=x, out=out, steps=steps, base=int(node.base), sum_num=count.num)
+    ctx.update(x=x, out=out, steps=steps, base=int(node.base), sum_num=count.num, thr_num=Iv.of(thr).num)
     return NodeCode(
         "multi_threshold.hpp.j2", ctx, params if steps else [], ("stream",), (port(env, node.inputs[0], ctx["pe"]),),
         (port(env, node.outputs[0], ctx["pe"]),), f"y = {node.base} + #(x >= thr[c][t]), {steps} thresholds per channel",

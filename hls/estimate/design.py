@@ -40,6 +40,7 @@ from hls.estimate.registry import ESTIMATORS, EstimateConfig, bits_of, elems
 from hls.folding import MATRIX_TYPES, Fold
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.partition import accelerator_part
 
 
 def in_width(g: HwGraph, node: N.Node, fold: Fold, tensor: str) -> int:
@@ -78,6 +79,7 @@ class GraphModel:
     folding search can evaluate many foldings cheaply."""
 
     def __init__(self, g: HwGraph, cfg: EstimateConfig | None = None) -> None:
+        g = accelerator_part(g)  # a float tail runs on the host: no hardware
         self.g = g
         self.cfg = cfg or EstimateConfig()
         self.producer: dict[str, N.Node] = {t: n for n in g.nodes for t in n.outputs}

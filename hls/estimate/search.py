@@ -115,6 +115,7 @@ def complete_folding(
     """Keep ``partial`` and give every other node the smallest PE meeting ``target_cycles`` (default: the
     slowest node of ``partial``)."""
     m = GraphModel(g, cfg)
+    g = m.g  # the accelerator part (a float tail runs on the host)
     if target_cycles is None:
         target_cycles = max(m.cycles(g.node(k), f) for k, f in partial.items())
     fold = fold_for_target(m, target_cycles, relax=False, fixed=partial)
@@ -158,6 +159,7 @@ def folding_search(
         raise ValueError(f"target_fps must be positive, got {target_fps}")
     device = resolve_part(fit) if isinstance(fit, str) else fit
     m = model or GraphModel(graph, config_for(device, cfg))
+    graph = m.g  # the accelerator part (a float tail runs on the host)
     fclk = 1e9 / clock_ns
 
     def fold(t: int) -> dict[str, Fold]:

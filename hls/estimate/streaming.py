@@ -56,9 +56,11 @@ def _simple(g: HwGraph, node: N.Node, fold: Fold, parts: dict[str, Resources]) -
 def estimate_input_quant(g: HwGraph, node: N.InputQuant, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
     """float32 -> fixed point per lane: exponent difference, a barrel shift of the 24-bit mantissa in 4:1-mux
     stages (3 stages cover the shift range), round-half-even and saturate; ``x >= 0`` is the sign bit and a
-    zero test [engineering estimate]."""
+    zero test; the ordered key of a float (key mode) is a conditional 31-bit negation [engineering estimate]."""
     pe = fold.pe
-    if node.out is None:
+    if node.key:
+        lane = Resources(lut=32, ff=32)
+    elif node.out is None:
         lane = Resources(lut=6, ff=1)
     else:
         b = node.out.bits

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from hwsim import nodes as N
-from hwsim.encoding import WORD_BITS, n_words
+from hwsim.encoding import WORD_BITS, float_key, n_words
 from hwsim.kernels.bits import PackedBits
 from hwsim.kernels.fixed import fixed_in, out_storage, shift_of
 from hwsim.kernels.hyper import hyper_delta
@@ -92,6 +92,8 @@ def binarize_pack(x: np.ndarray, thr: np.ndarray, xs: int, invert: np.ndarray) -
 
 @kernel(N.InputQuant)
 def input_quant(node: N.InputQuant, ins, in_specs, out_specs):
+    if node.key:
+        return [float_key(ins[0]).astype(out_storage(out_specs))]
     x = np.ascontiguousarray(ins[0], dtype=np.float32)
     if node.out is None:
         c = x.shape[-1]

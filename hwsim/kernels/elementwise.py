@@ -136,3 +136,11 @@ def add(node: N.Add, ins, in_specs, out_specs):
 @kernel(N.Requant)
 def requant_kernel(node: N.Requant, ins, in_specs, out_specs):
     return [requant_np(ins[0], requant_params(in_specs[0].dtype.frac, node.out), out_storage(out_specs))]
+
+
+@kernel(N.FloatTail)
+def float_tail(node: N.FloatTail, ins, in_specs, out_specs):
+    """The host-side float tail: the reference's numpy float32 steps (IEEE operations, nothing to accelerate)."""
+    from hwsim.reference import float_tail as run
+
+    return [run(node, fixed_in(ins[0]), in_specs[0].dtype.frac)]

@@ -14,7 +14,7 @@ from hwsim.encoding import n_words
 from hwsim.kernels.bits import PackedBits, _insert_bits, as_packed, concat_packed, flatten_packed, word_mask
 from hwsim.kernels.fixed import fixed_in, out_storage, shift_of
 from hwsim.kernels.registry import PARALLEL_CHUNKS, kernel
-from hwsim.types import Bipolar
+from hwsim.types import Bipolar, Float
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -147,6 +147,9 @@ def flatten(node: N.Flatten, ins, in_specs, out_specs):
 
 @kernel(N.LabelSelect)
 def label_select(node: N.LabelSelect, ins, in_specs, out_specs):
+    if isinstance(in_specs[0].dtype, Float):  # float logits of a FloatTail: the reference's stable sort
+        order = np.argsort(-np.asarray(ins[0], dtype=np.float32), axis=-1, kind="stable")
+        return [order[..., : node.k].astype(np.int64)]
     x = np.ascontiguousarray(ins[0], dtype=np.int64)
     c = x.shape[-1]
     out = np.empty(x.shape[:-1] + (node.k,), np.int64)

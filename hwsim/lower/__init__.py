@@ -6,7 +6,9 @@ Pipeline::
       ->  Converter (symbolic values + handlers in quantizers / units / ops; exact integers)
       ->  passes [AddLabelSelect, InsertDuplicates, DropUnusedTensors]  ->  spec and integer-bound checks
 
-Supported ONNX patterns: input Quant / BipolarQuant (also after a Flatten);
+Supported ONNX patterns (the full table with the errors for the rest: docs/qonnx-support.md): input Quant /
+BipolarQuant (also after a Flatten); float preprocessing of the input before its first quantizer (``2x - 1``,
+per-channel normalization) -> thresholds on the input's ordered float keys (:mod:`hwsim.lower.inputs`);
 Conv / Gemm / MatMul with BipolarQuant (binary, per-channel scale) or Quant (fixed-point) weights, with the
 following Mul / Add by quantized constants fused into the output stage, a following Quant as its requantizer and a
 following BipolarQuant as per-channel thresholds; explicit Pad (+-1) before a binary Conv; Sub(x, tau) ->
@@ -14,7 +16,10 @@ BipolarQuant (Sign); DyBNN dynamic thresholds and RPReLU shifts (DynamicSign, Dy
 shifts; Add of two activations (+ Quant); AveragePool, MaxPool, Concat, ReduceSum/ReduceMean/GlobalAveragePool
 (+ Mul(2**-k) + Quant) -> GlobalPool; Flatten/Reshape (weights of the next dense layer permuted to channels-last
 order); float elementwise functions (BatchNormalization, ...) before a quantizer -> thresholds by bisection of
-the golden function. Anything else raises :class:`LoweringError` naming the ONNX node.
+the golden function, also through a MaxPool before the quantizer; a float tail of Add/Sub/Mul/Div after the
+last matrix layer -> FloatTail, run on the host (:mod:`hwsim.lower.tail`); ArgMax / TopK -> LabelSelect.
+Unsupported precisions (W1A2, W2A2, ...) stop first (:mod:`hwsim.lower.precision`). Anything else raises
+:class:`LoweringError` naming the ONNX node.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from hwsim.lower.errors import LoweringError
 from hwsim.lower.frontend import OnnxModel, fold_constants, load_model, refine_shapes
 from hwsim.lower.layout import Layout
 from hwsim.lower.passes import DEFAULT_PIPELINE, Pass, run_passes
+from hwsim.lower.precision import check_precisions
 from hwsim.simulate import check_specs
 
 __all__ = ["Layout", "LoweringError", "Pass", "load_model", "lower", "model_name_of"]
@@ -75,16 +81,20 @@ def lower(
     proto = load_model(model)
     m = OnnxModel(proto)
     consts = fold_constants(m)
+    check_precisions(m, consts)
     m = refine_shapes(m, consts)
     gname = name or model_name_of(proto, Path(source).stem if source else "model")
     cv = Converter(m, consts, gname)
     outputs = cv.run()
     in_shape = m.shape(m.inputs[0])
+    # the ONNX tensors of the hardware outputs, logits first (before the labels of an ArgMax / TopK)
+    onnx_outputs = [cv.b.onnx_map[t]["onnx"] for t in outputs if t in cv.b.onnx_map]
+    onnx_outputs += [o for o in m.outputs if o not in onnx_outputs]
     meta: dict[str, Any] = {
         "model_name": gname,
         "source_onnx": os.path.abspath(source) if source else None,
         "onnx_input": m.inputs[0],
-        "onnx_outputs": list(m.outputs),
+        "onnx_outputs": onnx_outputs,
         "input_shape": list(in_shape[1:]),
         "onnx_batch": int(in_shape[0]),
         "logits": outputs[0] if outputs else None,

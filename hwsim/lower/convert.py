@@ -95,6 +95,8 @@ class Converter:
         self.warnings: list[str] = []
         #: hw node -> ONNX tensors of its dynamic threshold / shifts
         self.dynamic: dict[str, dict[str, Any]] = {}
+        #: label tensor of an ArgMax / TopK -> the logits it selects from
+        self.label_of: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------------------------- driver
     def run(self) -> list[str]:
@@ -121,7 +123,21 @@ class Converter:
             outs = out if isinstance(out, (list, tuple)) else [out]
             for t, v in zip(node.output, outs, strict=True):
                 self.env[t] = v
-        return [self.hw(self.env[o], None).name for o in m.outputs]
+        outs = [self.output(self.env[o]).name for o in m.outputs]
+        # the logits that an ArgMax / TopK reads come first (the simulator's accuracy reads them), then the labels
+        logits = [self.label_of[t] for t in outs if t in self.label_of]
+        return [*dict.fromkeys(logits), *(t for t in outs if t not in logits)]
+
+    def output(self, v: Any) -> HwT:
+        """The hardware tensor of a graph output: a float chain on the integer logits becomes a float tail."""
+        if isinstance(v, Elem) and not isinstance(v.anchor, InputV):
+            from hwsim.lower.tail import float_tail
+
+            cached = self._hw_cache.get(v.onnx)
+            if cached is None:
+                cached = self._hw_cache[v.onnx] = float_tail(self, v)
+            return cached
+        return self.hw(v, None)
 
     def _input(self, t: str, node: onnx.NodeProto) -> Any:
         if t == "":

@@ -22,6 +22,7 @@ from hwsim.lower.values import (
     InputV,
     PadV,
     Pend,
+    PooledElem,
     Step,
     Val,
     align_ints,
@@ -48,16 +49,16 @@ def _float_step(cv: Converter, node, x: Any) -> Elem:
         return Elem(t, x.layout, x.anchor, (*x.steps, Step("float", node.name)))
     if isinstance(x, Affine) and not x.complete:
         return Elem(t, x.layout, x, (Step("float", node.name),))
-    if isinstance(x, InputV):
-        raise unsupported(
-            node, "float preprocessing of the graph input is not supported (quantize the input first)"
-        )
+    if isinstance(x, InputV):  # preprocessing of the float input: thresholds on its float key (lower.inputs)
+        return Elem(t, x.layout, x, (Step("float", node.name),))
     xh = cv.hw(x, node)
     return Elem(t, xh.layout, xh, (Step("float", node.name),))
 
 
 def _exact_step(cv: Converter, node, x: Any, kind: str, q: np.ndarray, f: int) -> Elem:
     t = node.output[0]
+    if isinstance(x, InputV) or (isinstance(x, Elem) and isinstance(x.anchor, InputV)):
+        return _float_step(cv, node, x)  # the float input has no integer grid: every step is a float step
     if isinstance(x, Elem):
         return Elem(t, x.layout, x.anchor, (*x.steps, Step(kind, node.name, q, f)))
     xh = cv.hw(x, node)
@@ -94,7 +95,7 @@ def _mul(cv: Converter, node, ins):
                 x, onnx=t, mul=mul, bias=bias, frac=frac, folded=(*x.folded, node.name)
             )
         return _float_step(cv, node, x)
-    if isinstance(x, (Delta, Clipped, DynConst, InputV)):
+    if isinstance(x, (Delta, Clipped, DynConst)):
         raise unsupported(node, f"unexpected Mul on {type(x).__name__} {x.onnx}")
     if eligible:
         q, f = exact_ints(vec)
@@ -118,8 +119,8 @@ def _add_const(cv: Converter, node, x: Any, c: Const, negate: bool, const_first:
             )
         q, f = exact_ints(vec)
         return DynConst(t, x.layout, q, f, x, node.name)
-    if negate and const_first:
-        return _float_step(cv, node, x)  # c - x: golden function only
+    if negate and const_first or isinstance(x, InputV):
+        return _float_step(cv, node, x)  # c - x, or preprocessing of the float input: golden function only
     vec = x.layout.channel_vector(cval) if isinstance(x, Val) else None
     eligible = vec is not None and cv.exact_eligible(c)
     if negate and eligible:
@@ -138,7 +139,7 @@ def _add_const(cv: Converter, node, x: Any, c: Const, negate: bool, const_first:
                 x, onnx=t, mul=mul, bias=bias, frac=frac, folded=(*x.folded, node.name)
             )
         return _float_step(cv, node, x)
-    if isinstance(x, (Clipped, DynConst, InputV)):
+    if isinstance(x, (Clipped, DynConst)):
         raise unsupported(node, f"unexpected {node.op_type} on {type(x).__name__} {x.onnx}")
     if eligible:
         q, f = exact_ints(vec)
@@ -225,13 +226,14 @@ def _clip(cv: Converter, node, ins):
 
 @handles(*FLOAT_ELEMENTWISE)
 def _float_op(cv: Converter, node, ins):
-    x = ins[0]
-    for c in ins[1:]:
-        if c is not None and not isinstance(c, Const):
-            raise unsupported(node, "only elementwise operations with constant parameters are supported")
-    if isinstance(x, Const):
+    acts = [v for v in ins if v is not None and not isinstance(v, Const)]
+    if len(acts) != 1:
+        raise unsupported(
+            node, "only elementwise operations of one activation with constant parameters are supported"
+        )
+    if node.op_type != "Div" and acts[0] is not ins[0]:
         raise unsupported(node, "expected an activation as the first input")
-    return _float_step(cv, node, x)
+    return _float_step(cv, node, acts[0])  # Div(c, x) too: the golden function keeps the operand order
 
 
 @handles("Tanh")  # registered after _float_op, which FLOAT_ELEMENTWISE also gives Tanh
@@ -310,7 +312,6 @@ def _avg_pool(cv: Converter, node, ins):
 
 @handles("MaxPool")
 def _max_pool(cv: Converter, node, ins):
-    x = cv.hw(ins[0], node)
     k = tuple(int(v) for v in attr(node, "kernel_shape"))
     s = tuple(int(v) for v in attr(node, "strides", [1, 1]))
     p = [int(v) for v in attr(node, "pads", [0, 0, 0, 0])]
@@ -319,6 +320,11 @@ def _max_pool(cv: Converter, node, ins):
     if len(node.output) > 1 and node.output[1]:
         raise unsupported(node, "MaxPool indices output is not supported")
     t = node.output[0]
+    if isinstance(ins[0], Elem) and not ins[0].dynamic and not isinstance(ins[0].anchor, InputV):
+        # a float chain (BatchNorm) pooled before its quantizer: quantize first, then pool (values.PooledElem)
+        fields = {"kernel": k, "stride": s, "pad": (p[0], p[1], p[2], p[3])}
+        return PooledElem(t, cv.out_layout(t, node), ins[0], node.name, fields)
+    x = cv.hw(ins[0], node)
     (h,) = cv.b.add(
         N.MaxPool,
         node.name,
@@ -428,3 +434,48 @@ def _transpose(cv: Converter, node, ins):
     if perm is not None and list(perm) == list(range(len(perm))):
         return cv.rename(ins[0], node.output[0])
     raise unsupported(node, f"transposition {perm} of an activation is not supported")
+
+
+# ------------------------------------------------------------------------------------------------ label selection
+
+
+def _label_select(cv: Converter, node, x: Any, k: int, axis: int) -> Any:
+    if not isinstance(x, Val) or isinstance(x, InputV):
+        raise unsupported(node, "expected the logits of the network")
+    rank = len(x.layout.onnx_shape) + 1
+    if rank != 2 or (axis + rank if axis < 0 else axis) != 1:
+        raise unsupported(
+            node, f"label selection over axis {axis} of a rank-{rank} tensor (expected the class axis 1)"
+        )
+    logits = cv.output(x)
+    if len(logits.layout.hw_shape) != 1 or not 1 <= k <= logits.layout.channels:
+        raise unsupported(node, f"cannot select {k} of the {logits.layout.hw_shape} logits")
+    t = node.output[-1] if node.op_type == "TopK" else node.output[0]
+    (h,) = cv.b.add(N.LabelSelect, node.name, (logits.name,), (t,), onnx_node=node, sources=[node.name], k=k)
+    cv.label_of[t] = logits.name
+    lay = cv.out_layout(t, node) if len(cv.m.shape(t) or ()) == 2 else Layout((1, 1, k), (k,), (k,))
+    return cv.new_hwt(h, t, 0, False, lay)
+
+
+@handles("ArgMax")
+def _argmax(cv: Converter, node, ins):
+    """ArgMax over the classes -> LabelSelect (k = 1; ties to the lower index, as onnxruntime)."""
+    if attr(node, "select_last_index", 0):
+        raise unsupported(node, "select_last_index=1 (ties to the last index) is not supported")
+    out = _label_select(cv, node, ins[0], 1, int(attr(node, "axis", 0)))
+    if not attr(node, "keepdims", 1):
+        cv.b.onnx_map.pop(out.name, None)  # an (N,) tensor: compared through the label output only
+    return out
+
+
+@handles("TopK")
+def _topk(cv: Converter, node, ins):
+    """TopK (largest, sorted) over the classes -> LabelSelect (its indices output; the values output unused)."""
+    if not attr(node, "largest", 1) or not attr(node, "sorted", 1):
+        raise unsupported(node, "only TopK with largest=1 and sorted=1 is supported")
+    if not isinstance(ins[1], Const):
+        raise unsupported(node, "K must be a constant")
+    if cv.m.n_readers(node.output[0]):
+        raise unsupported(node, "the values output of TopK is not supported (use its indices)")
+    k = int(np.asarray(ins[1].value).ravel()[0])
+    return [None, _label_select(cv, node, ins[0], k, int(attr(node, "axis", -1)))]

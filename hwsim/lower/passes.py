@@ -7,7 +7,7 @@ from collections import Counter
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.infer import infer
-from hwsim.types import Fixed
+from hwsim.types import Fixed, Float
 
 
 class Pass:
@@ -53,7 +53,7 @@ class AddLabelSelect(Pass):
             return g, False
         t = g.outputs[0]
         spec = g.spec(t)
-        if not isinstance(spec.dtype, Fixed) or len(spec.shape) != 1 or spec.shape[0] < 2:
+        if not isinstance(spec.dtype, (Fixed, Float)) or len(spec.shape) != 1 or spec.shape[0] < 2:
             return g, False
         out = "label"
         while out in g.tensors:

@@ -7,11 +7,13 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+import onnx
 
 from hwsim import nodes as N
 from hwsim.lower.convert import Converter, handles
 from hwsim.lower.errors import unsupported
 from hwsim.lower.hyper import build_hyper
+from hwsim.lower.inputs import quantize_input
 from hwsim.lower.layout import Layout
 from hwsim.lower.thresholds import (
     GoldenFunction,
@@ -27,6 +29,7 @@ from hwsim.lower.values import (
     HwT,
     InputV,
     Pend,
+    PooledElem,
     Step,
     Val,
     align_ints,
@@ -48,11 +51,30 @@ def _identity(cv: Converter, node, ins):
 _POOLS = ("ReduceSum", "ReduceMean", "GlobalAveragePool")
 
 
+def _pooled(cv: Converter, node, ins, handler) -> HwT:
+    """The quantizer ``node`` of a :class:`PooledElem`: quantize the chain before the pooling (a copy of ``node``
+    reading the chain's output), then max-pool the quantized tensor (exact: a quantizer is non-decreasing)."""
+    x: PooledElem = ins[0]
+    pre = onnx.NodeProto()
+    pre.CopyFrom(node)
+    pre.input[0] = x.elem.onnx
+    pre.output[0] = f"{node.output[0]}_before_{x.node}"
+    q = handler(cv, pre, [x.elem, *ins[1:]])
+    cv.b.onnx_map.pop(q.name, None)  # no ONNX tensor holds the quantized values before the pooling
+    t = node.output[0]
+    (h,) = cv.b.add(N.MaxPool, x.node, (q.name,), (t,), onnx_node=node, sources=[x.node], **x.fields)
+    return cv.new_hwt(h, t, q.frac, q.bipolar, x.layout)
+
+
 @handles("Quant")
 def _quant(cv: Converter, node, ins):
     x = ins[0]
+    if isinstance(x, PooledElem):
+        return _pooled(cv, node, ins, _quant)
     out = cv.quant_params(node, ins)
     t = node.output[0]
+    if isinstance(x, Elem) and isinstance(x.anchor, InputV):
+        return quantize_input(cv, node, x, out, out.frac)
     if isinstance(x, InputV):
         (h,) = cv.b.add(N.InputQuant, node.name, (x.hw,), (t,), onnx_node=node, sources=[node.name], out=out)
         return cv.new_hwt(h, t, out.frac, False, x.layout)
@@ -90,8 +112,12 @@ def _quant(cv: Converter, node, ins):
 @handles("BipolarQuant")
 def _bipolar_quant(cv: Converter, node, ins):
     x = ins[0]
+    if isinstance(x, PooledElem):
+        return _pooled(cv, node, ins, _bipolar_quant)
     frac = cv.bipolar_frac(node, ins)
     t = node.output[0]
+    if isinstance(x, Elem) and isinstance(x.anchor, InputV):
+        return quantize_input(cv, node, x, None, frac)
     if isinstance(x, InputV):
         (h,) = cv.b.add(N.InputQuant, node.name, (x.hw,), (t,), onnx_node=node, sources=[node.name], out=None)
         return cv.new_hwt(h, t, frac, True, x.layout)

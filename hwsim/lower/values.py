@@ -233,6 +233,19 @@ class Elem(Val):
 
 
 @dataclass(frozen=True, eq=False)
+class PooledElem(Val):
+    """``MaxPool(elem)`` of a float chain whose quantizer follows the pooling (``conv -> BN -> MaxPool -> sign``).
+
+    A quantizer ``q`` is non-decreasing, so ``q(max(f(x))) == max(q(f(x)))`` exactly: the quantizer is built on
+    ``elem`` (thresholds of ``f`` by bisection) and the MaxPool pools its output (bits or levels).
+    """
+
+    elem: Elem
+    node: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
 class Clipped(Val):
     """``clip(z, -1, 1)`` of an open FixedDense Affine ``z`` (the hyper function's hardtanh), requantized to
     ``act`` when a Quant follows (``act.frac`` relative to the clipped value, before lambda); with

@@ -10,6 +10,7 @@ from hwsim.nodes.dynamic_sign import DynamicSign
 from hwsim.nodes.fixed_conv import FixedConv
 from hwsim.nodes.fixed_dense import FixedDense
 from hwsim.nodes.flatten import Flatten
+from hwsim.nodes.float_tail import FloatTail
 from hwsim.nodes.global_pool import GlobalPool
 from hwsim.nodes.input_quant import InputQuant
 from hwsim.nodes.label_select import LabelSelect
@@ -33,6 +34,7 @@ __all__ = [
     "FixedConv",
     "FixedDense",
     "Flatten",
+    "FloatTail",
     "GlobalPool",
     "HyperFunction",
     "InputQuant",

@@ -77,6 +77,8 @@ class Node:
     op_type: ClassVar[str] = "Node"
     #: number of inputs (None: variable)
     n_inputs: ClassVar[int | None] = 1
+    #: evaluated on the host after the accelerator (no HLS code, no hardware estimate; see hwsim.partition)
+    host: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)

@@ -30,6 +30,9 @@ def _snake(op: str) -> str:
 
 def test_every_node_type_has_an_emitter_a_template_and_a_cycle_model():
     for op, cls in N.NODE_TYPES.items():
+        if cls.host:  # runs in software after the accelerator (hwsim.partition)
+            assert cls not in EMITTERS, op
+            continue
         assert cls in EMITTERS, op
         assert cls in C.LOOPS and cls in C.CYCLES, op
         assert (TEMPLATES / f"{_snake(op)}.hpp.j2").is_file(), op

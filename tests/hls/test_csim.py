@@ -109,6 +109,25 @@ def test_input_quantizer_is_exact_on_tricky_floats(tmp_path, rng):
     _check(_csim(tmp_path, g, folding, x, probes=None), "input quantizers")
 
 
+def test_someone_elses_bnn_bit_exact(tmp_path, rng):
+    """A Brevitas W1A1 network written in the BNN-PYNQ style (tests.hwsim.foreign.someone_else): the float input
+    normalization as 8-bit thresholds on the float keys (32-bit keys against unsigned thresholds), BatchNorm
+    before and after max pooling; every tensor of the accelerator, which ends at the integer logits before the
+    host's float tail."""
+    pytest.importorskip("brevitas")
+    from hwsim.lower import lower
+    from hwsim.partition import accelerator_part
+    from tests.hwsim.foreign import export, someone_else
+
+    g = lower(export(someone_else(), tmp_path / "net.onnx", (3, 16, 16)))
+    tail = next(n for n in g.nodes if n.host)
+    assert g.nodes[0].key and accelerator_part(g).outputs == list(tail.inputs)
+    x = np.stack([tricky_floats(rng, 16 * 16 * 3, 7).reshape(16, 16, 3).transpose(2, 0, 1) for _ in range(2)])
+    x = np.concatenate([x, rng.random((2, 3, 16, 16))]).astype(np.float32)
+    folding = {"conv1_Conv": Fold(4, 3), "fc1_MatMul": Fold(8, 32)}
+    _check(_csim(tmp_path, g, folding, x), "someone else's BNN")
+
+
 def test_mismatch_is_detected(tmp_path, rng):
     """A project whose weights differ from the graph's fails the comparison (the check is not vacuous)."""
     g = finn_graph(rng, c=8)
