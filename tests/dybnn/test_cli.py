@@ -94,3 +94,28 @@ def test_flow_writes_config_only_when_it_changes(tmp_path):
     assert f.flow_json.stat().st_mtime_ns == t0
     Flow(FlowConfig(epochs=2), tmp_path).write_config()
     assert json.loads(f.flow_json.read_text())["epochs"] == 2
+
+
+def test_sim_foreign_rgb_model_on_grayscale_dataset(tmp_path):
+    """`dybnn sim` on a Brevitas model with a float tail: a grayscale dataset resized and repeated to the model's
+    3 channels; the accuracy counts the labels of the float logits (the host's tail included)."""
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("brevitas")
+    from hwsim.lower import lower
+    from hwsim.simulate import simulate
+    from tests.hwsim.foreign import export, someone_else
+    from training.data import get_dataset
+
+    path = export(someone_else(), tmp_path / "net.onnx", (3, 16, 16))
+    res = CliRunner().invoke(cli, ["sim", str(path), "--dataset", "digits", "--max-samples", "64", "--json"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output[res.output.index("{") :])
+    x, y = (
+        t.numpy() for t in get_dataset("digits", input_size=(16, 16), max_test_samples=64).test.tensors[:2]
+    )
+    g = lower(path)
+    logits = simulate(g, np.repeat(x, 3, axis=1), level="ref")[g.metadata["logits"]]
+    assert logits.dtype == np.float32 and rec["samples"] == 64
+    assert rec["correct"] == int((np.argmax(logits, axis=-1) == y).sum())

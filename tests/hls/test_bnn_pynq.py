@@ -69,3 +69,38 @@ def test_bnn_pynq_end_to_end(tmp_path, name):
     assert (
         list(res.outputs) == acc.outputs
     )  # the accelerator ends at the integer logits before the float tail
+
+
+@pytest.mark.parametrize("variant", ["dynamo", "qonnx_cleanup"])
+def test_bnn_pynq_export_variants(tmp_path, variant):
+    """TFC exported with the dynamo exporter (external weights file), and TFC after qonnx's cleanup with folded
+    weight quantizers and BatchNormToAffine (float Mul + Add before every sign): both lower exactly."""
+    pytest.importorskip("brevitas_examples.bnn_pynq")
+    from tests.hwsim.foreign import bnn_pynq, unit_inputs
+
+    model = bnn_pynq("tfc_1w1a")
+    path = tmp_path / "tfc.onnx"
+    if variant == "dynamo":
+        import warnings
+
+        import torch
+        from brevitas.export import export_qonnx
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export_qonnx(model, args=torch.rand(1, 1, 28, 28), export_path=str(path), dynamo=True)
+    else:
+        from qonnx.core.modelwrapper import ModelWrapper
+        from qonnx.transformation.batchnorm_to_affine import BatchNormToAffine
+        from qonnx.util.cleanup import cleanup_model
+
+        from tests.hwsim.foreign import export
+
+        mw = cleanup_model(ModelWrapper(str(export(model, path, (1, 28, 28)))), preserve_qnt_ops=False)
+        mw.transform(BatchNormToAffine()).save(str(path))
+    g = lower(path)
+    assert [n.op_type for n in g.nodes][:3] == ["InputQuant", "Sign", "Flatten"]
+    rep = verify(
+        path, x=unit_inputs((1, 28, 28), 8), graph=g, qonnx_samples=8, levels=("qonnx", "ref", "numba")
+    )
+    assert len(rep.pairs) == 2 and all(p.mismatches == 0 and p.tensors > 0 for p in rep.pairs), rep.table()
