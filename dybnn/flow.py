@@ -30,6 +30,7 @@ from typing import Any
 
 from dybnn.errors import UserError
 from dybnn.outputs import atomic_write_json, digest, file_sha256, record_export, record_files, run_digests
+from dybnn.progress import Progress, progress_kwargs
 
 
 @dataclass(frozen=True)
@@ -249,10 +250,18 @@ def _stale(step: Step, state: dict[str, Any], root: Path) -> str | None:
 class Flow:
     """The steps of one run directory."""
 
-    def __init__(self, cfg: FlowConfig, out: Path, echo: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        cfg: FlowConfig,
+        out: Path,
+        echo: Callable[[str], None] = print,
+        progress: Progress | None = None,
+    ) -> None:
         self.cfg = cfg
         self.out = out
         self.echo = echo
+        #: passed to the long library calls that take ``progress=`` (export, verify, C simulation)
+        self.progress = progress
         d = out
         self.flow_json = d / "flow.json"
         self.ckpt = d / "checkpoint.pt"
@@ -378,7 +387,7 @@ class Flow:
     def do_export(self) -> str:
         from training.export import export_checkpoint
 
-        export_checkpoint(self.out, self.onnx)
+        export_checkpoint(self.out, self.onnx, **progress_kwargs(export_checkpoint, self.progress))
         record_export(self.onnx, self.ckpt)
         return f"{self.onnx.name} ({self.onnx.stat().st_size / 1e6:.2f} MB)"
 
@@ -396,7 +405,14 @@ class Flow:
         from hwsim.verify import verify
 
         x = self._test_images(self.cfg.verify_samples)
-        rep = verify(self.out, samples=len(x), qonnx_samples=self.cfg.qonnx_samples, x=x, graph=self.graph())
+        rep = verify(
+            self.out,
+            samples=len(x),
+            qonnx_samples=self.cfg.qonnx_samples,
+            x=x,
+            graph=self.graph(),
+            **progress_kwargs(verify, self.progress),
+        )
         atomic_write_json(self.verify_json, {**rep.to_json(), "made_from": run_digests(self.out)})
         self.echo(rep.table())
         if not rep.ok:
@@ -443,7 +459,7 @@ class Flow:
         made = {"graph_sha256": run_digests(self.out)["graph_sha256"]}
         prj = write_project(g, self.hls_dir, resolve_part(c.part).part, c.clock_ns, folding, made_from=made)
         x = self._test_images(c.csim_samples)
-        res = run_csim(prj, g, x)
+        res = run_csim(prj, g, x, **progress_kwargs(run_csim, self.progress))
         doc = {
             "ok": res.ok,
             "samples": res.frames,

@@ -43,9 +43,10 @@ def _fmt_seconds(s: float) -> str:
 class Renderer:
     """Shows ``(stage, done, total)`` updates.
 
-    Modes: ``"bar"`` (one tqdm bar per stage, on a terminal), ``"lines"`` (a line when a stage starts, then at
-    most one every ``interval`` seconds with the rate and the time left, and one when it ends; for logs and CI),
-    ``"off"`` (nothing; ``--quiet``). ``"auto"`` picks ``bar`` when ``stream`` is a terminal, else ``lines``.
+    Modes: ``"bar"`` (one tqdm bar per stage, on a terminal), ``"lines"`` (for logs and CI: once a stage has run
+    for ``interval`` seconds, one line every ``interval`` seconds with the progress and the time left, and a last
+    line when it ends; a stage shorter than ``interval`` prints nothing), ``"off"`` (nothing; ``--quiet``).
+    ``"auto"`` picks ``bar`` when ``stream`` is a terminal, else ``lines``.
     """
 
     def __init__(self, mode: str = "auto", stream: IO[str] | None = None, interval: float = 10.0) -> None:
@@ -60,6 +61,7 @@ class Renderer:
         self._stage: str | None = None
         self._t0 = 0.0
         self._last = 0.0
+        self._printed = False
         self._bar = None
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
@@ -69,12 +71,11 @@ class Renderer:
         if stage != self._stage:
             self.close()
             self._stage, self._t0, self._last = stage, now, now
+            self._printed = False
             if self.mode == "bar":
                 from tqdm import tqdm
 
                 self._bar = tqdm(total=total, desc=stage, file=self.stream, leave=False, dynamic_ncols=True)
-            else:
-                self._line(f"{stage}: started" + (f" ({total} to do)" if total else ""))
         if self.mode == "bar":
             bar = self._bar
             if total is not None and bar.total != total:
@@ -84,11 +85,12 @@ class Renderer:
                 self.close()
             return
         finished = total is not None and done >= total
-        if finished or now - self._last >= self.interval:
+        if (finished and self._printed) or (not finished and now - self._last >= self.interval):
             self._last = now
+            self._printed = True
             self._line(self._status(stage, done, total, now - self._t0, finished))
-            if finished:
-                self._stage = None
+        if finished:
+            self._stage = None
 
     @staticmethod
     def _status(stage: str, done: int, total: int | None, elapsed: float, finished: bool) -> str:
@@ -129,3 +131,17 @@ def cli_progress() -> Renderer:
     obj = ctx.find_root().obj if ctx is not None else None
     quiet = bool(obj.get("quiet")) if isinstance(obj, dict) else False
     return renderer(quiet)
+
+
+def progress_kwargs(fn: Callable[..., object], progress: Progress | None) -> dict[str, Progress]:
+    """``{"progress": progress}`` when ``fn`` takes the keyword, else ``{}``: the CLI passes its renderer to every
+    long library call, and a library function gains a bar as soon as it accepts ``progress=``."""
+    import inspect
+
+    if progress is None:
+        return {}
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"progress": progress} if "progress" in params else {}

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from dybnn.outputs import atomic_write_text
 from reports.render import render_html, render_markdown
 from reports.run import load_run
 from reports.sections import Report, build_sections
 
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a temporary file next to ``path``, then ``os.replace`` it: a reader never sees a
-    half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summarize(run_dir: str | os.PathLike) -> Report:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
 from torch import nn
 
+from dybnn.outputs import atomic_write_bytes as _atomic_write_bytes
 from training.layers import HyperConfig, is_folded
 from training.models import MODELS, ModelConfig, build_model
 from training.steps import apply_step
@@ -58,18 +58,9 @@ class CheckpointError(ValueError):
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a partial one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a partial one
+    (:func:`dybnn.outputs.atomic_write_bytes`, the one atomic-write helper of the project)."""
+    _atomic_write_bytes(path, data)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -13,6 +13,7 @@ import click
 from dybnn.commands.common import filled_note, graph_provenance, load_folding, load_graph
 from dybnn.errors import UserError
 from dybnn.outputs import atomic_write_json, atomic_write_text
+from dybnn.progress import cli_progress
 
 
 @click.command("estimate", help="Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding.")
@@ -93,6 +94,7 @@ def command(
     except UnknownPartError as e:
         raise UserError(str(e)) from None
     g = load_graph(model)
+    progress = cli_progress()
     t0 = time.perf_counter()
     cfg = config_for(device, EstimateConfig(params=params))
     m = GraphModel(g, cfg)
@@ -107,6 +109,7 @@ def command(
                 fit=fit_dev,
                 cfg=cfg,
                 model=m if fit_dev in (None, device) else None,
+                progress=progress,
             )
         else:
             if target_fps is not None or fit_part:
@@ -118,6 +121,7 @@ def command(
                 click.echo(filled_note(filled), err=True)
     except (FoldingError, FitError) as e:
         raise UserError(str(e)) from None
+    progress.close()
     est = m.estimate(folding, clock_ns, device)
     fin = finn_reference_estimate(g, folding) if finn else None
     elapsed = time.perf_counter() - t0

@@ -24,6 +24,7 @@ import click
 def command(config: Path | None, out: Path, only: str | None, force: bool) -> None:
     from dybnn.errors import UserError
     from dybnn.flow import Flow, load_flow_config, summary_table
+    from dybnn.progress import cli_progress
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
@@ -32,14 +33,18 @@ def command(config: Path | None, out: Path, only: str | None, force: bool) -> No
         config = stored
         click.echo(f"using the configuration of the run: {stored}")
     cfg = load_flow_config(config)
-    flow = Flow(cfg, out, echo=click.echo)
+    progress = cli_progress()
+    flow = Flow(cfg, out, echo=click.echo, progress=progress)
     names = [s.name for s in flow.steps()]
     steps = [s.strip() for s in only.split(",") if s.strip()] if only else None
     if steps:
         bad = [s for s in steps if s not in names]
         if bad:
             raise UserError(f"--only: unknown step(s) {', '.join(bad)}; steps: {', '.join(names)}")
-    rows = flow.run(steps, force=force)
+    try:
+        rows = flow.run(steps, force=force)
+    finally:
+        progress.close()
     click.echo("")
     click.echo(summary_table(rows))
     click.echo(f"\nreport: {flow.report.resolve()}")

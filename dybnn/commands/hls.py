@@ -11,6 +11,7 @@ import click
 from dybnn.commands.common import filled_note, graph_provenance, load_folding
 from dybnn.commands.common import load_graph as _load_graph
 from dybnn.errors import UserError
+from dybnn.progress import cli_progress, progress_kwargs
 
 
 def _folding(g, spec: str, part: str, clock_ns: float):
@@ -116,10 +117,11 @@ def command(
 
     x, what = _inputs(g, samples, dataset, seed)
     click.echo(f"C simulation with g++ on {len(x)} {what} frame(s) ...")
-    try:
-        res = run_csim(prj, g, x, timeout=timeout)
-    except CsimError as e:
-        raise UserError(str(e)) from None
+    with cli_progress() as progress:
+        try:
+            res = run_csim(prj, g, x, timeout=timeout, **progress_kwargs(run_csim, progress))
+        except CsimError as e:
+            raise UserError(str(e)) from None
     click.echo(res.summary())
     if not res.ok:
         sys.exit(1)

@@ -12,6 +12,7 @@ import numpy as np
 
 from dybnn.commands.common import graph_for_onnx
 from dybnn.errors import UserError
+from dybnn.progress import cli_progress
 
 
 def load_or_lower(onnx_path: Path):
@@ -77,8 +78,10 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
     need_logits = torch_model is not None and logits_t not in g.outputs
     correct, n = 0, int(x_all.shape[0])
     preds, logits = [], []
+    progress = cli_progress()
     t0 = time.perf_counter()
     for s in range(0, n, batch):
+        progress(f"simulating ({level})", s, n)
         out = simulate(
             g, x_all[s : s + batch].astype(np.float32), level=level, return_intermediates=need_logits
         )
@@ -91,6 +94,8 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
             preds.append(pred)
             logits.append(out[logits_t])
     dt = time.perf_counter() - t0
+    progress(f"simulating ({level})", n, n)
+    progress.close()
     rec = {
         "model": g.name, "graph": source, "dataset": dataset, "level": level, "samples": n,
         "correct": correct, "accuracy": correct / n if n else 0.0, "seconds": dt,

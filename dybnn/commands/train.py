@@ -67,6 +67,8 @@ def command(
 ) -> None:
     from training.train import TrainConfig, load_config, run_config, train
 
+    root = click.get_current_context().find_root().obj
+    quiet = quiet or bool(isinstance(root, dict) and root.get("quiet"))
     overrides = {
         "model": model,
         "dataset": dataset,

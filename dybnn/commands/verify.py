@@ -10,6 +10,7 @@ import click
 
 from dybnn.commands.common import graph_for_onnx
 from dybnn.errors import UserError
+from dybnn.progress import cli_progress, progress_kwargs
 
 
 @click.command(
@@ -56,10 +57,12 @@ def command(
     if not onnx_path.is_file():
         raise UserError(f"{onnx_path}: no such ONNX file (write it with `dybnn export`)")
     g, source = graph_for_onnx(onnx_path)
-    try:
-        report = verify(path, samples=samples, levels=lv, qonnx_samples=qonnx_samples, seed=seed, graph=g)
-    except (VerifyError, LoweringError, GraphError) as e:
-        raise UserError(str(e)) from None
+    with cli_progress() as progress:
+        try:
+            report = verify(path, samples=samples, levels=lv, qonnx_samples=qonnx_samples, seed=seed, graph=g,
+                            **progress_kwargs(verify, progress))  # fmt: skip
+        except (VerifyError, LoweringError, GraphError) as e:
+            raise UserError(str(e)) from None
     report.notes.insert(0, f"hardware graph: {source}")
     ran = set(report.samples)
     for level in lv:

@@ -16,6 +16,8 @@ FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, docs
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import lru_cache
 
 from hls.devices import Device, resolve_part
@@ -138,6 +140,7 @@ def folding_search(
     max_weight_bits: int = MAX_WEIGHT_BITS,
     limit: float = 1.0,
     model: GraphModel | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> dict[str, Fold]:
     """PE/SIMD for every node of ``graph``.
 
@@ -148,6 +151,7 @@ def folding_search(
         fit: a part (name, alias or :class:`Device`): the fastest folding whose system estimate fits it.
             With both, the folding meets ``target_fps`` if it fits, else the fastest that fits.
         limit: utilization ceiling per resource for ``fit``.
+        progress: called as ``progress("folding search", step, total)`` per bisection step of ``fit``.
 
     Raises:
         ValueError: neither ``target_fps`` nor ``fit`` given, or a non-positive ``target_fps``.
@@ -184,13 +188,20 @@ def folding_search(
                 f"(PE = SIMD = 1); utilization {_util_str(m, fold(hi), clock_ns, device)}"
             )
         # invariant: fold(lo) does not fit, fold(hi) fits
+        steps = max(1, math.ceil(math.log2(max(2, (hi - lo) / max(1, lo // 1000)))))
+        step = 0
         while hi - lo > max(1, lo // 1000):
+            if progress is not None:
+                progress("folding search", min(step, steps - 1), steps)
+            step += 1
             mid = (lo + hi) // 2
             if _fits(m, fold(mid), clock_ns, device, limit):
                 hi = mid
             else:
                 lo = mid
         out = fold(hi)
+        if progress is not None:
+            progress("folding search", steps, steps)
     validate_folding(graph, out)
     return out
 

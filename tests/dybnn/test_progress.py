@@ -1,0 +1,93 @@
+"""The progress renderer: plain lines with a time estimate in logs, nothing under --quiet, bars on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from dybnn import progress as P
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(P.time, "monotonic", c)
+    return c
+
+
+def test_lines_mode_prints_periodically_with_time_left(clock):
+    buf = io.StringIO()
+    r = P.Renderer("lines", stream=buf, interval=10)
+    r("export", 0, 4)
+    clock.t = 5
+    r("export", 1, 4)  # before the first interval: nothing
+    assert buf.getvalue() == ""
+    clock.t = 10
+    r("export", 2, 4)
+    assert buf.getvalue() == "export: 2/4 (50 %), 10 s, about 10 s left\n"
+    clock.t = 12
+    r("export", 4, 4)
+    assert buf.getvalue().splitlines()[-1] == "export: 4/4 done in 12 s"
+
+
+def test_short_stages_print_nothing_and_unknown_totals_count(clock):
+    buf = io.StringIO()
+    r = P.Renderer("lines", stream=buf, interval=10)
+    r("fast", 0, 3)
+    r("fast", 3, 3)
+    r("search", 0, None)
+    clock.t = 70
+    r("search", 7, None)
+    assert buf.getvalue() == "search: 7 so far, 1 min 10 s\n"
+
+
+def test_quiet_prints_nothing_and_auto_picks_lines_off_a_terminal(clock):
+    buf = io.StringIO()
+    r = P.renderer(quiet=True, stream=buf)
+    clock.t = 100
+    r("x", 1, 2)
+    r("x", 2, 2)
+    assert buf.getvalue() == "" and r.mode == "off"
+    assert P.renderer(stream=io.StringIO()).mode == "lines"
+    with pytest.raises(ValueError, match="progress mode"):
+        P.Renderer("loud")
+
+
+def test_bar_mode_draws_a_tqdm_bar():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    buf = Tty()
+    with P.Renderer("auto", stream=buf) as r:
+        assert r.mode == "bar"
+        r("verify", 1, 2)
+        assert "verify" in buf.getvalue()
+        r("verify", 2, 2)
+    assert r._bar is None
+
+
+def test_progress_kwargs_passes_the_renderer_only_where_accepted():
+    def takes(x, *, progress=None):
+        return progress
+
+    def does_not(x):
+        return x
+
+    r = P.renderer(quiet=True)
+    assert P.progress_kwargs(takes, r) == {"progress": r}
+    assert P.progress_kwargs(does_not, r) == {}
+    assert P.progress_kwargs(takes, None) == {}
+    calls = []
+    P.report(lambda *a: calls.append(a), "s", 1, 2)
+    P.report(None, "s", 1, 2)
+    assert calls == [("s", 1, 2)]
