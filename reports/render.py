@@ -68,7 +68,7 @@ code { background: #eee; padding: 0 0.25em; border-radius: 3px; font-size: 0.92e
 .badge { display: inline-block; padding: 0.05em 0.55em; border-radius: 0.8em; font-size: 0.8em; color: #fff;
          vertical-align: middle; margin-left: 0.4em; }
 .done { background: #2ca02c; } .failed, .unreadable { background: #d62728; }
-.missing { background: #8c8c8c; } .incomplete { background: #e08a00; }
+.missing { background: #8c8c8c; } .incomplete, .stale { background: #e08a00; }
 figure { margin: 1em 0; background: #fff; border: 1px solid #e4e4e4; padding: 0.5em; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85em; color: #555; }

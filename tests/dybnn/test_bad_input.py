@@ -198,3 +198,30 @@ def test_report_marks_outputs_of_another_model_stale(tiny_run, monkeypatch, caps
     assert file_sha256(tiny_run / "model.onnx") is not None
     st = {s.step: s.status for s in summarize(tiny_run).sections}
     assert st["lower"] == "stale"
+
+
+def test_permission_errors_are_one_line(ws, monkeypatch, capsys):
+    """A write that the OS refuses (as for a read-only directory; the tests may run as root, so the refusal is
+    injected at the one atomic-write helper every verb uses)."""
+    import dybnn.outputs
+
+    def refuse(path, mode=0o644):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(dybnn.outputs, "atomic_write", refuse)
+    err = bad(
+        monkeypatch, capsys, ws, "estimate", str(ws / "run"), "--out", str(ws / "e.json"), needle="e.json"
+    )
+    assert "permission denied" in err
+    err = bad(monkeypatch, capsys, ws, "report", str(ws / "run"), "--out", str(ws / "rep"), needle="permission",
+              out=ws / "rep")  # fmt: skip
+
+
+def test_sim_ignores_a_foreign_hw(tiny_run, rng, monkeypatch, capsys):
+    resblock_graph(rng).save(tiny_run / "hw", made_from={"onnx_sha256": "0" * 64})
+    code, out, err = run_cli(monkeypatch, capsys, "sim", str(tiny_run / "model.onnx"), "--dataset", "synthetic",
+                             "--max-samples", "16", "--json")  # fmt: skip
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["graph"].startswith("lowered now") and "another model.onnx" in rec["graph"]
+    assert rec["torch"]["predictions_differ"] == 0 and rec["torch"]["logits_differ"] == 0
