@@ -69,6 +69,8 @@ def command(run_dir, model, random_init, out, input_shape, seed, batch, calib_da
                 path = export_random(
                     model, out, input_shape=shape, seed=seed, batch=batch, calib_data=data, progress=prog
                 )
+            if (path.parent / "checkpoint.pt").is_file():
+                record_export(path, path.parent / "checkpoint.pt")
         else:
             if run_dir is None:
                 raise UserError("give a training run directory, or --random-init --model NAME --out DIR")
