@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import training.train as train_mod  # noqa: E402
-from dybnn.flow import Flow, FlowConfig, _stale, load_flow_config  # noqa: E402
+from dybnn.flow import Flow, FlowConfig, _stale, load_flow_config, step_key  # noqa: E402
 from dybnn.outputs import file_sha256  # noqa: E402
 from tests.dybnn.conftest import run_cli  # noqa: E402
 from training.checkpoint import read_checkpoint  # noqa: E402
@@ -185,3 +185,22 @@ def test_flow_config_is_validated_before_anything_runs(tmp_path, monkeypatch, ca
 def _write(p, text):
     p.write_text(text)
     return p
+
+
+def test_deleted_hls_project_or_changed_setting_reruns_only_that_step(tmp_path):
+    """`dybnn flow` after deleting hls/<model>/ used to say "hls: up to date"."""
+    out = tmp_path / "run"
+    f = quiet_flow(cfg(), out)
+    step = next(s for s in f.steps() if s.name == "hls")
+    for p in [*step.inputs, *step.outputs]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps({"ok": True}))
+    state: dict = {}
+    f.record(state, step, step_key(step, out))
+    assert _stale(step, f.read_state(), out) is None
+    (f.hls_dir / "project.json").unlink()
+    assert _stale(step, f.read_state(), out) == f"hls/{cfg().model}/project.json is missing"
+    (f.hls_dir / "project.json").write_text(json.dumps({"ok": True}))
+    assert _stale(step, f.read_state(), out) is None
+    f2 = quiet_flow(cfg(csim_samples=7), out)
+    assert _stale(next(s for s in f2.steps() if s.name == "hls"), f2.read_state(), out) is not None
