@@ -34,7 +34,11 @@ def graph_made_from(onnx_path: Path, label_select: bool = True) -> dict:
     return {"onnx_sha256": file_sha256(onnx_path), "label_select": label_select}
 
 
-@click.command("lower", help="Lower a QONNX model to the hardware graph (graph.json + params.npz).")
+@click.command(
+    "lower",
+    help="Lower a QONNX model to the hardware graph (graph.json + params.npz): dybnn exports and Brevitas W1A1 "
+    "exports written by others (BNN-PYNQ style; supported patterns and errors: docs/qonnx-support.md).",
+)
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -34,9 +34,12 @@ def load_or_lower(onnx_path: Path):
 @click.option("--torch/--no-torch", "with_torch", default=None,
               help="Also run the PyTorch model of checkpoint.pt on the same images and compare logits and "
                    "predictions (exit 1 on any difference). Default: when checkpoint.pt is next to the model.")  # fmt: skip
+@click.option("--unit-range", is_flag=True,
+              help="Feed the images in [0, 1] without the dataset's mean/std normalization (models that "
+                   "normalize inside, e.g. Brevitas' BNN-PYNQ with its 2x - 1).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record.")
 def command(model: Path, dataset: str, root: Path | None, level: str, max_samples: int | None, batch: int,
-            with_torch: bool | None, as_json: bool) -> None:  # fmt: skip
+            with_torch: bool | None, unit_range: bool, as_json: bool) -> None:  # fmt: skip
     from hwsim.simulate import fixed_to_float, simulate
 
     onnx_path = model / "model.onnx" if model.is_dir() else model
@@ -65,6 +68,9 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
     except (ValueError, RuntimeError) as e:
         raise UserError(str(e)) from None
     x_all, y_all = (t.numpy() for t in ds.test.tensors[:2])
+    if unit_range:  # undo the dataset's normalization: images in [0, 1]
+        mean, std = (np.float32(v).reshape(1, -1, 1, 1) for v in (ds.info.mean, ds.info.std))
+        x_all = x_all * std + mean
     if len(shape) == 3 and x_all.shape[1] == 1 and shape[0] > 1 and tuple(x_all.shape[2:]) == shape[1:]:
         x_all = np.repeat(x_all, shape[0], axis=1)  # a grayscale dataset for an RGB model (e.g. BNN-PYNQ CNV)
     if tuple(x_all.shape[1:]) != shape:

@@ -19,12 +19,13 @@ from collections.abc import Callable
 import numpy as np
 
 from hwsim import nodes as N
-from hwsim.encoding import KEY_NEG_INF, KEY_POS_INF, key_float
+from hwsim.encoding import KEY_NEG_INF, KEY_POS_INF, float_key, key_float
 from hwsim.lower.convert import Converter
 from hwsim.lower.errors import LoweringError, unsupported
 from hwsim.lower.thresholds import GoldenFunction, multithreshold_by_bisection, sign_by_bisection
 from hwsim.lower.values import Elem, HwT, InputV
 from hwsim.nodes.input_quant import KEY_TYPE
+from hwsim.squash import quantized
 from hwsim.types import Fixed
 
 
@@ -71,6 +72,23 @@ def _golden(cv: Converter, node, e: Elem) -> Callable[[np.ndarray], np.ndarray]:
     return fn_flat
 
 
+def _check_dense(node, want: Callable, got: Callable, thr: np.ndarray) -> None:
+    """Beyond the samples of the bisection's own check (spread over all float32 keys): every float32 in a dense
+    grid of [-16, 16] and the keys next to every threshold, where a function that is not monotone would show."""
+    c = thr.shape[0]
+    grid = float_key(np.linspace(-16, 16, 8193, dtype=np.float32))
+    near = (thr.reshape(c, -1).T[None] + np.arange(-2, 2)[:, None, None]).reshape(-1, c)
+    pts = np.concatenate([np.repeat(grid[:, None], c, axis=1), np.clip(near, KEY_NEG_INF, KEY_POS_INF)])
+    bad = np.argwhere(np.asarray(want(pts)) != np.asarray(got(pts)))
+    if bad.size:
+        raise LoweringError(
+            f"unsupported pattern at node {node.name} ({node.op_type}): the float preprocessing of the input is "
+            f"not monotone in channel {int(bad[0][1])}; it cannot be realized by thresholds",
+            node.name,
+            node.op_type,
+        )
+
+
 def quantize_input(cv: Converter, node, e: Elem, out: Fixed | None, frac: int) -> HwT:
     """The quantizer ``node`` (``out=None``: BipolarQuant at scale ``2**-frac``) of the float chain ``e`` on the
     graph input, as thresholds on the input's float keys."""
@@ -86,9 +104,14 @@ def quantize_input(cv: Converter, node, e: Elem, out: Fixed | None, frac: int) -
     srcs = [s.node for s in e.steps] + [node.name]
     if out is None:
         thr, inv = sign_by_bisection(fn, lo, hi, node)
+        _check_dense(
+            node, lambda k: fn(k) >= 0, lambda k: (k >= thr[None, :]) ^ inv.astype(bool)[None, :], thr
+        )
         (h,) = cv.b.add(N.Sign, node.name, (keys,), (t,), onnx_node=node, sources=srcs, thr=thr, invert=inv)
         return cv.new_hwt(h, t, frac, True, x.layout)
     thr = multithreshold_by_bisection(fn, lo, hi, out, node)
+    _check_dense(node, lambda k: quantized(fn(k), out),
+                 lambda k: out.lo + (k[:, :, None] >= thr[None, :, :]).sum(axis=-1), thr)  # fmt: skip
     (h,) = cv.b.add(N.MultiThreshold, node.name, (keys,), (t,), onnx_node=node, sources=srcs, thr=thr,
                     base=int(out.lo), out=out)  # fmt: skip
     return cv.new_hwt(h, t, out.frac, False, x.layout)

@@ -98,7 +98,8 @@ def test_flow_writes_config_only_when_it_changes(tmp_path):
 
 def test_sim_foreign_rgb_model_on_grayscale_dataset(tmp_path):
     """`dybnn sim` on a Brevitas model with a float tail: a grayscale dataset resized and repeated to the model's
-    3 channels; the accuracy counts the labels of the float logits (the host's tail included)."""
+    3 channels, in [0, 1] with --unit-range; the accuracy counts the labels of the float logits (the host's tail
+    included)."""
     import numpy as np
     import pytest
 
@@ -109,12 +110,14 @@ def test_sim_foreign_rgb_model_on_grayscale_dataset(tmp_path):
     from training.data import get_dataset
 
     path = export(someone_else(), tmp_path / "net.onnx", (3, 16, 16))
-    res = CliRunner().invoke(cli, ["sim", str(path), "--dataset", "digits", "--max-samples", "64", "--json"])
+    args = ["sim", str(path), "--dataset", "digits", "--max-samples", "64", "--unit-range", "--json"]
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     rec = json.loads(res.output[res.output.index("{") :])
-    x, y = (
-        t.numpy() for t in get_dataset("digits", input_size=(16, 16), max_test_samples=64).test.tensors[:2]
-    )
+    ds = get_dataset("digits", input_size=(16, 16), max_test_samples=64)
+    x, y = (t.numpy() for t in ds.test.tensors[:2])
+    x = x * np.float32(ds.info.std[0]) + np.float32(ds.info.mean[0])  # --unit-range: images in [0, 1]
+    assert x.min() >= 0 and x.max() <= 1 + 1e-6
     g = lower(path)
     logits = simulate(g, np.repeat(x, 3, axis=1), level="ref")[g.metadata["logits"]]
     assert logits.dtype == np.float32 and rec["samples"] == 64

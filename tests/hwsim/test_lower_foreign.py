@@ -121,6 +121,16 @@ def test_input_decreasing_multibit_function_is_rejected(tmp_path):
         lower(_save(g.model(q), tmp_path / "m.onnx"))
 
 
+@pytest.mark.parametrize("bits", [1, 4])
+def test_input_non_monotone_preprocessing_is_rejected(tmp_path, bits):
+    """|x| - 0.5 before a quantizer: no threshold realizes it; the dense check near zero says so."""
+    g = G((1, 4))
+    y = g.node("Sub", [g.node("Abs", ["x"]), g.const(np.float32(0.5))])
+    q = g.bipolar(y, name="Q") if bits == 1 else g.quant(y, 2.0**-2, bits, name="Q")
+    with pytest.raises(LoweringError, match=r"node Q \((Bipolar)?Quant\): .*(not monotone|decreases)"):
+        lower(_save(g.model(q), tmp_path / "m.onnx"))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # float BatchNorm around max pooling
 
