@@ -177,6 +177,24 @@ def test_batchnorm_and_maxpool_before_sign(tmp_path, rng, order):
     _exact(path, x)
 
 
+def test_decomposed_batchnorm_before_sign(tmp_path, rng):
+    """BNN-PYNQ's TensorNorm between a dense layer and a binarizer: Sub(mean) -> Div(Pow(var + eps, 0.5)) ->
+    Mul(w < 0) -> Add(b), per channel: an inverted threshold stage of the unit."""
+    g = G((4, 8))
+    y = _dense(rng, g, cout=6)
+    var = g.const((rng.random(6) * 9 + 1).astype(np.float32))
+    root = g.node("Pow", [g.node("Add", [var, g.const(np.float32(1e-4))]), g.const(np.float32(0.5))])
+    y = g.node("Div", [g.node("Sub", [y, g.const(rng.standard_normal(6).astype(np.float32) * 3)]), root])
+    w = np.float32([-1.5, 0.7, -0.2, 1.1, -3.0, 0.4])
+    y = g.node("Add", [g.node("Mul", [y, g.const(w)]), g.const(rng.standard_normal(6).astype(np.float32))])
+    out = g.node("MatMul", [g.bipolar(y), g.const(_binary_weights(rng, 6, 3))])
+    path = _save(g.model(out), tmp_path / "m.onnx")
+    unit = next(n for n in lower(path).nodes if isinstance(n, N.XnorDense))
+    inv = unit.stage.invert.tolist()
+    assert unit.stage.mode == "threshold" and [inv[i] for i in (0, 1, 3, 4, 5)] == [1, 0, 0, 1, 0]
+    _exact(path, rng.standard_normal((32, 8)).astype(np.float32))
+
+
 def test_batchnorm_maxpool_before_multibit_quant(tmp_path, rng):
     """conv -> BN (positive scales) -> MaxPool -> Quant(u3): MultiThreshold before the pooling of the levels."""
     g = G((2, 2, 4, 4))
