@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,9 +236,15 @@ def run_sim(g: HwGraph, x: np.ndarray, level: str) -> dict[str, np.ndarray]:
     return simulate(g, x, level=level, return_intermediates=True)
 
 
-def run_qonnx(proto: Any, x: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+def run_qonnx(
+    proto: Any,
+    x: np.ndarray,
+    names: list[str],
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> dict[str, np.ndarray]:
     """``execute_onnx`` with the full context on ``x``, in batches of the graph's batch size; returns the
-    requested tensors concatenated over the samples (the last batch is padded with zeros)."""
+    requested tensors concatenated over the samples (the last batch is padded with zeros).
+    ``progress("qonnx", samples done, samples)`` after every batch."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
 
@@ -254,6 +261,8 @@ def run_qonnx(proto: Any, x: np.ndarray, names: list[str]) -> dict[str, np.ndarr
         ctx = execute_onnx(mw, {iname: xb}, return_full_exec_context=True)
         for t in names:
             out[t].append(np.asarray(ctx[t])[:k])
+        if progress is not None:
+            progress("qonnx", s + k, n)
     return {t: np.concatenate(v) for t, v in out.items()}
 
 
@@ -381,6 +390,7 @@ def verify(
     model: Any = None,
     graph: HwGraph | None = None,
     chunk: int = 64,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> VerifyReport:
     """Compare the levels on ``samples`` synthetic inputs (or ``x``); see the module docstring.
 
@@ -390,6 +400,7 @@ def verify(
         qonnx_samples: QONNX runs on the first ``min(samples, qonnx_samples)`` inputs only (it is slow).
         model: a PyTorch model to use as the torch level instead of the directory's checkpoint.
         graph: a hardware graph to use instead of ``hw/`` or a fresh lowering.
+        progress: ``progress(level, samples done, samples)`` as each level (ref, numba, qonnx, torch) advances.
     """
     from hwsim.lower import load_model
 
@@ -448,7 +459,11 @@ def verify(
         if lv in run:
             t0 = time.perf_counter()
             try:
-                parts = [run_sim(g, x[s : s + chunk], lv) for s in range(0, n, chunk)]
+                parts = []
+                for s in range(0, n, chunk):
+                    parts.append(run_sim(g, x[s : s + chunk], lv))
+                    if progress is not None:
+                        progress(lv, min(n, s + chunk), n)
             except NotImplementedError as e:
                 if lv == "ref":
                     raise
@@ -476,13 +491,17 @@ def verify(
             want.extend(v for k, v in rec.items() if k in ("threshold", "gamma", "zeta"))
         want.extend(o for o in g.metadata.get("onnx_outputs", []))
         t0 = time.perf_counter()
-        onnx_vals = run_qonnx(proto, x[:nq], sorted(set(want)))
+        onnx_vals = run_qonnx(proto, x[:nq], sorted(set(want)), progress)
         seconds["qonnx"] = time.perf_counter() - t0
         counts["qonnx"] = nq
     torch_out: tuple[list[tuple[str, np.ndarray]], np.ndarray] | None = None
     if "torch" in run:
         t0 = time.perf_counter()
+        if progress is not None:
+            progress("torch", 0, n)
         torch_out = torch_sites(torch_model, x)
+        if progress is not None:
+            progress("torch", n, n)
         seconds["torch"] = time.perf_counter() - t0
         counts["torch"] = n
 

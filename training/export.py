@@ -27,7 +27,7 @@ Metadata stored in the ONNX ``metadata_props`` (every value a JSON string; read 
 a power of two (per tensor, or per channel where the scales are per channel: binary weights, the folded
 BatchNorm). Float32 represents such a number exactly as long as the integer has at most 24 significant bits
 (``|t| / unit < 2**24``), and then adds and multiplies of such numbers are exact too. :func:`check_exact_range`
-runs the model twice on the same input, once as is (float32) and once as a float64 deep copy (Brevitas
+runs the model twice on the same input, once as is (float32) and once in float64 (Brevitas
 quantizers work in float64: every power-of-two scale and every rounding is the same), with hooks on every module
 of the model outside Brevitas' internals (inputs and outputs). For each distinct tensor it
 
@@ -54,7 +54,6 @@ from the bit widths, scales and weights is reported (``TensorRange.static_units`
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import os
@@ -91,10 +90,10 @@ FLOAT32_EXACT_UNITS = 2**24
 CALIB_STEPS = 8
 #: Default batch size of the synthetic calibration batches.
 CALIB_BATCH = 8
-#: The same for an input above 3x64x64 (224x224: a train-mode forward of DyBNN-ReActNet-A costs ~1.5 s per
-#: image on two cores; 4 x 2 images keep the calibration under half a minute).
-CALIB_STEPS_LARGE = 4
-CALIB_BATCH_LARGE = 2
+#: The same for an input above 3x64x64: at 224x224 a calibration forward of DyBNN-ReActNet-A costs ~35 s of CPU
+#: per image (the quantizers' statistics and rounding over every activation), so two single images.
+CALIB_STEPS_LARGE = 2
+CALIB_BATCH_LARGE = 1
 #: Per-sample input size (C*H*W) above which the large defaults apply.
 LARGE_INPUT = 3 * 64 * 64
 
@@ -524,12 +523,13 @@ def _is_binary_act(m: nn.Module) -> bool:
 
 def _hooked_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Every module of the model that is not inside a Brevitas layer (whose submodules compute scales)."""
-    out, brevitas_layers = [], []
+    out, brevitas_layers = [], set()
     for name, m in model.named_modules():
-        if any(name.startswith(p + ".") for p in brevitas_layers):
+        parts = name.split(".")
+        if any(".".join(parts[:i]) in brevitas_layers for i in range(1, len(parts))):
             continue
         if type(m).__module__.startswith("brevitas"):
-            brevitas_layers.append(name)
+            brevitas_layers.add(name)
         if isinstance(m, (nn.ModuleList, nn.ModuleDict)):
             continue
         out.append((name or "<model>", m))
@@ -706,7 +706,6 @@ def check_exact_range(
             mode.append("sign" if tracker.binary_only.get(id(t), False) else "full")
         seen.add(id(t))
 
-    shadow = copy.deepcopy(model).double()
     ranges: list[TensorRange] = []
     position = iter(range(len(events)))
 
@@ -757,15 +756,16 @@ def check_exact_range(
             units, value, grid = _channel_units(t, _channel_grid(t))
         what = "|value|"
         bound = None
-        if kind == "output" and inp is not None:
-            bound = _accumulator_bound(module, inp, t, with_bias=not sign_only)
-        reduction = bound is not None
         static_units = _channel_units(sb[0].view(1, -1), sb[1])[0] if sb is not None else None
-        static = sb is not None and isinstance(module, _POOLING)
-        if static:  # a pooling's worst case over all inputs replaces its observed bound
-            bound, what = (sb[0].view(1, -1), sb[1]), "worst-case sum bound (from the bit widths)"
-        elif bound is not None:
+        # a pooling is checked with its worst case; so is any reduction whose worst case is exact (a proof for
+        # every input, and the observed bound is not needed)
+        static = sb is not None and (isinstance(module, _POOLING) or static_units < FLOAT32_EXACT_UNITS)
+        if static:
+            bound, what = (sb[0].view(1, -1), sb[1]), "worst-case accumulator bound (from the bit widths)"
+        elif kind == "output" and inp is not None:
+            bound = _accumulator_bound(module, inp, t, with_bias=not sign_only)
             what = "accumulator bound sum|x*w| (observed)"
+        reduction = bound is not None
         if bound is not None:
             b_units, b_value, b_grid = _channel_units(*bound)
             if b_units > units or static:
@@ -800,9 +800,23 @@ def check_exact_range(
             )
 
     statics: dict[int, _Static] = {}
-    with _hooks(_hooked_modules(shadow), check):
+    with _as_float64(model) as shadow, _hooks(_hooked_modules(shadow), check):
         shadow(x.double())
     return ranges
+
+
+@contextlib.contextmanager
+def _as_float64(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with every floating parameter and buffer in float64, restored to its dtype afterwards (exact:
+    float32 -> float64 -> float32 round-trips). In place: a deep copy of a Brevitas model costs seconds."""
+    saved = [(t, t.data) for t in list(model.parameters()) + list(model.buffers()) if t.is_floating_point()]
+    try:
+        for t, d in saved:
+            t.data = d.to(torch.float64)
+        yield model
+    finally:
+        for t, d in saved:
+            t.data = d
 
 
 @torch.no_grad()

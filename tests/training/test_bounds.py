@@ -57,5 +57,5 @@ def test_larger_map_fails_the_check_naming_the_pool():
     net.input_shape = (1, 512, 512)
     (r,) = pooling_bounds(net)
     assert r.units == 512 * 512 * 128 and r.units >= FLOAT32_EXACT_UNITS
-    with pytest.raises(ExportRangeError, match=r"pool \(output\): worst-case sum bound"):
+    with pytest.raises(ExportRangeError, match=r"pool \(output\): worst-case accumulator bound"):
         check_exact_range(net, torch.zeros(1, 1, 512, 512))

@@ -1,0 +1,96 @@
+"""The paper's DyBNN backbones at 224x224 through the whole chain, on this machine: time and peak memory.
+
+    python benchmarks/bench_paper_models.py --out /tmp/paper            # both models, every step
+    python benchmarks/bench_paper_models.py --models dybnn-react-resnet18 --steps export,verify
+
+For ``dybnn-reactnet-a`` and ``dybnn-react-resnet18`` (native 3x224x224) it runs the ``dybnn`` CLI, each step in
+its own process, and records the wall time, the CPU time (user + system, all threads) and the peak resident
+memory of that process (``os.wait4``, as ``/usr/bin/time -v`` reports them), and the 1-minute load average at
+its end (the machine is shared: a load above 2 means the wall time is inflated):
+
+* ``export``       ``dybnn export --model M --random-init --out DIR`` (synthetic calibration)
+* ``export-real``  the same calibrated on 2 digits images resized to 224x224 (``--calib-data digits``)
+* ``lower``        ``dybnn lower DIR``
+* ``verify``       ``dybnn verify DIR --samples 2`` (torch, qonnx, ref, numba; exact or exit 1)
+* ``estimate``     ``dybnn estimate DIR --part u250``
+
+The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
+status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ("dybnn-reactnet-a", "dybnn-react-resnet18")
+STEPS = ("export", "export-real", "lower", "verify", "estimate")
+
+
+def run(cmd: list[str], cwd: Path) -> dict:
+    """Run ``cmd``; wall seconds, peak RSS (MiB) of the process, exit status, last output line."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(cwd) + os.pathsep + env.get("PYTHONPATH", "")
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read() if p.stdout is not None else ""
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    lines = [ln for ln in out.splitlines() if ln.strip() and "Warning" not in ln and "warn(" not in ln]
+    return {
+        "cmd": " ".join(cmd[2:]),
+        "seconds": round(wall, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),  # Linux: KiB
+        "load": round(os.getloadavg()[0], 1),
+        "exit": p.returncode,
+        "last": lines[-1] if lines else "",
+        "output": lines[-12:],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True, help="work directory (one subdirectory per model)")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--steps", default=",".join(STEPS))
+    ap.add_argument("--samples", type=int, default=2, help="verify samples")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    root = Path(__file__).resolve().parents[1]
+    py = [sys.executable, "-m", "dybnn"]
+    steps = [s for s in a.steps.split(",") if s]
+    records = []
+    for m in a.models.split(","):
+        d = a.out / m
+        real = a.out / f"{m}-digits"
+        plan = {
+            "export": [*py, "export", "--model", m, "--random-init", "--out", str(d)],
+            "export-real": [*py, "export", "--model", m, "--random-init", "--out", str(real),
+                            "--calib-data", "digits", "--calib-images", "2"],
+            "lower": [*py, "lower", str(d)],
+            "verify": [*py, "verify", str(d), "--samples", str(a.samples), "--qonnx-samples", str(a.samples)],
+            "estimate": [*py, "estimate", str(d), "--part", "u250"],
+        }  # fmt: skip
+        for s in steps:
+            r = {"model": m, "step": s, **run(plan[s], root)}
+            records.append(r)
+            if not a.json:
+                print(f"{m:22s} {s:12s} {r['seconds']:8.1f} s wall {r['cpu_seconds']:8.1f} s cpu "
+                      f"{r['peak_rss_mib']:7d} MiB  load {r['load']:4.1f}  exit {r['exit']}  {r['last'][:90]}",
+                      flush=True)  # fmt: skip
+                if r["exit"]:
+                    print("\n".join("    " + ln for ln in r["output"]), flush=True)
+    if a.json:
+        print(json.dumps(records, indent=1))
+    return 0 if all(r["exit"] == 0 for r in records) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
