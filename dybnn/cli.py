@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> None:
     import signal
     import warnings
 
-    from dybnn.errors import is_user_error, one_line
-
     # Brevitas warns on import that an optional package (fast_hadamard_transform) is missing; dybnn never uses
     # what it accelerates, so the warning only says something wrong to a user.
     warnings.filterwarnings(
@@ -79,9 +77,19 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
     try:
-        signal.signal(signal.SIGTERM, _sigterm)
+        previous, installed = signal.signal(signal.SIGTERM, _sigterm), True
     except ValueError:  # not the main thread
-        pass
+        previous, installed = None, False
+    try:
+        _run(args, debug)
+    finally:
+        if installed:  # leave the process as it was (main() also runs inside tests)
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _run(args: list[str], debug: bool) -> None:
+    from dybnn.errors import is_user_error, one_line
+
     try:
         cli.main(args=args, prog_name="dybnn", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

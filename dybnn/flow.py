@@ -544,7 +544,8 @@ class Flow:
                 continue
             self.echo(f"[{i}/{len(steps)}] {s.name} ({why}) ...")
             key = step_key(s, self.out)
-            state.pop(s.name, None)
+            if state.pop(s.name, None) is not None:  # a step that fails or is interrupted has no record
+                atomic_write_json(self.out / STATE_NAME, {"format": "dybnn-flow-state", "steps": state})
             t0 = time.perf_counter()
             note = s.run()
             dt = time.perf_counter() - t0

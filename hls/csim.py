@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,16 +110,25 @@ def run_csim(
     timeout: float = 600,
     *,
     rebuild: bool = True,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> CsimResult:
     """Build (``make``) and run the C simulation of ``graph`` on the float batch ``x``; compare with hwsim.
 
     ``graph`` is the graph the project was written from (same outputs). The result holds the mismatch count per
-    output, the measured and modelled loop counts and cycles, and the build and run times.
+    output, the measured and modelled loop counts and cycles, and the build and run times. ``progress(stage,
+    done, total)`` is called at the start and end of the build and of the run.
     """
+
+    def stage(name: str, done: int) -> None:
+        if progress is not None:
+            progress(name, done, 1)
+
     d = Path(project_dir)
     graph = accelerator_part(graph)  # the project ends at the integers before a float tail
     deadline = time.perf_counter() + timeout
+    stage("C simulation: g++ build", 0)
     build_s = build(d, timeout) if rebuild or not (d / "build" / "csim").exists() else 0.0
+    stage("C simulation: g++ build", 1)
     doc = json.loads((d / MANIFEST).read_text())
     names = [o["tensor"] for o in doc["outputs"]]
     missing = [t for t in names if t not in graph.tensors]
@@ -135,6 +145,7 @@ def run_csim(
         for row in bits:
             f.write(" ".join(map(str, row.tolist())) + "\n")
     t0 = time.perf_counter()
+    stage(f"C simulation: {len(x)} frame(s)", 0)
     try:
         r = subprocess.run(
             [str((d / "build" / "csim").resolve()), str(work / "input.txt"), str(work)],
@@ -145,6 +156,7 @@ def run_csim(
             f"{d}: the C simulation of {len(x)} frame(s) did not finish within the timeout"
         ) from None
     run_s = time.perf_counter() - t0
+    stage(f"C simulation: {len(x)} frame(s)", 1)
     log = r.stdout + r.stderr
     if r.returncode != 0:
         raise CsimError(f"{d}: the C simulation failed (exit status {r.returncode}):\n{_tail(log)}")

@@ -91,3 +91,25 @@ def test_progress_kwargs_passes_the_renderer_only_where_accepted():
     P.report(lambda *a: calls.append(a), "s", 1, 2)
     P.report(None, "s", 1, 2)
     assert calls == [("s", 1, 2)]
+
+
+@pytest.mark.hls
+def test_csim_reports_its_stages(tmp_path, rng):
+    import shutil
+
+    if shutil.which("g++") is None or shutil.which("make") is None:
+        pytest.skip("g++/make not installed")
+    from hls.csim import run_csim
+    from hls.project import write_project
+    from tests.hwsim.graphs import resblock_graph
+
+    g = resblock_graph(rng)
+    prj = write_project(g, tmp_path / "p", "pynq-z1", 10.0)
+    calls = []
+    x = rng.standard_normal((2, *g.spec(g.inputs[0]).shape)).astype("float32")
+    res = run_csim(prj, g, x, progress=lambda *a: calls.append(a))
+    assert res.ok
+    assert calls == [
+        ("C simulation: g++ build", 0, 1), ("C simulation: g++ build", 1, 1),
+        ("C simulation: 2 frame(s)", 0, 1), ("C simulation: 2 frame(s)", 1, 1),
+    ]  # fmt: skip
