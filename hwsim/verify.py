@@ -185,8 +185,8 @@ class Sources:
 
 
 def resolve(path: str | os.PathLike, relower: bool = False) -> Sources:
-    """Find ``model.onnx``, the hardware graph (``hw/`` when present and newer, else lowered now) and the
-    checkpoint (``checkpoint.pt``) of a run directory, or take a bare ONNX file."""
+    """Find ``model.onnx``, the hardware graph (``hw/`` when its manifest says it was lowered from this very file,
+    else lowered now) and the checkpoint (``checkpoint.pt``) of a run directory, or take a bare ONNX file."""
     from hwsim.lower import lower
 
     p = Path(path)
@@ -204,12 +204,22 @@ def resolve(path: str | os.PathLike, relower: bool = False) -> Sources:
     else:
         raise VerifyError(f"{p}: no such file or directory")
     gj = hw / "graph.json"
-    if not relower and gj.is_file() and gj.stat().st_mtime >= onnx_path.stat().st_mtime:
-        g = HwGraph.load(hw)
-        src = g.metadata.get("source_onnx")
-        if src is None or Path(src).resolve() == onnx_path.resolve():
-            return Sources(onnx_path, g, ckpt, str(hw))
+    if not relower and gj.is_file() and _lowered_from(hw, onnx_path):
+        return Sources(onnx_path, HwGraph.load(hw), ckpt, str(hw))
     return Sources(onnx_path, lower(onnx_path), ckpt, "lowered now")
+
+
+def _lowered_from(hw: Path, onnx_path: Path) -> bool:
+    """``hw/``'s manifest records this very QONNX file (SHA-256) and its files are intact; an mtime cannot tell."""
+    from dybnn.outputs import file_sha256, made_from, owned_files_intact
+    from hwsim.graph import GRAPH_OWNER
+
+    rec = made_from(hw, GRAPH_OWNER)
+    return (
+        rec is not None
+        and rec.get("onnx_sha256") == file_sha256(onnx_path)
+        and owned_files_intact(hw, GRAPH_OWNER)
+    )
 
 
 def synthetic_inputs(g: HwGraph, n: int, seed: int = 0) -> np.ndarray:

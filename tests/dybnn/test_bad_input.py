@@ -225,3 +225,15 @@ def test_sim_ignores_a_foreign_hw(tiny_run, rng, monkeypatch, capsys):
     rec = json.loads(out)
     assert rec["graph"].startswith("lowered now") and "another model.onnx" in rec["graph"]
     assert rec["torch"]["predictions_differ"] == 0 and rec["torch"]["logits_differ"] == 0
+
+
+def test_library_verify_resolves_hw_by_recorded_hash(tiny_run, rng, monkeypatch, capsys):
+    import os
+
+    from hwsim.verify import resolve
+
+    resblock_graph(rng).save(tiny_run / "hw", made_from={"onnx_sha256": "0" * 64})
+    os.utime(tiny_run / "model.onnx", (1, 1))  # hw/ is much newer: the old mtime rule took it
+    assert resolve(tiny_run).graph_source == "lowered now"
+    assert run_cli(monkeypatch, capsys, "lower", str(tiny_run / "model.onnx"))[0] == 0
+    assert resolve(tiny_run).graph_source == str(tiny_run / "hw")

@@ -139,7 +139,7 @@ def test_sigterm_during_the_first_epoch_then_resume(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", "dybnn", "train", "--model", "tfc-w1a1", "--dataset", "synthetic", "--epochs",
-           "3", "--max-steps-per-epoch", "150", "--batch-size", "8", "--out", str(out), "--quiet", "--no-export"]  # fmt: skip
+           "3", "--max-steps-per-epoch", "60", "--batch-size", "8", "--out", str(out), "--quiet", "--no-export"]  # fmt: skip
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (out / "config.json").exists() and time.monotonic() < deadline and p.poll() is None:
