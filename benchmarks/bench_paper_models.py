@@ -10,9 +10,9 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
 
 * ``export``       ``dybnn export --model M --random-init --out DIR`` (synthetic calibration)
 * ``export-real``  the same calibrated on 2 digits images resized to 224x224 (``--calib-data digits``)
-* ``lower``        ``dybnn lower DIR``
+* ``lower``        ``dybnn lower DIR/model.onnx --out DIR/hw``
 * ``verify``       ``dybnn verify DIR --samples 2`` (torch, qonnx, ref, numba; exact or exit 1)
-* ``estimate``     ``dybnn estimate DIR --part u250``
+* ``estimate``     ``dybnn estimate DIR/model.onnx --part u250``
 
 The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
 status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             "export": [*py, "export", "--model", m, "--random-init", "--out", str(d)],
             "export-real": [*py, "export", "--model", m, "--random-init", "--out", str(real),
                             "--calib-data", "digits", "--calib-images", "2"],
-            "lower": [*py, "lower", str(d)],
+            "lower": [*py, "lower", str(d / "model.onnx"), "--out", str(d / "hw")],
             "verify": [*py, "verify", str(d), "--samples", str(a.samples), "--qonnx-samples", str(a.samples)],
-            "estimate": [*py, "estimate", str(d), "--part", "u250"],
+            "estimate": [*py, "estimate", str(d / "model.onnx"), "--part", "u250"],
         }  # fmt: skip
         for s in steps:
             r = {"model": m, "step": s, **run(plan[s], root)}
