@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hls.devices import resolve_part  # noqa: E402
 from hls.estimate import GraphModel, finn_reference_estimate, folding_search  # noqa: E402
-from hls.estimate.design import config_for  # noqa: E402
 from hls.estimate.designs import VALIDATION, reactnet_a, run_validation  # noqa: E402
+from hls.estimate.pipeline import config_for  # noqa: E402
 from hls.estimate.report import format_table, to_document  # noqa: E402
 
 

@@ -422,7 +422,7 @@ class Flow:
     def do_estimate(self) -> str:
         from hls.devices import resolve_part
         from hls.estimate import EstimateConfig, GraphModel, finn_reference_estimate, folding_search
-        from hls.estimate.design import config_for
+        from hls.estimate.pipeline import config_for
         from hls.estimate.report import to_document
         from hls.folding import to_json
 

@@ -135,7 +135,7 @@ def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
     """Export, lower and estimate one trained run: LUT, BRAM18, latency and frames/s with automatic folding."""
     from hls.devices import resolve_part
     from hls.estimate import EstimateConfig, GraphModel, folding_search
-    from hls.estimate.design import config_for
+    from hls.estimate.pipeline import config_for
     from hwsim.lower import lower
     from training.export import export_checkpoint
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from hls import cycles as C
 from hls.folding import Fold
-from hls.project import MANIFEST, InsertStreamForks, expected_outputs, float_bits, is_project
+from hls.project import MANIFEST, expected_outputs, float_bits, is_project
+from hls.timing import stream_graph
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 
@@ -183,9 +184,8 @@ def _model(graph: HwGraph, doc: dict, loops: dict[str, int]):
     folding = {k: Fold(v["pe"], v["simd"]) for k, v in doc["folding"].items()}
     outs = [o["tensor"] for o in doc["outputs"]]
     g = graph if list(graph.outputs) == outs else _with_outputs(graph, outs)
-    g2, fold2, _ = InsertStreamForks().apply(
-        g, {k: f for k, f in folding.items() if k in {n.name for n in g.nodes}}
-    )
+    sg = stream_graph(g, {k: f for k, f in folding.items() if k in {n.name for n in g.nodes}})
+    g2, fold2 = sg.graph, sg.folding
     model_loops: dict[str, int] = {}
     model_cycles: dict[str, int] = {}
     cycles: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Cycles per frame of each node for a folding: the iteration counts of the node's pipelined (II=1) loops.
 
-This is the single source of the cycle model: the estimator reports it and the HLS C-simulation counts the same
-loop iterations (``DYBNN_COUNT`` counters compiled only when ``__SYNTHESIS__`` is not defined) -- tests check that
+This is the loop table of the timing model (:mod:`hls.timing`, which adds first and last output words, FIFO
+depths and latency, and re-exports :func:`node_cycles` and :func:`node_loops`): the estimator reports it and the
+HLS C-simulation counts the same loop iterations (``DYBNN_COUNT`` counters compiled only when ``__SYNTHESIS__`` is not defined) -- tests check that
 both agree exactly, loop by loop.
 
 A node's template has one or more pipelined loops (:func:`node_loops` names them and gives their trip counts per
@@ -16,8 +17,7 @@ frame). They are combined into the node's cycles per frame (:func:`node_cycles`)
 Fill terms: pipeline fill is not included -- every loop is modelled at II=1 with zero pipeline depth, so a real
 schedule is a few cycles longer per loop (e.g. +7 in a published FINN CNV csynth report), and a node with
 sequential loops pays that per loop. The window generator's own fill (the first KH rows) *is* a loop and is
-counted. :func:`first_output` gives the input words and further iterations before a node's first output word,
-which the FIFO sizing of the project writer (:mod:`hls.emit.schedule`) uses.
+counted. When a node's first output word leaves is :func:`hls.timing.first_output`.
 
 Per node type (``N`` vectors per frame, ``MH``/``MW`` matrix height/width, ``Hd`` hidden units)::
 
@@ -92,11 +92,8 @@ def node_loops(g: HwGraph, node: N.Node, fold: Fold) -> dict[str, int]:
 
 
 def node_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
+    """Cycles per frame of ``node`` at ``fold``: its loops combined by :func:`combine`."""
     return combine(type(node), node_loops(g, node, fold))
-
-
-def graph_cycles(g: HwGraph, folding: dict[str, Fold]) -> dict[str, int]:
-    return {n.name: node_cycles(g, n, folding.get(n.name, Fold())) for n in g.nodes}
 
 
 # ------------------------------------------------------------------------------------------ sliding window
@@ -205,43 +202,3 @@ def _dynamic(g, node, f):
         "hyper2": (h.n_out // f.pe) * h.n_hidden,
         "frame_out": frame,
     }
-
-
-# ------------------------------------------------------------------------------------------ first output
-
-
-def _window_fill(shape: tuple[int, ...], kernel, stride, pad, simd: int) -> tuple[int, int]:
-    """``(input words, iterations)`` of a window generator's fill: the first KH padded rows."""
-    s = window_geometry(shape, kernel, stride, pad)
-    cf = s["c"] // simd
-    real_rows = max(0, min(s["kh"], s["pt"] + s["h"]) - s["pt"])
-    return real_rows * s["w"] * cf, s["kh"] * s["pw"] * cf
-
-
-def first_output(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
-    """``(need, extra)``: the node emits its first output word after reading ``need`` words of its input and
-    running ``extra`` further iterations (that do not wait for input). Used to size FIFOs
-    (:mod:`hls.emit.schedule`)."""
-    f = fold
-    if isinstance(node, (N.XnorConv, N.FixedConv, N.XnorDense, N.FixedDense)):
-        _, mw, _ = matrix_dims(g, node)
-        sf = mw // f.simd
-        if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
-            need, fill = _window_fill(
-                g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.simd
-            )
-            return need, fill - need + sf
-        return sf, 0
-    if isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool)):
-        pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
-        shape = g.spec(node.inputs[0]).shape
-        need, fill = _window_fill(shape, node.kernel, node.stride, pad, f.pe)
-        if isinstance(node, N.SlidingWindow):
-            return need, fill - need
-        return need, fill - need + node.kernel[0] * node.kernel[1] * (shape[-1] // f.pe)
-    if isinstance(node, (N.GlobalPool, N.LabelSelect)):
-        return _elems(g, node.inputs[0]) // f.pe, 0
-    if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
-        loops = node_loops(g, node, f)
-        return loops["frame_in"], loops["hyper1"] + loops["hyper2"]
-    return 1, 0

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from dybnn.outputs import write_owned
-from hls import cycles as C
+from hls import timing as T
+from hls.devices import resolve_part
 from hls.emit import EmitError, NodeCode, NodeEnv, ParamArray, Port, c_ident, emit_node, template_env
-from hls.emit.schedule import DEFAULT_DEPTH, NodeTiming, schedule
 from hls.folding import MAX_STREAM_BITS, Fold, FoldingError, channels, divisors, validate
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -74,73 +74,6 @@ def ap_types_dir() -> Path:
     return d
 
 
-# ------------------------------------------------------------------------------------------------ passes
-
-
-class InsertStreamForks:
-    """Give every tensor exactly one reader: a tensor read by several nodes, or read and also a graph output,
-    gets a Duplicate node (a dataflow stream has one producer and one consumer)."""
-
-    def apply(self, g: HwGraph, folding: dict[str, Fold]) -> tuple[HwGraph, dict[str, Fold], dict[str, str]]:
-        """Returns the new graph, its folding, and ``{port tensor: original graph output}``."""
-        readers: dict[str, int] = {}
-        for n in g.nodes:
-            for t in n.inputs:
-                readers[t] = readers.get(t, 0) + 1
-        for t in g.outputs:
-            readers[t] = readers.get(t, 0) + 1
-        names = {n.name for n in g.nodes}
-        nodes: list[N.Node] = []
-        tensors = dict(g.tensors)
-        folding = dict(folding)
-        forks: dict[str, N.Node] = {}
-        for t, k in readers.items():
-            if k < 2:
-                continue
-            name = t + "_fork"
-            while name in names:
-                name += "_"
-            names.add(name)
-            outs = tuple(f"{t}__{i}" for i in range(k))
-            for o in outs:
-                tensors[o] = g.spec(t)
-            forks[t] = N.Duplicate(name=name, inputs=(t,), outputs=outs)
-            # the fork keeps the producer's word width when it can (no width converter in front of it)
-            prod = g.producer(t)
-            pe = 1 if prod is None or isinstance(prod, N.LabelSelect) else folding.get(prod.name, Fold()).pe
-            folding[name] = Fold(pe if g.spec(t).shape[-1] % pe == 0 else 1, 1)
-        # assign fork outputs to readers in order
-        next_out: dict[str, int] = {t: 0 for t in forks}
-        for t in g.inputs:
-            if t in forks:
-                nodes.append(forks[t])
-        for n in g.nodes:
-            new_inputs = []
-            for t in n.inputs:
-                if t in forks:
-                    new_inputs.append(forks[t].outputs[next_out[t]])
-                    next_out[t] += 1
-                else:
-                    new_inputs.append(t)
-            nodes.append(n if tuple(new_inputs) == n.inputs else n.replace(inputs=tuple(new_inputs)))
-            for t in n.outputs:
-                if t in forks:
-                    nodes.append(forks[t])
-        outputs = []
-        out_map = {}
-        for t in g.outputs:
-            if t in forks:
-                o = forks[t].outputs[next_out[t]]
-                next_out[t] += 1
-            else:
-                o = t
-            outputs.append(o)
-            out_map[o] = t
-        g2 = HwGraph(g.name, list(g.inputs), outputs, tensors, nodes, dict(g.metadata))
-        g2.validate()
-        return g2, folding, out_map
-
-
 # ------------------------------------------------------------------------------------------------ plan
 
 
@@ -148,11 +81,12 @@ class InsertStreamForks:
 class Plan:
     """Everything the templates need, derived from the graph and the folding."""
 
-    graph: HwGraph  # with stream forks
+    graph: HwGraph  # with stream forks (hls.timing.stream_graph)
     folding: dict[str, Fold]
     output_names: dict[str, str]  # port tensor -> original graph output
     idents: dict[str, str]
     codes: dict[str, NodeCode]
+    schedule: T.Timing  # the timing model of the design: FIFO depths, first words, periods
     loops: list[str] = field(default_factory=list)  # "node/loop" by counter id
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     channels: list[dict[str, Any]] = field(default_factory=list)
@@ -198,7 +132,8 @@ def make_plan(graph: HwGraph, folding: dict[str, Fold] | None = None) -> Plan:
             raise ProjectError(
                 f"graph {graph.name!r}: the float input feeds node {c.name!r} ({c.op_type}); only InputQuant reads floats"
             )
-    g, fold, out_map = InsertStreamForks().apply(graph, folding)
+    sg = T.stream_graph(graph, folding)
+    g, fold = sg.graph, sg.folding
     taken: set[str] = {top_name(g)}
     idents = {n.name: c_ident(n.name, taken) for n in g.nodes}
     codes: dict[str, NodeCode] = {}
@@ -213,12 +148,12 @@ def make_plan(graph: HwGraph, folding: dict[str, Fold] | None = None) -> Plan:
             IndexError,
         ) as e:  # a reshape that does not fit means a folding the node cannot use
             raise EmitError(f"node {n.name!r} ({n.op_type}): cannot generate code: {e}") from None
-        want = tuple(C.node_loops(g, n, fold.get(n.name, Fold())))
+        want = tuple(T.node_loops(g, n, fold.get(n.name, Fold())))
         if codes[n.name].loops != want:
             raise EmitError(
                 f"node {n.name!r}: emitter loops {codes[n.name].loops} differ from the cycle model {want}"
             )
-    plan = Plan(g, fold, out_map, idents, codes)
+    plan = Plan(g, fold, sg.outputs, idents, codes, T.schedule(sg))
     for n in g.nodes:
         plan.counters[n.name] = {}
         for lp in codes[n.name].loops:
@@ -229,13 +164,13 @@ def make_plan(graph: HwGraph, folding: dict[str, Fold] | None = None) -> Plan:
 
 
 def _wire(plan: Plan, taken: set[str]) -> None:
-    g = plan.graph
+    """Channel variables, width converters and calls of the top function; FIFO depths from the timing model."""
+    g, tm = plan.graph, plan.schedule
     producer_port: dict[str, Port] = {}
     for n in g.nodes:
         for p in plan.codes[n.name].outputs:
             producer_port[p.tensor] = p
     var_of: dict[str, str] = {}  # tensor -> channel variable as produced
-    words: dict[str, int] = {}
     # top-level ports
     x = g.inputs[0]
     (reader,) = g.consumers(x)
@@ -243,9 +178,9 @@ def _wire(plan: Plan, taken: set[str]) -> None:
     v = c_ident("in_" + x, taken)
     var_of[x] = v
     elems = _elems(g, x)
-    words[v] = elems // in_port.elems
     plan.in_ports.append({"var": v, "tensor": x, "width": in_port.width, "elems": elems,
                           "elems_per_word": in_port.elems, "words": elems // in_port.elems, "num": in_port.num})  # fmt: skip
+    plan.timing[v] = {"first": 0.0, "period": elems // in_port.elems}
     out_vars: dict[str, str] = {}
     for t in g.outputs:
         p = producer_port[t]
@@ -254,53 +189,52 @@ def _wire(plan: Plan, taken: set[str]) -> None:
         el = _elems(g, t)
         plan.out_ports.append({"var": ov, "tensor": plan.output_names[t], "width": p.width, "elems": el,
                                "elems_per_word": p.elems, "words": el // p.elems, "num": p.num})  # fmt: skip
+    chan: dict[str, dict[str, Any]] = {}
     for t, p in producer_port.items():
         if t in out_vars:
             var_of[t] = out_vars[t]
         else:
             var_of[t] = c_ident("s_" + t, taken)
-            plan.channels.append({"var": var_of[t], "width": p.width, "label": t, "depth": DEFAULT_DEPTH})
-        words[var_of[t]] = _elems(g, t) // p.elems
-    timings: list[NodeTiming] = []
+            chan[var_of[t]] = {"var": var_of[t], "width": p.width, "label": t, "depth": T.DEFAULT_DEPTH,
+                               "producer": g.producer(t).name, "consumer": None}  # fmt: skip
+            plan.channels.append(chan[var_of[t]])
     dwc_id = len(plan.loops)
     for n in g.nodes:
         code = plan.codes[n.name]
         args = []
-        tin = []
         for p in code.inputs:
             src = var_of[p.tensor]
             have = producer_port[p.tensor].elems if p.tensor in producer_port else p.elems
-            if have != p.elems:  # the consumer folds the tensor differently: width converter
+            c = tm.channel(n.name, p.tensor)
+            if (c.elems, c.src_elems) != (p.elems, have):
+                raise EmitError(
+                    f"node {n.name!r}: stream {p.tensor!r} carries {have} -> {p.elems} elements per word, the "
+                    f"timing model {c.src_elems} -> {c.elems}"
+                )
+            if c.converter:  # the consumer folds the tensor differently: width converter
                 dv = c_ident(f"s_{p.tensor}_{p.elems}", taken)
-                total = _elems(g, p.tensor)
-                plan.channels.append({"var": dv, "width": p.width, "label": f"{p.tensor} ({p.elems} per word)",
-                                      "depth": DEFAULT_DEPTH})  # fmt: skip
                 label = f"{p.tensor}__dwc/dwc"
+                plan.channels.append({"var": dv, "width": p.width, "label": f"{p.tensor} ({p.elems} per word)",
+                                      "depth": c.depth, "producer": label, "consumer": n.name})  # fmt: skip
+                if src in chan:
+                    chan[src]["consumer"] = label
                 plan.loops.append(label)
-                plan.calls.append({"kind": "dwc", "in_e": have, "out_e": p.elems, "bits": p.num.bits, "total": total,
-                                   "counter": dwc_id, "args": [src, dv], "label": label,
-                                   "iterations": total // int(np.gcd(have, p.elems))})  # fmt: skip
-                need = -(-p.elems // have)  # input words that make the first output word
-                timings.append(NodeTiming((src,), (dv,), total // int(np.gcd(have, p.elems)), need, 0, False))
+                plan.calls.append({"kind": "dwc", "in_e": have, "out_e": p.elems, "bits": p.num.bits,
+                                   "total": _elems(g, p.tensor), "counter": dwc_id, "args": [src, dv],
+                                   "label": label, "iterations": c.converter_iterations})  # fmt: skip
+                plan.timing[dv] = {"first": float(c.first), "period": int(c.period)}
                 dwc_id += 1
-                words[dv] = total // p.elems
                 src = dv
+            elif src in chan:
+                chan[src]["depth"], chan[src]["consumer"] = c.depth, n.name
             args.append(src)
-            tin.append(src)
-        outs = [var_of[p.tensor] for p in code.outputs]
-        args += outs
+        args += [var_of[p.tensor] for p in code.outputs]
+        for p in code.outputs:
+            plan.timing[var_of[p.tensor]] = {
+                "first": float(tm.first[n.name]),
+                "period": int(tm.period[n.name]),
+            }
         plan.calls.append({"kind": "node", "ns": plan.idents[n.name], "args": args, "op_type": n.op_type})
-        f = plan.folding.get(n.name, Fold())
-        need, extra = C.first_output(g, n, f)
-        timings.append(
-            NodeTiming(
-                tuple(tin), tuple(outs), C.node_cycles(g, n, f), need, extra, isinstance(n, (N.Add, N.Concat))
-            )
-        )
-    timing, depth = schedule(timings, [plan.in_ports[0]["var"]], words)
-    for c in plan.channels:
-        c["depth"] = depth.get(c["var"], DEFAULT_DEPTH)
-    plan.timing = {v: {"first": float(s.first), "period": int(s.period)} for v, s in timing.items()}
     widths = [c["width"] for c in plan.channels] + [p["width"] for p in plan.in_ports + plan.out_ports]
     plan.max_width = max(widths)
 
@@ -388,10 +322,10 @@ def render(plan: Plan, part: str, clock_ns: float, tb_frames: int = 0) -> dict[s
     node_rows = [
         {"name": n.name, "ns": plan.idents[n.name], "op_type": n.op_type,
          "pe": plan.folding.get(n.name, Fold()).pe, "simd": plan.folding.get(n.name, Fold()).simd,
-         "cycles": C.node_cycles(g, n, plan.folding.get(n.name, Fold()))}
+         "cycles": plan.schedule.nodes[n.name].cycles}
         for n in g.nodes
     ]  # fmt: skip
-    deep = [c for c in plan.channels if c["depth"] > DEFAULT_DEPTH]
+    deep = [c for c in plan.channels if c["depth"] > T.DEFAULT_DEPTH]
     files["README.md"] = env.get_template("README.md.j2").render(
         graph_name=g.name,
         top=top,
@@ -403,6 +337,7 @@ def render(plan: Plan, part: str, clock_ns: float, tb_frames: int = 0) -> dict[s
         outputs=plan.out_ports,
         tb_frames=tb_frames,
         bottleneck=max(node_rows, key=lambda r: r["cycles"]),
+        latency=plan.schedule.latency,
     )
     return files
 
@@ -434,12 +369,20 @@ def manifest(plan: Plan, part: str, clock_ns: float) -> dict[str, Any]:
         ],
         "loops": plan.loops,
         "node_loops": {n.name: list(plan.codes[n.name].loops) for n in g.nodes},
-        "node_cycles": {n.name: C.node_cycles(g, n, plan.folding.get(n.name, Fold())) for n in g.nodes},
+        "node_cycles": {n.name: plan.schedule.nodes[n.name].cycles for n in g.nodes},
         "fifos": [
-            {"var": c["var"], "tensor": c["label"], "width": c["width"], "depth": c["depth"]}
+            {
+                "var": c["var"],
+                "tensor": c["label"],
+                "producer": c["producer"],
+                "consumer": c["consumer"],
+                "width": c["width"],
+                "depth": c["depth"],
+            }
             for c in plan.channels
         ],
         "timing": plan.timing,
+        "latency_cycles": plan.schedule.latency,
         "width_converters": {c["label"]: c["iterations"] for c in plan.calls if c["kind"] == "dwc"},
     }
 
@@ -453,14 +396,6 @@ def is_project(d: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and doc.get("format") == FORMAT
-
-
-def _resolve_part(part: str) -> str:
-    try:
-        from hls.devices import resolve_part
-    except ImportError:  # the device table is optional here: take the name as given
-        return str(part)
-    return resolve_part(part).part
 
 
 def write_project(
@@ -499,7 +434,7 @@ def write_project(
         raise ProjectError(
             f"{out} exists and is not a dybnn HLS project (no {MANIFEST}); refusing to overwrite it"
         )
-    full_part = _resolve_part(part)
+    full_part = resolve_part(part).part
     graph = with_probes(accelerator_part(graph), probes)
     plan = make_plan(graph, folding)
     files = render(plan, full_part, clock_ns, tb_frames)
@@ -581,7 +516,6 @@ def write_expected(path: Path, graph: HwGraph, x: np.ndarray, doc: dict[str, Any
 
 __all__ = [
     "FORMAT",
-    "InsertStreamForks",
     "Plan",
     "ProjectError",
     "ap_types_dir",

@@ -74,7 +74,7 @@ def command(
 ) -> None:
     from hls.devices import UnknownPartError, resolve_part
     from hls.estimate import EstimateConfig, FitError, GraphModel, finn_reference_estimate, folding_search
-    from hls.estimate.design import config_for
+    from hls.estimate.pipeline import config_for
     from hls.estimate.report import format_table, static_vs_dynamic, to_csv, to_document
     from hls.estimate.static import has_dynamic
     from hls.folding import FoldingError, to_json

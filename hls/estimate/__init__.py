@@ -10,8 +10,8 @@ Estimators are pure functions registered per node type (``@estimator(XnorConv)``
 returning a typed :class:`NodeEstimate` whose ``cycles`` come from :mod:`hls.cycles` (the one cycle model).
 """
 
-from hls.estimate.design import GraphModel, estimate
 from hls.estimate.finn import FinnEstimate, finn_reference_estimate
+from hls.estimate.pipeline import GraphModel, estimate
 from hls.estimate.records import DesignEstimate, FifoEstimate, NodeEstimate, Resources
 from hls.estimate.registry import ESTIMATORS, EstimateConfig, estimator
 from hls.estimate.search import FitError, complete_folding, folding_search

@@ -521,8 +521,8 @@ def run_validation(key: str) -> dict[str, Any]:
     """Estimate a :data:`VALIDATION` case; ours (system = accelerator + shell), FINN's formulas, the published
     numbers, and the relative errors ``ours / published - 1``."""
     from hls.devices import resolve_part
-    from hls.estimate.design import GraphModel, config_for
     from hls.estimate.finn import finn_reference_estimate
+    from hls.estimate.pipeline import GraphModel, config_for
 
     case = VALIDATION[key]
     g = case.build()

@@ -31,7 +31,7 @@ from hls.cycles import node_cycles
 from hls.estimate import arith
 from hls.estimate.memory import lutram_luts, map_memory, map_sequential_buffer
 from hls.estimate.records import NodeEstimate, Resources
-from hls.estimate.registry import EstimateConfig, bits_of, elems, estimator, fill_cycles, make
+from hls.estimate.registry import EstimateConfig, bits_of, estimator, make
 from hls.estimate.streaming import prelu_lane
 from hls.folding import Fold
 from hwsim import nodes as N
@@ -133,13 +133,6 @@ def squash_parts(hy: N.HyperFunction, z_bits: int, cfg: EstimateConfig) -> tuple
     return table, search
 
 
-def _schedule(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
-    """(cycles, fill): the first output leaves after the whole frame and the hyper function."""
-    cyc = node_cycles(g, node, fold)
-    frame_words = elems(g, node.inputs[0]) // fold.pe
-    return cyc, cyc - frame_words
-
-
 def _control(cyc: int) -> Resources:
     lut, ff = arith.loop_control(cyc)
     return Resources(lut=3 * lut, ff=3 * ff)  # three phases: load, hyper, emit
@@ -160,9 +153,9 @@ def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: Esti
         ff=pe * (thr_bits + 1),
         bram18=tau_mem.bram18,
     )
-    cyc, fill = _schedule(g, node, fold)
+    cyc = node_cycles(g, node, fold)
     parts["control"] = _control(cyc)
-    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, fill), need=1.0, tail=fill)
+    return make(g, node, fold, parts)
 
 
 @estimator(N.DynamicPReLU)
@@ -179,6 +172,6 @@ def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: Es
         prelu_lane(a, dyn, bb, dyn, node.out.bits, cfg) + Resources(lut=2 * arith.adder_luts(dyn))
     ) * pe
     parts["prelu"] = parts["prelu"] + Resources(lut=params.lut, bram18=params.bram18)
-    cyc, fill = _schedule(g, node, fold)
+    cyc = node_cycles(g, node, fold)
     parts["control"] = _control(cyc)
-    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, fill), need=1.0, tail=fill)
+    return make(g, node, fold, parts)

@@ -27,11 +27,11 @@ import math
 
 import numpy as np
 
-from hls.cycles import node_cycles
+from hls.cycles import conv_has_swu
 from hls.estimate import arith
 from hls.estimate.memory import map_memory
 from hls.estimate.records import NodeEstimate, Resources
-from hls.estimate.registry import EstimateConfig, bits_of, estimator, fill_cycles, make
+from hls.estimate.registry import EstimateConfig, bits_of, estimator, make
 from hls.folding import Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -120,16 +120,6 @@ def window_buffer(
     return mem + Resources(lut=SWU_C0 + arith.mux_luts(blocks, lanes * bits), ff=ctrl_ff + lanes * bits)
 
 
-def window_schedule(g: HwGraph, node: N.Node, lanes: int) -> tuple[int, float]:
-    """(input words before the first window is complete, that as a fraction of the input frame)."""
-    kh, kw = node.kernel
-    h, w, c = g.spec(node.inputs[0]).shape
-    pt, pl = node.pad[0], node.pad[1]
-    rows = max(0, kh - 1 - pt)
-    pixels = min(h * w, rows * w + max(1, kw - pl))
-    return pixels * (c // lanes), pixels / (h * w)
-
-
 @estimator(N.XnorConv, N.XnorDense, N.FixedConv, N.FixedDense)
 def estimate_matrix(g: HwGraph, node: N.Node, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
     mh, mw, n = matrix_dims(g, node)
@@ -175,18 +165,6 @@ def estimate_matrix(g: HwGraph, node: N.Node, fold: Fold, cfg: EstimateConfig) -
     ctrl_lut, ctrl_ff = arith.loop_control(nf * sf * n)
     parts["control"] = Resources(lut=arith.FINN_C0 + (pe if cfg.writable else 0), ff=ctrl_ff + simd * a)
 
-    fill, need = sf, 1.0 / max(1, n)
-    if isinstance(node, (N.XnorConv, N.FixedConv)):
-        if node.kernel != (1, 1) or node.stride != (1, 1) or any(node.pad):  # hls.cycles conv_has_swu
-            parts["window"] = window_buffer(g, node, simd, a, cfg, node.kernel, node.stride)
-        words, need = window_schedule(g, node, simd)
-        fill = words + sf
-    return make(
-        node,
-        fold,
-        node_cycles(g, node, fold),
-        parts,
-        fill=fill_cycles(g, node, fold, fill),
-        need=need,
-        tail=nf * sf + 1,
-    )
+    if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
+        parts["window"] = window_buffer(g, node, simd, a, cfg, node.kernel, node.stride)
+    return make(g, node, fold, parts)

@@ -119,6 +119,9 @@ class DesignEstimate:
     shortcut_fifos: dict[str, dict[str, int]]
     device: Any = None
     shell_source: str = ""
+    #: the Duplicate forks the timing model added (tensors with several readers, :func:`hls.timing.stream_graph`);
+    #: they are in ``nodes`` but not in the graph, so a folding file leaves them out
+    forks: tuple[str, ...] = ()
 
     @property
     def fps(self) -> float:

@@ -1,7 +1,8 @@
 """The estimator registry (keyed by node type) and the estimation options.
 
 An estimator is a pure function ``fn(g, node, fold, cfg) -> NodeEstimate``; register it with
-``@estimator(XnorConv)``. Cycles always come from :func:`hls.cycles.node_cycles` (the single cycle model).
+``@estimator(XnorConv)``. It costs resources; :func:`make` takes the cycles and the fill from the timing model
+(:mod:`hls.timing`), which the HLS project writer reads too.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 
 from hls.estimate.records import NodeEstimate, Resources
 from hls.folding import Fold
+from hls.timing import node_timing, read_elems
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
-from hwsim.types import Fixed
 
 Estimator = Callable[[HwGraph, N.Node, Fold, "EstimateConfig"], NodeEstimate]
 ESTIMATORS: dict[type, Estimator] = {}
@@ -35,8 +36,7 @@ class EstimateConfig:
     """Implementation choices that change resources (not cycles)."""
 
     #: weights/thresholds compiled in as ROM ("rom": our HLS project writes them as C arrays) or written at
-    #: run
-    #: time over AXI-lite ("ram": BNN-PYNQ's DoMemInit), which needs writable LUTRAM and write decode
+    #: run time over AXI-lite ("ram": BNN-PYNQ's DoMemInit), which needs writable LUTRAM and write decode
     params: str = "rom"
     #: memory for weights and parameters: "auto" | "lutram" | "bram" | "uram" (see memory.map_memory)
     ram_style: str = "auto"
@@ -51,14 +51,15 @@ class EstimateConfig:
     acc_bits: int | None = None
     #: the target part has URAM (set from the device)
     has_uram: bool = False
-    #: depth of an ordinary stream between two nodes (hls::stream default depth 2)
+    #: depth of an ordinary stream between two nodes (hls::stream default depth 2); a stream that the timing
+    #: model (hls.timing) makes deeper keeps the model's depth
     stream_depth: int = 2
     #: explicit FIFO depths of the input streams of named nodes, as ``((consumer, depth), ...)`` (a design's
-    #: ``#pragma HLS STREAM depth=``); applies to graph-input streams too
+    #: ``#pragma HLS STREAM depth=``), where the timing model needs no deeper FIFO; applies to graph-input
+    #: streams too
     fifo_depths: tuple[tuple[str, int], ...] = ()
     #: depth of FIFOs between the DMA and the graph inputs/outputs (0: none; BNN-PYNQ LFC: 1024 "to mask
-    #: memory
-    #: latency", top.cpp) and the DMA word width in bits
+    #: memory latency", top.cpp) and the DMA word width in bits
     io_fifo_depth: int = 0
     io_width: int = 64
 
@@ -90,49 +91,21 @@ def elems(g: HwGraph, tensor: str) -> int:
     return n
 
 
-def fixed_bits(dtype: object, default: int = 16) -> int:
-    return dtype.bits if isinstance(dtype, Fixed) else default
-
-
-try:  # the HLS side's first-output model, when present (hls/cycles.py node_fill)
-    from hls.cycles import node_fill as _node_fill
-except ImportError:  # pragma: no cover - older hls.cycles
-    _node_fill = None
-
-#: pipeline depth of a simple HLS streaming loop (read, compute, write) added to the loop-count fill
-#: [engineering estimate]
-PIPE_FILL = 2
-
-
-def fill_cycles(g: HwGraph, node: N.Node, fold: Fold, fallback: int) -> int:
-    """Cycles from a node's first input word to its first output word: :func:`hls.cycles.node_fill` (loop
-    iterations) plus :data:`PIPE_FILL`, or ``fallback`` where hls.cycles has no fill model."""
-    if _node_fill is None:
-        return int(fallback)
-    return int(_node_fill(g, node, fold)) + PIPE_FILL
-
-
-def make(
-    node: N.Node,
-    fold: Fold,
-    cycles: int,
-    parts: dict[str, Resources],
-    *,
-    fill: int,
-    need: float = 0.0,
-    tail: int = 1,
-) -> NodeEstimate:
-    """Assemble a :class:`NodeEstimate` from named parts (drops empty parts)."""
+def make(g: HwGraph, node: N.Node, fold: Fold, parts: dict[str, Resources]) -> NodeEstimate:
+    """Assemble a :class:`NodeEstimate` from named resource parts (drops empty parts); cycles, fill, need and
+    tail come from the timing model (:func:`hls.timing.node_timing`)."""
     parts = {k: v for k, v in parts.items() if any(v.as_dict().values())}
+    t = node_timing(g, node, fold)
+    words = elems(g, node.inputs[0]) // read_elems(node, fold) if node.inputs else 1
     return NodeEstimate(
         name=node.name,
         op_type=node.op_type,
         pe=fold.pe,
         simd=fold.simd,
         resources=Resources.total(parts.values()),
-        cycles=int(cycles),
-        fill=int(fill),
+        cycles=t.cycles,
+        fill=t.need + t.extra + 1,
         parts=parts,
-        need=float(need),
-        tail=int(tail),
+        need=min(1.0, t.need / max(1, words)),
+        tail=t.tail,
     )

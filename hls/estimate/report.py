@@ -7,8 +7,8 @@ import io
 from typing import Any
 
 from hls.devices import Device
-from hls.estimate.design import GraphModel, config_for
 from hls.estimate.finn import FinnEstimate
+from hls.estimate.pipeline import GraphModel, config_for
 from hls.estimate.records import RESOURCE_KEYS, DesignEstimate, Resources
 from hls.estimate.registry import EstimateConfig
 from hls.estimate.static import has_dynamic, static_equivalent
@@ -96,7 +96,9 @@ def to_document(
             {"name": f.name, "depth": f.depth, "width": f.width, **f.resources.rounded()} for f in est.fifos
         ],
         "shortcut_fifos": est.shortcut_fifos,
-        "folding": to_json({k: folding.get(k, Fold()) for k in (n.name for n in est.nodes)}),
+        "folding": to_json(
+            {n.name: folding.get(n.name, Fold()) for n in est.nodes if n.name not in est.forks}
+        ),
         "device": None
         if dev is None
         else {

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from hls.devices import Device, resolve_part
-from hls.estimate.design import GraphModel, config_for
+from hls.estimate.pipeline import GraphModel, config_for
 from hls.estimate.registry import EstimateConfig, bits_of
 from hls.folding import (
     MATRIX_TYPES,

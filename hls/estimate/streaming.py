@@ -14,10 +14,10 @@ import numpy as np
 
 from hls.cycles import node_cycles
 from hls.estimate import arith
-from hls.estimate.matrix import window_buffer, window_schedule
+from hls.estimate.matrix import window_buffer
 from hls.estimate.memory import map_memory
 from hls.estimate.records import NodeEstimate, Resources
-from hls.estimate.registry import PIPE_FILL, EstimateConfig, bits_of, elems, estimator, fill_cycles, make
+from hls.estimate.registry import EstimateConfig, bits_of, elems, estimator, make
 from hls.folding import Fold, channels
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -49,7 +49,7 @@ def _control(cycles: int) -> Resources:
 def _simple(g: HwGraph, node: N.Node, fold: Fold, parts: dict[str, Resources]) -> NodeEstimate:
     cyc = node_cycles(g, node, fold)
     parts["control"] = _control(cyc)
-    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, PIPE_FILL), need=0.0, tail=PIPE_FILL)
+    return make(g, node, fold, parts)
 
 
 @estimator(N.InputQuant)
@@ -74,16 +74,7 @@ def estimate_sliding_window(
 ) -> NodeEstimate:
     a = bits_of(g, node.inputs[0])
     parts = {"window": window_buffer(g, node, fold.pe, a, cfg, node.kernel, node.stride)}
-    words, need = window_schedule(g, node, fold.pe)
-    return make(
-        node,
-        fold,
-        node_cycles(g, node, fold),
-        parts,
-        fill=fill_cycles(g, node, fold, words + PIPE_FILL),
-        need=need,
-        tail=PIPE_FILL,
-    )
+    return make(g, node, fold, parts)
 
 
 @estimator(N.Sign)
@@ -167,31 +158,18 @@ def _pool(
     """Window pools: overlapping windows need SWU-style line buffers; non-overlapping ones (stride == kernel)
     keep one output row of partial results (``OW * C/pe`` words of ``pe * acc_bits``)."""
     pe = fold.pe
-    h, w, c = g.spec(node.inputs[0]).shape
-    oh, ow, _ = g.spec(node.outputs[0]).shape
+    c = g.spec(node.inputs[0]).shape[-1]
+    ow = g.spec(node.outputs[0]).shape[1]
     a = bits_of(g, node.inputs[0])
-    kh, kw = node.kernel
     parts: dict[str, Resources] = {}
     if tuple(node.stride) == tuple(node.kernel) and not any(getattr(node, "pad", (0, 0, 0, 0))):
         parts["row_buffer"] = _mem(ow * (c // pe), pe * acc_bits, cfg, writable=True)
-        need_pixels = (kh - 1) * w + kw
     else:
         parts["window"] = window_buffer(g, node, pe, a, cfg, node.kernel, node.stride)
-        pad = getattr(node, "pad", (0, 0, 0, 0))
-        need_pixels = max(0, kh - 1 - pad[0]) * w + max(1, kw - pad[1])
     cyc = node_cycles(g, node, fold)
     parts["datapath"] = Resources(lut=pe * lane_lut, ff=pe * acc_bits)
     parts["control"] = _control(cyc)
-    need_pixels = min(h * w, need_pixels)
-    return make(
-        node,
-        fold,
-        cyc,
-        parts,
-        fill=fill_cycles(g, node, fold, need_pixels * (c // pe) + PIPE_FILL),
-        need=need_pixels / (h * w),
-        tail=PIPE_FILL,
-    )
+    return make(g, node, fold, parts)
 
 
 @estimator(N.MaxPool)
@@ -230,9 +208,7 @@ def estimate_global_pool(g: HwGraph, node: N.GlobalPool, fold: Fold, cfg: Estima
         "datapath": Resources(lut=pe * lane, ff=pe * acc),
         "control": _control(cyc),
     }
-    return make(
-        node, fold, cyc, parts, fill=fill_cycles(g, node, fold, cyc), need=1.0, tail=c // pe + PIPE_FILL
-    )
+    return make(g, node, fold, parts)
 
 
 @estimator(N.Concat)
@@ -268,4 +244,4 @@ def estimate_label_select(g: HwGraph, node: N.LabelSelect, fold: Fold, cfg: Esti
     lut = pe * k * (arith.comparator_luts(b) + b + idx)
     cyc = node_cycles(g, node, fold)
     parts = {"datapath": Resources(lut=lut, ff=k * (b + idx)), "control": _control(cyc)}
-    return make(node, fold, cyc, parts, fill=fill_cycles(g, node, fold, cyc), need=1.0, tail=k + PIPE_FILL)
+    return make(g, node, fold, parts)

@@ -60,8 +60,8 @@ def test_big_graph_estimate_time() -> None:
     comparison. The issue asks for < 2 s; asserted generously, the real number is printed."""
     from hls.devices import resolve_part
     from hls.estimate import GraphModel, finn_reference_estimate, folding_search
-    from hls.estimate.design import config_for
     from hls.estimate.designs import reactnet_a
+    from hls.estimate.pipeline import config_for
     from hls.estimate.report import to_document
 
     g = reactnet_a(None, dynamic=True)

@@ -1,0 +1,197 @@
+"""The one timing model (hls.timing): the estimator reports exactly the FIFO depths and the cycles that the HLS
+project declares, on the test designs; the stream forks come from the lowering's pass; the first-output and
+schedule formulas on hand-checked cases."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from hls import timing as T
+from hls.estimate import estimate, folding_search
+from hls.estimate.designs import cnv_w1a1, lfc_w1a1, reactnet_a
+from hls.folding import Fold
+from hls.project import make_plan, write_project
+from hwsim import nodes as N
+from hwsim.graph import HwGraph, TensorSpec
+from hwsim.passes import InsertDuplicates
+from hwsim.types import Bipolar, Float
+from tests.hls.cases import fuzz_graph, random_folding
+from tests.hwsim.graphs import build, finn_graph, resblock_graph
+
+
+def _written_depths(prj) -> dict[tuple[str, int], list[int]]:
+    """``{(consumer node, width): sorted depths}`` of the streams into nodes, as top.cpp declares them."""
+    doc = json.loads((prj / "project.json").read_text())
+    top = (prj / "top.cpp").read_text()
+    pragma = dict(re.findall(r"#pragma HLS STREAM variable=(\w+) depth=(\d+)", top))
+    out: dict[tuple[str, int], list[int]] = {}
+    for f in doc["fifos"]:
+        assert int(pragma[f["var"]]) == f["depth"], f["var"]  # the manifest says what top.cpp declares
+        if not f["consumer"].endswith("__dwc/dwc"):  # the stream in front of a width converter: depth 2
+            out.setdefault((f["consumer"], f["width"]), []).append(f["depth"])
+        else:
+            assert f["depth"] == T.DEFAULT_DEPTH
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _estimated_depths(est) -> dict[tuple[str, int], list[int]]:
+    out: dict[tuple[str, int], list[int]] = {}
+    for f in est.fifos:
+        if f.producer != "input" and f.consumer != "output":
+            out.setdefault((f.consumer, f.width), []).append(f.depth)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _check_same(tmp_path, g, folding) -> None:
+    est = estimate(g, folding, 10.0)
+    prj = write_project(g, tmp_path / g.name, "pynq-z1", 10.0, folding, tb_frames=0)
+    written = _written_depths(prj)
+    assert _estimated_depths(est) == written
+    doc = json.loads((prj / "project.json").read_text())
+    assert {e.name: e.cycles for e in est.nodes} == doc["node_cycles"]
+    assert est.latency_cycles == T.timing(g, folding).latency
+    # a design that forks a tensor or waits on a slow branch has deep FIFOs: the comparison is not vacuous
+    return max(d for v in written.values() for d in v)
+
+
+@pytest.mark.parametrize(("seed", "mode"), [(11, "ones"), (12, "mixed"), (13, "max"), (14, "mixed")])
+def test_fuzz_designs_estimate_the_written_fifo_depths(tmp_path, seed, mode):
+    rng = np.random.default_rng(seed)
+    g = fuzz_graph(rng, c=4 if seed % 2 else 6, hw=6)
+    folding = random_folding(g, rng, mode)
+    assert _check_same(tmp_path, g, folding) > T.DEFAULT_DEPTH
+
+
+@pytest.mark.parametrize("mode", ["ones", "mixed", "max"])
+def test_handmade_designs_estimate_the_written_fifo_depths(tmp_path, rng, mode):
+    g = resblock_graph(rng, c=8, hw=6)
+    assert _check_same(tmp_path, g, random_folding(g, rng, mode)) > T.DEFAULT_DEPTH
+    g = finn_graph(rng, c=8)
+    _check_same(tmp_path, g, random_folding(g, rng, mode))
+
+
+def _float_input(g: HwGraph) -> HwGraph:
+    """``g`` behind an InputQuant from float32 (the HLS top function takes floats)."""
+    x = g.inputs[0]
+    dt = g.spec(x).dtype
+    q = N.InputQuant(name="inq", inputs=("xf",), outputs=(x,), out=None if isinstance(dt, Bipolar) else dt)
+    tensors = {"xf": TensorSpec(g.spec(x).shape, Float()), **g.tensors}
+    g2 = HwGraph(g.name, ["xf"], list(g.outputs), tensors, [q, *g.nodes], dict(g.metadata))
+    g2.validate()
+    return g2
+
+
+@pytest.mark.parametrize("target_fps", [500, 20_000])
+def test_estimator_designs_estimate_the_written_fifo_depths(tmp_path, rng, target_fps):
+    """LFC, CNV and a small DyBNN-ReActNet-A (hls/estimate/designs.py) at the folding the search picks."""
+    for g in (
+        lfc_w1a1(rng, in_features=64, pad_in_to=None),
+        cnv_w1a1(rng),
+        reactnet_a(None, dynamic=True, resolution=32, width_mult=0.25, classes=10),
+    ):
+        g = g if isinstance(g.spec(g.inputs[0]).dtype, Float) else _float_input(g)
+        _check_same(tmp_path, g, folding_search(g, 10.0, target_fps=target_fps))
+
+
+def test_forks_are_the_lowering_pass(rng):
+    """A tensor with several readers gets the lowering's Duplicate fork, at its producer's PE."""
+    g = fuzz_graph(rng, c=4, hw=6)
+    folding = {"inq": Fold(2)}
+    sg = T.stream_graph(g, folding)
+    g2, changed = InsertDuplicates().apply(g)
+    assert changed and [n.name for n in sg.graph.nodes] == [n.name for n in g2.nodes]
+    assert sg.folding["dup_q"] == Fold(2)
+    readers: dict[str, int] = {}
+    for n in sg.graph.nodes:
+        for t in n.inputs:
+            readers[t] = readers.get(t, 0) + 1
+    for t in sg.graph.outputs:
+        readers[t] = readers.get(t, 0) + 1
+    assert set(readers.values()) == {1}
+    assert sorted(sg.outputs.values()) == sorted(g.outputs)
+    assert T.stream_graph(sg.graph, sg.folding).graph is sg.graph  # idempotent
+    assert make_plan(g, folding).graph.node("dup_q").outputs == sg.graph.node("dup_q").outputs
+
+
+def test_window_first_output_is_the_template_fill(rng):
+    """A 3x3, pad-1 convolution on 8x8x64 at SIMD = 64: the window generator's fill loop reads the two real
+    rows among the first three padded rows (16 words) in 3 * 10 iterations, then the MVU reads one window."""
+    from hls.cycles import node_loops
+
+    w = rng.integers(0, 2, (16, 3, 3, 64))
+    conv = N.XnorConv(name="c", inputs=("b",), outputs=("y",), weights=w, kernel=(3, 3), stride=(1, 1),
+                      pad=(1, 1, 1, 1), pad_value=0, stage=N.OutputStage.identity(16))  # fmt: skip
+    g = build("w", (8, 8, 64), [N.InputQuant(name="s", inputs=("x",), outputs=("b",), out=None), conv])
+    need, extra = T.first_output(g, conv, Fold(1, 64))
+    assert need == 16 and need + extra == 3 * 10 + 9  # SF = 3*3*64/64 = 9
+    # the fill loop is the first KH*PW*CF iterations of the window generator's counted loop
+    loops = node_loops(g, conv, Fold(1, 64))
+    assert loops["swu"] == 3 * 10 + sum(max(8 * 9, min(1, 10 - 3 - oy) * 10) for oy in range(8))
+    t = T.node_timing(g, conv, Fold(1, 64))
+    assert t.tail == 8 * 16 * 9 + 1  # the last output row: OW windows, NF = 16 folds of SF = 9 words
+
+
+def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
+    """Add(DynamicSign branch, shortcut): the shortcut waits for the whole frame plus the hyper function."""
+    g = resblock_graph(rng, c=8, hw=6)
+    tm = T.timing(g, {})
+    words = 6 * 6 * 8
+    sc = tm.channel("add1", "s_b")
+    assert sc.words == words and sc.depth == words + 2
+    assert tm.channel("add1", "y1").depth == T.DEFAULT_DEPTH
+    d = tm.nodes["dsign"]
+    assert d.need == words and d.extra == d.cycles - 2 * words
+    c = tm.channel(
+        "dsign", "s_a"
+    )  # words arrive every period / words cycles (the stem is slower than 1/cycle)
+    assert tm.first["dsign"] == tm.start["dsign"] + words * c.period / c.words + d.extra + 1
+    assert tm.period["dsign"] == max(c.period, d.cycles)
+    assert tm.latency == max(c.last for c in tm.channels if c.consumer is None)
+    assert tm.latency >= tm.max_cycles
+
+
+def test_width_converter_channel(rng):
+    """A stream from a PE = 4 producer into a PE = 2 consumer passes a width converter: ``total / gcd``
+    iterations, its first word after ``ceil(2 / 4)`` = one input word."""
+    g = finn_graph(rng, c=8)
+    folding = {"conv0": Fold(4, 1), "mp0": Fold(2)}
+    tm = T.timing(g, folding)
+    c = tm.channel("mp0", "b0")
+    assert c.converter and (c.src_elems, c.elems) == (4, 2)
+    total = int(np.prod(g.spec("b0").shape))
+    assert c.words == total // 2 and c.converter_iterations == total // 2
+    assert c.first == tm.first["conv0"] + tm.period["conv0"] / (total // 4) + 1
+    assert not tm.channel("conv0", "q").converter
+
+
+def test_cli_estimate_reports_the_depths_dybnn_hls_writes(tmp_path, rng):
+    """``dybnn estimate --json`` and ``dybnn hls`` on one run directory and folding file: same FIFO depths."""
+    from click.testing import CliRunner
+
+    from dybnn.cli import cli
+
+    g = resblock_graph(rng, c=8, hw=6)
+    g.save(tmp_path / "run" / "hw")
+    fold = tmp_path / "fold.json"
+    fold.write_text(
+        json.dumps({"stem": {"pe": 4, "simd": 2}, "conv1": {"pe": 2, "simd": 8}, "add1": {"pe": 2}})
+    )
+    r = CliRunner().invoke(cli, ["estimate", str(tmp_path / "run"), "--folding", str(fold), "--json",
+                                 "--out", str(tmp_path / "est.json")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "est.json").read_text())
+    r = CliRunner().invoke(cli, ["hls", str(tmp_path / "run"), "--part", "pynq-z1", "--clock-ns", "10",
+                                 "--folding", str(fold), "--out", str(tmp_path / "prj")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    est: dict[tuple[str, int], list[int]] = {}
+    for f in doc["fifos"]:
+        prod, cons = f["name"].removeprefix("fifo:").split("->")
+        if prod != "input" and cons != "output":
+            est.setdefault((cons, f["width"]), []).append(f["depth"])
+    written = _written_depths(tmp_path / "prj")
+    assert {k: sorted(v) for k, v in est.items()} == written
+    assert max(d for v in written.values() for d in v) > T.DEFAULT_DEPTH
