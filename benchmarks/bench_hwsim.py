@@ -7,8 +7,8 @@ inside a simulation where the producing Sign emits packed words; torch gets NCHW
 
 Network cases: a whole lowered ``dybnn-reactnet-a`` (224x224, batch 8) against the Brevitas model's ``eval()``
 forward and against ``qonnx.core.onnx_exec.execute_onnx`` (about 90 s per call; ``--no-qonnx-reactnet`` skips it),
-and a whole ``dybnn-tiny`` against ``execute_onnx``; each checks that the logits are equal. They need
-``hwsim.lower`` and ``training.export``; without them they print ``skipped: ...``. The peak memory of a batch-8
+and a whole ``dybnn-tiny`` against ``execute_onnx``; each checks that the logits are equal. A case that
+fails prints ``skipped: <error>``. The peak memory of a batch-8
 ``dybnn-reactnet-a`` simulation is measured in a child process (peak RSS of the batch run).
 
 Timing: warm-up calls first (Numba compiles or loads its cache), then ``--repeats`` rounds; a round of a layer case
@@ -219,12 +219,10 @@ def bench_dense(name, cin, cout, batch, repeats, rng) -> dict:
 
 
 def _training_tools():
-    """``(build_model, calibrate, prepare_for_export, export_model)`` or a reason string."""
-    try:
-        from training.export import calibrate, export_model, prepare_for_export
-        from training.models import build_model
-    except ImportError as e:
-        return f"skipped: needs training.export ({e})"
+    """``(build_model, calibrate, prepare_for_export, export_model)``."""
+    from training.export import calibrate, export_model, prepare_for_export
+    from training.models import build_model
+
     return build_model, calibrate, prepare_for_export, export_model
 
 
@@ -232,10 +230,7 @@ def brevitas_model(name: str, seed: int = 0):
     """The deployed (calibrated, BatchNorm-folded, eval) Brevitas model ``name`` with seeded random weights."""
     import torch
 
-    tools = _training_tools()
-    if isinstance(tools, str):
-        raise RuntimeError(tools)
-    build_model, calibrate, prepare_for_export, _ = tools
+    build_model, calibrate, prepare_for_export, _ = _training_tools()
     torch.manual_seed(seed)
     model = build_model(name)
     calibrate(model, None, 2, seed=seed)
@@ -258,10 +253,8 @@ def lowered(name: str, model, batch: int, work_dir: Path):
         _training_tools()[3](model, onnx_path, batch=batch)
     if (hw / "graph.json").is_file():
         return onnx_path, HwGraph.load(hw)
-    try:
-        from hwsim.lower import lower
-    except ImportError as e:
-        raise RuntimeError(f"skipped: needs hwsim.lower ({e})") from None
+    from hwsim.lower import lower
+
     graph = lower(onnx_path)
     graph.save(hw)
     return onnx_path, graph

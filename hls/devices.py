@@ -212,12 +212,10 @@ class ShellOverhead:
 
 
 #: Zynq: the accelerator is an HLS IP with an AXI-lite control port and an ``m_axi`` master that reads and
-#: writes
-#: DDR through a PS high-performance port (BNN-PYNQ ``BlackBoxJam``: ``Mem2Stream_Batch`` /
-#: ``Stream2Mem_Batch``;
-#: FINN's Zynq shell uses HLS IODMAs the same way). Components [UNVERIFIED recall of Xilinx PG059 AXI
-#: Interconnect / Vivado HLS interface resource figures, engineering estimates -- not fitted to any validation
-#: design]:
+#: writes DDR through a PS high-performance port (BNN-PYNQ ``BlackBoxJam``: ``Mem2Stream_Batch`` /
+#: ``Stream2Mem_Batch``; FINN's Zynq shell uses HLS IODMAs the same way). Components [UNVERIFIED recall of
+#: Xilinx PG059 AXI Interconnect / Vivado HLS interface resource figures, engineering estimates -- not fitted
+#: to any validation design]:
 ZYNQ_SHELL_PARTS: dict[str, tuple[int, int, int, int, int]] = {
     # name: (LUT, FF, BRAM18, URAM, DSP)
     "GP0 AXI interconnect + AXI3->AXI-lite protocol converter": (400, 600, 0, 0, 0),

@@ -165,7 +165,3 @@ def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
 
 def to_json(folding: dict[str, Fold]) -> dict[str, dict[str, int]]:
     return {k: {"pe": f.pe, "simd": f.simd} for k, f in folding.items()}
-
-
-def get(folding: dict[str, Fold], name: str) -> Fold:
-    return folding.get(name, Fold())

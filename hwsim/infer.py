@@ -295,7 +295,3 @@ def _(node: N.Requant, ins):
 @infer_rule(N.Flatten)
 def _(node: N.Flatten, ins):
     return [TensorSpec((int(np.prod(ins[0].shape)),), ins[0].dtype)]
-
-
-def has_rule(cls: type) -> bool:
-    return cls in _INFER

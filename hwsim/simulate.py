@@ -10,7 +10,9 @@ from hwsim.graph import GraphError, HwGraph
 from hwsim.infer import infer
 from hwsim.types import TensorSpec
 
-LEVELS = ("ref", "numba")
+#: the simulation levels of :func:`simulate` (the numpy reference, the Numba kernels); the verification
+#: levels, torch and qonnx included, are :data:`hwsim.verify.LEVELS`
+SIM_LEVELS = ("ref", "numba")
 
 
 def _registry(level: str) -> dict[type, Callable]:
@@ -22,7 +24,7 @@ def _registry(level: str) -> dict[type, Callable]:
         from hwsim.kernels import KERNELS
 
         return KERNELS
-    raise ValueError(f"unknown simulation level {level!r}; expected one of {LEVELS}")
+    raise ValueError(f"unknown simulation level {level!r}; expected one of {SIM_LEVELS}")
 
 
 def check_specs(graph: HwGraph) -> None:

@@ -24,12 +24,8 @@ def load_graph(path: Path):
         )
     if not path.is_file():
         raise UserError(f"{path}: no such file or directory")
-    try:
-        from hwsim.lower import lower
-    except ImportError as e:
-        raise UserError(
-            f"{path}: lowering a QONNX file needs hwsim.lower and its dependencies ({e})"
-        ) from None
+    from hwsim.lower import lower
+
     try:
         return lower(path)
     except ValueError as e:  # LoweringError, GraphError, InferError are ValueErrors naming the node

@@ -20,12 +20,8 @@ def _folding(g, spec: str, part: str, clock_ns: float):
     if spec != "auto":
         folding, filled = load_folding(g, spec)
         return folding, f"folding from {spec}" + (f"\n{filled_note(filled)}" if filled else "")
-    try:
-        from hls.estimate import folding_search
-    except ImportError:
-        return {
-            n.name: Fold() for n in g.nodes
-        }, "folding: PE = SIMD = 1 everywhere (no folding search available)"
+    from hls.estimate import folding_search
+
     try:
         return folding_search(
             g, clock_ns, fit=part
@@ -42,10 +38,8 @@ def _inputs(g, samples: int, dataset: str | None, seed: int):
         return np.random.default_rng(seed).standard_normal((samples, *shape)).astype(
             np.float32
         ), "synthetic N(0, 1)"
-    try:
-        from training.data import get_dataset  # optional: needs torch and the dataset on disk
-    except ImportError as e:
-        raise UserError(f"--dataset needs the training package ({e})") from None
+    from training.data import get_dataset
+
     h, w = (shape[0], shape[1]) if len(shape) == 3 else (None, None)
     try:
         ds = get_dataset(dataset, input_size=(h, w) if h else None, max_test_samples=samples)
@@ -95,12 +89,10 @@ def command(
         raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
     if samples < 1:
         raise UserError(f"--samples must be at least 1, got {samples}")
-    try:
-        from hls.devices import resolve_part
+    from hls.devices import resolve_part
 
+    try:
         device_part = resolve_part(part).part
-    except ImportError:
-        device_part = part
     except ValueError as e:  # UnknownPartError lists the known parts and aliases
         raise UserError(str(e)) from None
     g = _load_graph(model)

@@ -57,10 +57,8 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
             level = "numba"
         except Exception:  # noqa: BLE001 - fall back to the numpy reference
             level = "ref"
-    try:
-        from training.data import get_dataset
-    except ImportError as e:
-        raise UserError(f"datasets are unavailable: {e}") from None
+    from training.data import get_dataset
+
     shape = tuple(g.metadata.get("input_shape") or ())
     try:
         ds = get_dataset(dataset, root=root, input_size=tuple(shape[1:]) if len(shape) == 3 else None,

@@ -209,10 +209,8 @@ def _export_and_lower(tmp_path_factory, name: str, shape=None):
 
 
 def _folding(g):
-    try:
-        from hls.estimate import folding_search
-    except ImportError:
-        return {}
+    from hls.estimate import folding_search
+
     return folding_search(g, 10.0, fit="zcu104")
 
 
