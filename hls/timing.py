@@ -4,6 +4,16 @@ This is the one timing model of the project. The estimator (:mod:`hls.estimate.p
 and FIFO depths, the HLS project writer (:mod:`hls.project`) declares its FIFO depths, and a further back end
 (RTL) reads the same :class:`Timing`. Nobody else derives a fill, a FIFO depth or a latency.
 
+Use::
+
+    from hls.timing import timing
+    tm = timing(graph, folding)   # stream_graph (forks) + schedule of one frame
+    tm.graph                      # the graph the design instantiates (with its forks), tm.streams.folding
+    tm.latency, tm.max_cycles     # cycles from the first input word to the last output word; the II
+    for c in tm.channels:         # every stream, node inputs in graph order, then the graph outputs
+        c.producer, c.consumer, c.tensor, c.src_elems, c.elems, c.words, c.depth, c.converter
+    tm.nodes[name]                # NodeTiming(cycles, need, extra, tail); tm.first / tm.last[name]: cycles
+
 Units: one cycle is one iteration of a pipelined (II = 1) loop of a node's template, as in :mod:`hls.cycles`,
 which owns the per-node loop table (cycles per frame) and is checked loop by loop against the C simulation's
 counters. Pipeline depth (a few cycles per loop) is not modelled.
@@ -20,14 +30,18 @@ first output word after reading ``need`` words of its (first) input and running 
 that wait for no input (:func:`first_output`); its last output word leaves ``tail`` cycles after its last input
 word (:func:`tail_cycles`).
 
-**Schedule** (:func:`schedule`, nodes in graph order): every stream ``c`` carries ``W[c]`` words per frame; its
-first word leaves at ``T[c]``, its last at ``L[c]``, and ``P[c]`` is the cycles per frame of the slowest node
-upstream (words arrive every ``P[c] / W[c]`` cycles). The graph input delivers one word per cycle. For a node
-with input streams ``i`` (``T_start`` = the latest ``T[i]``, ``i0`` its first input)::
+**Schedule** (:func:`schedule`, nodes in graph order, one frame through an empty pipeline): every stream ``c``
+carries ``W[c]`` words per frame; its first word leaves at ``T[c]`` and its last at ``L[c]``, so its words arrive
+every ``r[c] = max(1, (L[c] - T[c]) / W[c])`` cycles; ``P[c]`` is the cycles per frame of the slowest node
+upstream. The graph input delivers one word per cycle. For a node with input streams ``i`` (``T_start`` = the
+latest ``T[i]``, ``i0`` its first input)::
 
-    T[out] = T_start + need * P[i0] / W[i0] + extra + 1
-    P[out] = max(max_i P[i], cycles)
+    T[out] = T_start + need * r[i0] + extra + 1
     L[out] = max(T_start + cycles, max_i L[i] + tail, T[out])
+    P[out] = max(max_i P[i], cycles)
+
+A stream is as spread out as the slowest node upstream makes it (``L`` inherits the input's span plus the
+node's tail), and a frame buffer's output (DynamicSign, GlobalPool) is a burst at its own pace.
 
 The latency of a frame is the latest ``L`` of the graph outputs (cycles from the first input word to the last
 output word); the throughput bound is the largest ``cycles`` (FINN ``dataflow_performance``).
@@ -35,12 +49,12 @@ output word); the throughput bound is the largest ``cycles`` (FINN ``dataflow_pe
 **FIFO depths.** A node with several inputs (Add, Concat) takes nothing from an early input before its latest
 input starts, so the stream of input ``i`` must hold what arrives in between::
 
-    depth_i = min(W_i, ceil((T_start - T[i]) * W_i / P[i])) + 2        (if T[i] < T_start)
+    depth_i = min(W_i, ceil((T_start - T[i]) / r[i])) + 2        (if T[i] < T_start)
 
 and every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). This is the whole frame
 when the other branch holds a DyBNN dynamic unit (it emits nothing before it has read its whole frame): the
 shortcut FIFO is part of the price of a dynamic threshold. The depth is sized so that the early branch never
-stalls on a full FIFO: its words arrive at the producer's rate ``W_i / P[i]`` during the wait.
+stalls on a full FIFO: its words keep arriving every ``r[i]`` cycles during the wait.
 """
 
 from __future__ import annotations
@@ -234,6 +248,11 @@ def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None) -> StreamGr
 # ------------------------------------------------------------------------------------------ schedule
 
 
+def _rate(first: float, last: float, words: int) -> float:
+    """Cycles per word of a stream whose ``words`` pass between ``first`` and ``last`` (at most one per cycle)."""
+    return max(1.0, (last - first) / max(1, words))
+
+
 @dataclass(frozen=True)
 class Channel:
     """One stream of the design at the consumer's word width (after a width converter, if any)."""
@@ -256,6 +275,11 @@ class Channel:
     period: int
     #: FIFO depth in words
     depth: int = DEFAULT_DEPTH
+
+    @property
+    def rate(self) -> float:
+        """Cycles per word while the frame passes: its span ``last - first`` over its words, at least 1."""
+        return _rate(self.first, self.last, self.words)
 
     @property
     def converter(self) -> bool:
@@ -338,7 +362,7 @@ def schedule(sg: StreamGraph) -> Timing:
             words = total // want
             if have != want:  # width converter
                 cyc = total // math.gcd(have, want)
-                rate = period / max(1, total // have)
+                rate = _rate(first, last, total // have)
                 first, last = (
                     first + math.ceil(want / have) * rate + 1,
                     max(first + cyc, last + math.ceil(have / want), first + 1),
@@ -347,7 +371,7 @@ def schedule(sg: StreamGraph) -> Timing:
             ins.append(Channel(t, p.name, n.name, want, have, words, first, last, period))
         nt = node_timing(g, n, f)
         start = max((c.first for c in ins), default=0.0)
-        rate = ins[0].period / max(1, ins[0].words) if ins else 1.0
+        rate = ins[0].rate if ins else 1.0
         first = start + nt.need * rate + nt.extra + 1
         period = max([nt.cycles] + [c.period for c in ins])
         last = max([start + nt.cycles, first] + [c.last + nt.tail for c in ins])
@@ -355,7 +379,7 @@ def schedule(sg: StreamGraph) -> Timing:
             for i, c in enumerate(ins):
                 wait = start - c.first
                 if wait > 0:
-                    backlog = math.ceil(wait * c.words / max(c.period, 1))
+                    backlog = math.ceil(wait / c.rate)
                     ins[i] = replace(c, depth=max(DEFAULT_DEPTH, min(c.words, backlog) + 2))
         tm.channels += ins
         tm.nodes[n.name], tm.start[n.name] = nt, start

@@ -7,7 +7,9 @@ Public API::
     est.totals, est.system_totals, est.fps, est.latency_cycles, est.bottleneck, est.utilization(), est.fits
 
 Estimators are pure functions registered per node type (``@estimator(XnorConv)``, :data:`ESTIMATORS`)
-returning a typed :class:`NodeEstimate` whose ``cycles`` come from :mod:`hls.cycles` (the one cycle model).
+returning a typed :class:`NodeEstimate` of resources; cycles, latency and FIFO depths come from the timing model
+:mod:`hls.timing` (the one the HLS project writer reads). :mod:`hls.estimate.pipeline` estimates a whole design,
+:mod:`hls.estimate.designs` builds the test designs (LFC, CNV, ReActNet-A) and the validation cases.
 """
 
 from hls.estimate.finn import FinnEstimate, finn_reference_estimate

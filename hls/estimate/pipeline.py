@@ -12,7 +12,6 @@ overlap") is reported beside it. Frames per second = ``fclk / max cycles`` (FINN
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import replace
 from functools import lru_cache
 
@@ -60,10 +59,6 @@ class GraphModel:
         self.g = g
         self.cfg = cfg or EstimateConfig()
         self.producer: dict[str, N.Node] = {t: n for n in g.nodes for t in n.outputs}
-        self.consumers: dict[str, list[N.Node]] = defaultdict(list)
-        for n in g.nodes:
-            for t in n.inputs:
-                self.consumers[t].append(n)
         self._names = {n.name for n in g.nodes}
         self._est: dict[tuple[str, int, int], NodeEstimate] = {}
         self._forks: dict[tuple[str, int, int], NodeEstimate] = {}

@@ -54,7 +54,7 @@ class NodeEstimate:
     """Estimate of one hardware-graph node (or one FIFO) at a folding.
 
     ``cycles``: cycles per frame (initiation interval of the node, from :mod:`hls.cycles`). Pipeline schedule
-    (:mod:`hls.estimate.schedule`): ``fill`` = cycles from the node's first input word to its first output
+    (:mod:`hls.timing`): ``fill`` = cycles from the node's first input word to its first output
     word when the input keeps up; ``need`` = the fraction of the input frame that must have arrived before the
     first output (1 for frame buffers); ``tail`` = cycles from the last input word to the last output.
     ``parts``: the resources by component (weights, popcount, accumulators, frame buffer, ...), for reports.

@@ -53,7 +53,7 @@ def _check_same(tmp_path, g, folding) -> None:
     assert _estimated_depths(est) == written
     doc = json.loads((prj / "project.json").read_text())
     assert {e.name: e.cycles for e in est.nodes} == doc["node_cycles"]
-    assert est.latency_cycles == T.timing(g, folding).latency
+    assert est.latency_cycles == doc["latency_cycles"] == T.timing(g, folding).latency
     # a design that forks a tensor or waits on a slow branch has deep FIFOs: the comparison is not vacuous
     return max(d for v in written.values() for d in v)
 
@@ -136,7 +136,8 @@ def test_window_first_output_is_the_template_fill(rng):
 
 
 def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
-    """Add(DynamicSign branch, shortcut): the shortcut waits for the whole frame plus the hyper function."""
+    """Add(DynamicSign branch, shortcut): the shortcut waits for the whole frame plus the hyper function; the
+    dynamic unit's output is a burst (one word per cycle), not spread over the stem's period."""
     g = resblock_graph(rng, c=8, hw=6)
     tm = T.timing(g, {})
     words = 6 * 6 * 8
@@ -145,11 +146,13 @@ def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
     assert tm.channel("add1", "y1").depth == T.DEFAULT_DEPTH
     d = tm.nodes["dsign"]
     assert d.need == words and d.extra == d.cycles - 2 * words
-    c = tm.channel(
-        "dsign", "s_a"
-    )  # words arrive every period / words cycles (the stem is slower than 1/cycle)
-    assert tm.first["dsign"] == tm.start["dsign"] + words * c.period / c.words + d.extra + 1
+    # the stem spreads its frame: words arrive every (last - first) / words cycles
+    c = tm.channel("dsign", "s_a")
+    assert c.rate == (c.last - c.first) / c.words > 1
+    assert tm.first["dsign"] == tm.start["dsign"] + words * c.rate + d.extra + 1
     assert tm.period["dsign"] == max(c.period, d.cycles)
+    out = [c for c in tm.channels if c.producer == "dsign"][0]
+    assert out.rate == 1.0 and out.last - out.first == out.words - 1  # frame out: one word per cycle
     assert tm.latency == max(c.last for c in tm.channels if c.consumer is None)
     assert tm.latency >= tm.max_cycles
 
@@ -164,7 +167,8 @@ def test_width_converter_channel(rng):
     assert c.converter and (c.src_elems, c.elems) == (4, 2)
     total = int(np.prod(g.spec("b0").shape))
     assert c.words == total // 2 and c.converter_iterations == total // 2
-    assert c.first == tm.first["conv0"] + tm.period["conv0"] / (total // 4) + 1
+    rate = max(1.0, (tm.last["conv0"] - tm.first["conv0"]) / (total // 4))
+    assert c.first == tm.first["conv0"] + rate + 1
     assert not tm.channel("conv0", "q").converter
 
 

@@ -59,7 +59,7 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<13> > s_y2("y2");
 #pragma HLS STREAM variable=s_y2 depth=2
     hls::stream<ap_uint<18> > s_sc("sc");
-#pragma HLS STREAM variable=s_sc depth=6
+#pragma HLS STREAM variable=s_sc depth=18
     hls::stream<ap_uint<16> > s_r2("r2");
 #pragma HLS STREAM variable=s_r2 depth=2
     hls::stream<ap_uint<16> > s_p2("p2");
