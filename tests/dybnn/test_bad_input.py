@@ -237,3 +237,13 @@ def test_library_verify_resolves_hw_by_recorded_hash(tiny_run, rng, monkeypatch,
     assert resolve(tiny_run).graph_source == "lowered now"
     assert run_cli(monkeypatch, capsys, "lower", str(tiny_run / "model.onnx"))[0] == 0
     assert resolve(tiny_run).graph_source == str(tiny_run / "hw")
+
+
+def test_study_reports_a_failed_training(tmp_path):
+    """A training that fails in its subprocess is returned with its log's last line, not hidden in the log."""
+    from dybnn.study import train_all
+
+    failed = train_all(["tfc-w1a1"], [0], 3, "synthetic", tmp_path, 1, {"lr": -1.0})
+    assert len(failed) == 1
+    d, why = failed[0]
+    assert d == tmp_path / "tfc-w1a1-s0" and "lr must be > 0" in why
