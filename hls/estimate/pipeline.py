@@ -29,7 +29,7 @@ from hls.folding import Fold
 from hls.timing import DEFAULT_DEPTH, StreamGraph, Timing, timing
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
-from hwsim.partition import accelerator_part
+from hwsim.partition import accelerator_part, host_nodes
 
 
 def _dwc(win: int, wout: int) -> Resources:
@@ -55,6 +55,7 @@ class GraphModel:
     folding search can evaluate many foldings cheaply."""
 
     def __init__(self, g: HwGraph, cfg: EstimateConfig | None = None) -> None:
+        self.host = tuple(host_nodes(g))
         g = accelerator_part(g)  # a float tail runs on the host: no hardware
         self.g = g
         self.cfg = cfg or EstimateConfig()
@@ -120,6 +121,7 @@ class GraphModel:
             shortcut_fifos=tm.shortcut_depths(),
             device=device,
             shell_source=source,
+            host=self.host,
             forks=tuple(n.name for n in sg.graph.nodes if n.name not in self._names),
         )
 

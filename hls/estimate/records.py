@@ -122,6 +122,8 @@ class DesignEstimate:
     #: the Duplicate forks the timing model added (tensors with several readers, :func:`hls.timing.stream_graph`);
     #: they are in ``nodes`` but not in the graph, so a folding file leaves them out
     forks: tuple[str, ...] = ()
+    #: nodes that run on the host after the accelerator (a float tail; hwsim.partition), not estimated
+    host: tuple[str, ...] = ()
 
     @property
     def fps(self) -> float:

@@ -96,6 +96,7 @@ def to_document(
             {"name": f.name, "depth": f.depth, "width": f.width, **f.resources.rounded()} for f in est.fifos
         ],
         "shortcut_fifos": est.shortcut_fifos,
+        "host_nodes": list(est.host),
         "folding": to_json(
             {n.name: folding.get(n.name, Fold()) for n in est.nodes if n.name not in est.forks}
         ),
@@ -203,6 +204,8 @@ def format_table(
         f"bottleneck {est.bottleneck}: {est.max_cycles} cycles/frame -> {est.fps:,.1f} frames/s at "
         f"{1e3 / est.clock_ns:.1f} MHz; latency {est.latency_cycles} cycles ({est.latency_us:,.1f} us)"
     )
+    if est.host:
+        lines.append(f"host (software after the accelerator, not estimated): {', '.join(est.host)}")
     if est.device is not None:
         u = est.utilization()
         us = ", ".join(f"{k} {v:.1%}" if v is not None else f"{k} -" for k, v in u.items())

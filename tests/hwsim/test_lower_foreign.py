@@ -240,6 +240,12 @@ def test_tensornorm_tail_is_a_float_stage(tmp_path, rng):
     acc = accelerator_part(hg)
     assert host_nodes(hg) == [n.name for n in hg.nodes[-3:]]
     assert acc.outputs == list(tail.inputs) and not any(n.host for n in acc.nodes)
+    from hls.estimate import estimate
+    from hls.estimate.report import format_table
+
+    est = estimate(hg)
+    assert est.host == tuple(host_nodes(hg)) and [e.name for e in est.nodes] == [n.name for n in acc.nodes]
+    assert f"not estimated): {', '.join(est.host)}" in format_table(est)
 
 
 def test_per_channel_tail_with_reversed_operands(tmp_path, rng):
