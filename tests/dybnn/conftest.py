@@ -4,29 +4,12 @@ runs ``dybnn`` in process the way the console script does."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 #: the cheapest real run: tfc-w1a1 on synthetic 28x28 images, one epoch of three batches (all three steps)
 TINY_TRAIN = ["--model", "tfc-w1a1", "--dataset", "synthetic", "--epochs", "1", "--max-steps-per-epoch", "3"]
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str
-) -> tuple[int, str, str]:
-    """Run ``dybnn ARGS`` through :func:`dybnn.cli.main`; returns (exit status, stdout, stderr)."""
-    from dybnn.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["dybnn", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import pytest
 from dybnn.outputs import file_sha256
 from hls.estimate.designs import CNV_FINN_EXAMPLES_FOLDING, cnv_w1a1
 from hls.folding import to_json
-from tests.dybnn.conftest import run_cli, snapshot
+from tests.cli_helpers import run_cli
+from tests.dybnn.conftest import snapshot
 from tests.hwsim.graphs import resblock_graph
 
 

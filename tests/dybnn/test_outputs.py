@@ -17,7 +17,8 @@ from dybnn.outputs import (
     read_manifest,
     write_owned,
 )
-from tests.dybnn.conftest import run_cli, snapshot
+from tests.cli_helpers import run_cli
+from tests.dybnn.conftest import snapshot
 from tests.hwsim.graphs import resblock_graph
 
 RUN_FILES = ("checkpoint.pt", "config.json", "metrics.json", "model.onnx")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -13,22 +12,8 @@ torch = pytest.importorskip("torch")
 
 from hwsim.graph import HwGraph  # noqa: E402
 from hwsim.verify import PairResult, VerifyError, VerifyReport, verify  # noqa: E402
+from tests.cli_helpers import run_cli  # noqa: E402
 from tests.hwsim.test_lower import HAVE_NUMBA, exported  # noqa: E402
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``dybnn ARGS`` in process; returns (exit status, stdout, stderr)."""
-    from dybnn.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["dybnn", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
 
 pytestmark = pytest.mark.xdist_group("lower-reactnet-tiny")
 
