@@ -57,7 +57,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +72,7 @@ from brevitas.proxy import ActQuantProxyFromInjector, BiasQuantProxyFromInjector
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from dybnn.outputs import atomic_write
 from training.layers import (
     DyPReLU,
     FoldableBatchNorm2d,
@@ -992,39 +992,28 @@ def export_model(
     check_exact_range(model, xs, progress=progress)
 
     example = synthetic_inputs(model, batch, seed)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp.onnx", dir=out_dir)
-    except OSError as e:
-        raise ExportError(f"cannot write to output directory {out_dir}: {e.strerror or e}") from None
-    os.close(fd)
-    tmp = Path(name)
-    side = tmp.with_name(tmp.name + ".data")  # the dynamo exporter writes weights to a side file
     step = (lambda i: progress("export", i, 3)) if progress is not None else (lambda i: None)  # noqa: E731
+    side: Path | None = None  # the dynamo exporter writes weights to a side file next to the temporary one
     try:
-        step(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
-            step(1)
-            mw = cleanup_model(ModelWrapper(str(tmp)))
-            step(2)
-        props = {p.key: p.value for p in mw.model.metadata_props}
-        props.update(_metadata(model, batch, metadata))
-        onnx.helper.set_model_props(mw.model, props)
-        onnx.save(mw.model, str(tmp))  # every tensor inline (the models are far below 2 GB)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, out_path)
+        with atomic_write(out_path) as tmp:  # the project's one atomic-write helper (dybnn.outputs)
+            side = tmp.with_name(tmp.name + ".data")
+            step(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
+                step(1)
+                mw = cleanup_model(ModelWrapper(str(tmp)))
+                step(2)
+            props = {p.key: p.value for p in mw.model.metadata_props}
+            props.update(_metadata(model, batch, metadata))
+            onnx.helper.set_model_props(mw.model, props)
+            onnx.save(mw.model, str(tmp))  # every tensor inline (the models are far below 2 GB)
         step(3)
     except OSError as e:
-        _remove(tmp)
         raise ExportError(f"cannot write {out_path}: {e.strerror or e}") from e
-    except BaseException:
-        _remove(tmp)
-        raise
     finally:
-        _remove(side)
+        if side is not None:
+            _remove(side)
     model.eval()
     return out_path
 
