@@ -220,7 +220,8 @@ def bench_dense(name, cin, cout, batch, repeats, rng) -> dict:
 
 def _training_tools():
     """``(build_model, calibrate, prepare_for_export, export_model)``."""
-    from training.export import calibrate, export_model, prepare_for_export
+    from training.calibration import calibrate
+    from training.export import export_model, prepare_for_export
     from training.models import build_model
 
     return build_model, calibrate, prepare_for_export, export_model

@@ -17,7 +17,7 @@ _LIBRARY_ERRORS: dict[str, tuple[str, ...]] = {
     "hwsim.lower.errors": ("LoweringError",),
     "hwsim.nodes.base": ("NodeValidationError",),
     "hwsim.infer": ("InferError",),
-    "hwsim.verify": ("VerifyError",),
+    "verify.levels": ("VerifyError",),
     "hls.folding": ("FoldingError",),
     "hls.devices": ("UnknownPartError",),
     "hls.estimate": ("FitError",),
@@ -30,7 +30,7 @@ _LIBRARY_ERRORS: dict[str, tuple[str, ...]] = {
     "training.checkpoint": ("CheckpointError",),
     "training.data": ("UnknownDatasetError", "DatasetUnavailableError", "InputShapeMismatchError"),
     "training.models": ("UnknownModelError",),
-    "training.export": ("ExportRangeError",),
+    "training.exactness": ("ExportRangeError",),
 }
 
 #: OS errors that come from the user's paths (permissions, missing files, a directory given for a file)

@@ -402,7 +402,7 @@ class Flow:
         return f"{len(g.nodes)} nodes ({counts})"
 
     def do_verify(self) -> str:
-        from hwsim.verify import verify
+        from verify.levels import verify
 
         x = self._test_images(self.cfg.verify_samples)
         rep = verify(

@@ -11,7 +11,7 @@ from hwsim.infer import infer
 from hwsim.types import TensorSpec
 
 #: the simulation levels of :func:`simulate` (the numpy reference, the Numba kernels); the verification
-#: levels, torch and qonnx included, are :data:`hwsim.verify.LEVELS`
+#: levels, torch and qonnx included, are :data:`verify.levels.LEVELS`
 SIM_LEVELS = ("ref", "numba")
 
 

@@ -246,7 +246,7 @@ def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _read_verify(path: Path) -> Mapping[str, Any]:
-    """``verify.json`` as ``hwsim.verify`` writes it, normalized: ``samples`` per level becomes ``levels`` and the
+    """``verify.json`` as ``verify.levels`` writes it, normalized: ``samples`` per level becomes ``levels`` and the
     largest count, and each pair's ``first`` becomes ``first_mismatch``."""
     v = dict(_read_json(path))
     samples = v.get("samples")

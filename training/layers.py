@@ -245,7 +245,7 @@ class GlobalSumShift(nn.Module):
 class Tanh32(nn.Module):
     """``tanh`` evaluated in float32 whatever the input's dtype: an unavoidable float function, allowed only
     where it feeds a quantizer (the hyper function's output quantizer). The float64 shadow run of
-    :func:`training.export.check_exact_range` then sees the very values of the float32 run, and the hardware
+    :func:`training.exactness.check_exact_range` then sees the very values of the float32 run, and the hardware
     realizes ``z -> quantized tanh(z)`` as thresholds found by bisection of this function (:mod:`hwsim.squash`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@
 Each quantizer is an explicit subclass with its bit width set in the class, so a model definition names a
 quantizer instead of threading options through ``**kwargs``. All scales are powers of two: the hardware path
 (hwsim, hls) then works on integers with shifts, and float32 arithmetic in PyTorch and onnxruntime is exact as
-long as every intermediate stays below 2**24 units (checked by :mod:`training.export`).
+long as every intermediate stays below 2**24 units (checked by :mod:`training.exactness`).
 
 Conventions (see ``docs/numerics.md``):
 

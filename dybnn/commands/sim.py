@@ -139,7 +139,7 @@ def load_torch(ckpt: Path):
     """The deployed PyTorch model of a training directory's ``checkpoint.pt`` (eval mode)."""
     if not ckpt.is_file():
         raise UserError(f"{ckpt}: no such checkpoint (--torch needs the training directory's checkpoint.pt)")
-    from hwsim.verify import load_torch_model
+    from verify.levels import load_torch_model
 
     try:
         model = load_torch_model(ckpt.parent)

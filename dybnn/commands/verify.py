@@ -35,7 +35,7 @@ def command(
 ) -> None:
     from hwsim.graph import GraphError
     from hwsim.lower import LoweringError
-    from hwsim.verify import LEVELS, VerifyError, verify
+    from verify.levels import LEVELS, VerifyError, verify
 
     explicit = levels is not None
     lv = tuple(s.strip() for s in (levels or ",".join(LEVELS)).split(",") if s.strip())

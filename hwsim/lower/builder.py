@@ -1,5 +1,5 @@
 """Incremental construction of an :class:`~hwsim.graph.HwGraph`: unique names, spec inference as nodes are added,
-and the record of which ONNX tensor each hardware tensor stands for (used by :mod:`hwsim.verify`)."""
+and the record of which ONNX tensor each hardware tensor stands for (used by :mod:`verify.levels`)."""
 
 from __future__ import annotations
 

@@ -231,7 +231,7 @@ def test_sim_ignores_a_foreign_hw(tiny_run, rng, monkeypatch, capsys):
 def test_library_verify_resolves_hw_by_recorded_hash(tiny_run, rng, monkeypatch, capsys):
     import os
 
-    from hwsim.verify import resolve
+    from verify.levels import resolve
 
     resblock_graph(rng).save(tiny_run / "hw", made_from={"onnx_sha256": "0" * 64})
     os.utime(tiny_run / "model.onnx", (1, 1))  # hw/ is much newer: the old mtime rule took it

@@ -15,7 +15,7 @@ from hls.project import write_project
 from hwsim import nodes as N
 from hwsim.lower import lower
 from hwsim.partition import accelerator_part
-from hwsim.verify import verify
+from verify.levels import verify
 
 pytestmark = [
     pytest.mark.slow,

@@ -20,7 +20,8 @@ from hwsim import nodes as N  # noqa: E402
 from hwsim.graph import HwGraph  # noqa: E402
 from hwsim.lower import lower  # noqa: E402
 from hwsim.simulate import simulate  # noqa: E402
-from hwsim.verify import LEVELS, hw_value, verify  # noqa: E402
+from hwsim.onnx_values import hw_value  # noqa: E402
+from verify.levels import LEVELS, verify  # noqa: E402
 
 
 def _kernels_available() -> bool:

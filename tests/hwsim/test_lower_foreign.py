@@ -15,7 +15,7 @@ from hwsim.graph import HwGraph
 from hwsim.lower import LoweringError, lower
 from hwsim.partition import accelerator_part, host_nodes
 from hwsim.simulate import simulate
-from hwsim.verify import verify
+from verify.levels import verify
 from tests.hwsim.test_lower_patterns import G, _save
 
 SPECIAL = np.float32(

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from hwsim import nodes as N
 from hwsim.lower import LoweringError, load_model, lower
-from hwsim.verify import verify
+from verify.levels import verify
 
 QD = "qonnx.custom_op.general"
 

@@ -1,5 +1,5 @@
 """Every registry model at its native input size: every reduction over a feature map is exact in float32 for
-every input, from the bit widths alone (the analysis :func:`training.export.check_exact_range` enforces)."""
+every input, from the bit widths alone (the analysis :func:`training.exactness.check_exact_range` enforces)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.export import FLOAT32_EXACT_UNITS, ExportRangeError, check_exact_range, pooling_bounds
+from training.exactness import FLOAT32_EXACT_UNITS, ExportRangeError, check_exact_range, pooling_bounds
 from training.layers import GlobalSumShift
 from training.models import MODELS, build_model
 

@@ -13,21 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from training import export as E
-from training.export import (
-    ExportError,
-    ExportRangeError,
-    calibrate,
-    check_exact_range,
-    compare_torch_qonnx,
-    export_model,
-    export_random,
-    grid_exponent,
-    needs_calibration,
-    prepare_for_export,
-    read_metadata,
-)
+from training.calibration import ExportError, calibrate, needs_calibration
+from training.exactness import ExportRangeError, check_exact_range, grid_exponent
+from training.export import export_model, export_random, prepare_for_export, read_metadata
 from training.layers import FixedConv2d, FoldableBatchNorm2d, fixed_act, fold_batchnorms
 from training.models import build_model
+from verify.torch_qonnx import ComparisonReport, compare_torch_qonnx
 
 N_COMPARE = 100  # inputs compared between PyTorch and QONNX, as one batch (execute_onnx costs per call)
 
@@ -279,7 +270,7 @@ def test_export_random(tmp_path):
 # ---------------------------------------------------------------------------------------------- bit-exactness
 
 
-def _assert_identical(model: nn.Module, path, rng_seed: int) -> E.ComparisonReport:
+def _assert_identical(model: nn.Module, path, rng_seed: int) -> ComparisonReport:
     x = _inputs(model, N_COMPARE, rng_seed)
     report = compare_torch_qonnx(model, path, x)
     assert report.ok, report.summary()
@@ -335,11 +326,3 @@ def test_prepare_for_export_folds_and_evaluates():
     prepare_for_export(model)
     assert not model.training
     assert all(m.folded for m in model.modules() if isinstance(m, FoldableBatchNorm2d))
-
-
-def test_pairing_tolerates_swapped_independent_sites():
-    a, b, c = np.zeros((2, 2)), np.ones((2, 2)), np.full((2, 2), 2.0)
-    pairs, ut, uo = E._pair(
-        [("t0", a), ("t1", b), ("t2", c)], [("o0", "Quant", b), ("o1", "Quant", a), ("o2", "Quant", a)]
-    )
-    assert pairs == [(0, 1), (1, 0), (2, 2)] and not ut and not uo  # t2 stays paired with o2 and differs

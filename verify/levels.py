@@ -1,12 +1,13 @@
-"""Bit-exact verification across levels: PyTorch (Brevitas) == QONNX ``execute_onnx`` == hwsim ``ref`` == ``numba``.
+"""The driver of ``dybnn verify`` and the flow: PyTorch (Brevitas) == QONNX ``execute_onnx`` == hwsim ``ref`` ==
+``numba``, exactly.
 
 Levels and what is compared (exact equality, never a tolerance):
 
 ======================  ======================================================================================
 pair                    tensors
 ======================  ======================================================================================
-torch vs qonnx          every activation quantizer output (Brevitas act-quant proxies in call order, paired
-                        with the QONNX Quant/BipolarQuant nodes in graph order within each shape) + logits
+torch vs qonnx          every activation quantizer output (Brevitas act-quant proxies paired with the QONNX
+                        Quant/BipolarQuant nodes by :func:`verify.sites.pair_sites`) + logits
 torch vs ref            the quantizer outputs that are hardware tensors + logits + top-1 label
 qonnx vs ref            every hardware tensor the lowering mapped to an ONNX tensor (binary activations and
                         every fixed-point tensor of the real-valued path), the dynamic thresholds and shifts of
@@ -14,10 +15,10 @@ qonnx vs ref            every hardware tensor the lowering mapped to an ONNX ten
 ref vs numba            every tensor of the hardware graph
 ======================  ======================================================================================
 
-Values are converted exactly: hardware integers ``q`` to ``q * 2**-frac`` (bits to ``+-2**-frac``), channels-last
-to NCHW through the lowering's :class:`~hwsim.lower.layout.Layout`; ONNX/PyTorch float32 values are compared as
-float64. QONNX runs one ``execute_onnx`` per batch of the file's batch size, so by default it covers only the first
-``qonnx_samples`` inputs (the other levels cover all of them).
+Values are converted exactly (:mod:`hwsim.onnx_values`): hardware integers ``q`` to ``q * 2**-frac`` (bits to
+``+-2**-frac``), channels-last to NCHW through the lowering's :class:`~hwsim.lower.layout.Layout`; ONNX/PyTorch
+float32 values are compared as float64. QONNX runs one ``execute_onnx`` per batch of the file's batch size, so by
+default it covers only the first ``qonnx_samples`` inputs (the other levels cover all of them).
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hwsim.graph import HwGraph
-from hwsim.lower.layout import Layout
+from hwsim.onnx_values import dynamic_values, hw_value
+from verify.report import PairResult, VerifyReport
+from verify.sites import ACTIVATION, OnnxSite, TorchSite, onnx_sites, pair_sites, torch_sites
 
 LEVELS = ("torch", "qonnx", "ref", "numba")
 ONNX_NAME = "model.onnx"
@@ -42,133 +45,6 @@ HW_DIR = "hw"
 
 class VerifyError(ValueError):
     """The verification cannot run (missing files, bad arguments)."""
-
-
-# --------------------------------------------------------------------------------------------------------- report
-
-
-@dataclass
-class Mismatch:
-    """The first differing element of a pair of levels."""
-
-    tensor: str
-    node: str
-    index: list[int]
-    a: float
-    b: float
-
-
-@dataclass
-class PairResult:
-    """Comparison of two levels."""
-
-    a: str
-    b: str
-    samples: int = 0
-    tensors: int = 0
-    elements: int = 0
-    mismatches: int = 0
-    first: Mismatch | None = None
-    bad_tensors: list[str] = field(default_factory=list)
-    _seen: set = field(default_factory=set, repr=False)
-
-    def compare(self, name: str, node: str, x: np.ndarray, y: np.ndarray) -> None:
-        """Compare arrays ``x`` (level a) and ``y`` (level b) of tensor ``name`` exactly."""
-        if name not in self._seen:
-            self._seen.add(name)
-            self.tensors += 1
-        x, y = np.asarray(x), np.asarray(y)
-        if x.shape != y.shape:
-            self.elements += int(max(x.size, y.size))
-            self.mismatches += int(max(x.size, y.size))
-            if name not in self.bad_tensors:
-                self.bad_tensors.append(name)
-            if self.first is None:
-                self.first = Mismatch(name, node, [], float("nan"), float("nan"))
-            return
-        neq = x != y
-        n = int(neq.sum())
-        self.elements += int(x.size)
-        if n:
-            self.mismatches += n
-            if name not in self.bad_tensors:
-                self.bad_tensors.append(name)
-            if self.first is None:
-                idx = tuple(int(i) for i in np.argwhere(neq)[0])
-                self.first = Mismatch(name, node, list(idx), _num(x[idx]), _num(y[idx]))
-
-    @property
-    def ok(self) -> bool:
-        return self.mismatches == 0 and self.tensors > 0
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("_seen", None)
-        return d
-
-
-def _num(v: Any) -> float:
-    v = np.asarray(v).item()
-    return int(v) if isinstance(v, (int, np.integer)) else float(v)
-
-
-@dataclass
-class VerifyReport:
-    model: str
-    samples: dict[str, int]
-    pairs: list[PairResult]
-    notes: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return (
-            bool(self.pairs) and all(p.mismatches == 0 for p in self.pairs) and any(p.ok for p in self.pairs)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "ok": self.ok,
-            "samples": self.samples,
-            "pairs": [p.to_json() for p in self.pairs],
-            "notes": self.notes,
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-        }
-
-    def table(self) -> str:
-        """A plain-text table: level pair, samples, tensors compared, elements, mismatches, first mismatch."""
-        rows = [
-            (
-                "levels",
-                "samples",
-                "tensors",
-                "elements",
-                "mismatches",
-                "first mismatch (node, tensor, index, a vs b)",
-            )
-        ]
-        for p in self.pairs:
-            if p.first is None:
-                first = "-"
-            else:
-                f = p.first
-                first = f"{f.node} {f.tensor} [{','.join(map(str, f.index))}] {f.a!r} vs {f.b!r}"
-            rows.append(
-                (f"{p.a} vs {p.b}", str(p.samples), str(p.tensors), str(p.elements), str(p.mismatches), first)
-            )
-        w = [max(len(r[i]) for r in rows) for i in range(5)]
-        lines = [f"verify {self.model}"]
-        for i, r in enumerate(rows):
-            lines.append(
-                "  ".join(r[j].ljust(w[j]) if j < 1 else r[j].rjust(w[j]) for j in range(5)) + "  " + r[5]
-            )
-            if i == 0:
-                lines.append("  ".join("-" * w[j] for j in range(5)) + "  " + "-" * len(r[5]))
-        for n in self.notes:
-            lines.append(f"note: {n}")
-        lines.append("OK: all levels agree exactly" if self.ok else "FAILED: levels differ")
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------------- inputs
@@ -233,13 +109,6 @@ def synthetic_inputs(g: HwGraph, n: int, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------- levels
 
 
-def hw_value(a: np.ndarray, rec: dict[str, Any]) -> np.ndarray:
-    """A hardware tensor (batched) as the ONNX tensor it stands for: exact float64, NCHW layout."""
-    a = np.asarray(a)
-    v = (2.0 * a.astype(np.float64) - 1.0) if rec["bipolar"] else a.astype(np.float64)
-    return Layout.from_json(rec["layout"]).hw_to_onnx(np.ldexp(v, -int(rec["frac"])))
-
-
 def run_sim(g: HwGraph, x: np.ndarray, level: str) -> dict[str, np.ndarray]:
     from hwsim.simulate import simulate
 
@@ -274,108 +143,6 @@ def run_qonnx(
         if progress is not None:
             progress("qonnx", s + k, n)
     return {t: np.concatenate(v) for t, v in out.items()}
-
-
-def act_quant_nodes(proto: Any) -> list[tuple[str, str, str]]:
-    """``(node, output tensor, op_type)`` of every activation Quant/BipolarQuant, in the file's node order."""
-    g = proto.graph
-    produced = {t for n in g.node for t in n.output}
-    inputs = {i.name for i in g.input}
-    dyn = set(inputs - {i.name for i in g.initializer})
-    out = []
-    for n in g.node:  # the exporter writes nodes in trace order; keep it
-        if any(t in dyn for t in n.input):
-            dyn.update(n.output)
-    for n in g.node:
-        if n.op_type in ("Quant", "BipolarQuant") and n.input[0] in dyn and n.input[0] in (produced | inputs):
-            out.append((n.name, n.output[0], n.op_type))
-    return out
-
-
-def torch_sites(model: Any, x: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
-    """Outputs of every enabled Brevitas activation quantizer (in call order) and the logits, on ``x``."""
-    import torch
-    from brevitas.proxy import ActQuantProxyFromInjector
-
-    captured: list[tuple[str, np.ndarray]] = []
-    handles = []
-
-    def first_tensor(o: Any) -> torch.Tensor | None:
-        if isinstance(o, torch.Tensor):
-            return o
-        if hasattr(o, "value") and isinstance(o.value, torch.Tensor):
-            return o.value
-        if isinstance(o, (tuple, list)) and o:
-            return first_tensor(o[0])
-        return None
-
-    for name, m in model.named_modules():
-        if isinstance(m, ActQuantProxyFromInjector) and m.is_quant_enabled:
-
-            def hook(_m, _a, out, name=name):
-                t = first_tensor(out)
-                if t is not None:
-                    captured.append((name, t.detach().cpu().numpy().copy()))
-
-            handles.append(m.register_forward_hook(hook))
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = first_tensor(model(torch.from_numpy(np.ascontiguousarray(x))))
-    finally:
-        for h in handles:
-            h.remove()
-    return captured, logits.detach().cpu().numpy()
-
-
-def pair_by_shape(
-    torch_list: list[tuple[str, np.ndarray]], onnx_list: list[tuple[str, str, tuple[int, ...]]]
-) -> list[tuple[int, int]]:
-    """Pair PyTorch sites with ONNX quantizer nodes by order of occurrence within each per-sample shape."""
-    queues: dict[tuple[int, ...], list[int]] = {}
-    for j, (_, _, shp) in enumerate(onnx_list):
-        queues.setdefault(tuple(shp), []).append(j)
-    pairs = []
-    for i, (_, a) in enumerate(torch_list):
-        q = queues.get(tuple(a.shape[1:]))
-        if q:
-            pairs.append((i, q.pop(0)))
-    return pairs
-
-
-def dynamic_values(g: HwGraph, env: dict[str, np.ndarray]) -> dict[str, tuple[str, np.ndarray, float]]:
-    """Dynamic thresholds / shifts recomputed from a simulation's intermediates, as exact float64 ``(N, C)``.
-
-    Returns ``{key: (onnx tensor, value, scale)}`` where the ONNX tensor times ``scale`` must equal ``value``.
-    """
-    from hwsim import nodes as N
-    from hwsim.encoding import align
-    from hwsim.reference import hyper_function
-
-    out: dict[str, tuple[str, np.ndarray, float]] = {}
-    for name, rec in (g.metadata.get("dynamic") or {}).items():
-        node = g.node(name)
-        x = env[node.inputs[0]].astype(np.int64)
-        fx = g.spec(node.inputs[0]).dtype.frac
-        hf = node.hyper
-        d = hyper_function(hf, x, fx)
-        df = hf.delta_frac
-        if isinstance(node, N.DynamicSign) and "threshold" in rec:
-            f = max(fx, node.tau_frac, df)
-            thr = align(node.tau, node.tau_frac, f)[None] + align(d, df, f)
-            out[f"{name}.threshold"] = (
-                rec["threshold"],
-                np.ldexp(thr.astype(np.float64), -f),
-                rec["threshold_scale"],
-            )
-        elif isinstance(node, N.DynamicPReLU) and "gamma" in rec:
-            c = node.channels
-            fg, fz = max(node.gamma_frac, df), max(node.zeta_frac, df)
-            gm = align(node.gamma, node.gamma_frac, fg)[None] + align(d[:, :c], df, fg)
-            zt = align(node.zeta, node.zeta_frac, fz)[None] + align(d[:, c:], df, fz)
-            out[f"{name}.gamma"] = (rec["gamma"], np.ldexp(gm.astype(np.float64), -fg), rec["gamma_scale"])
-            out[f"{name}.zeta"] = (rec["zeta"], np.ldexp(zt.astype(np.float64), -fz), rec["zeta_scale"])
-    return out
 
 
 # --------------------------------------------------------------------------------------------------------- driver
@@ -485,17 +252,17 @@ def verify(
             counts[lv] = n
     proto = None
     onnx_vals: dict[str, np.ndarray] = {}
-    quant_nodes: list[tuple[str, str, str]] = []
+    quant: list[OnnxSite] = []
     static_shape: dict[str, tuple[int, ...]] = {}
     if "qonnx" in run or "torch" in run:
         from hwsim.lower.frontend import OnnxModel
 
         proto = load_model(onnx_path)
-        quant_nodes = act_quant_nodes(proto)
+        quant = [s for s in onnx_sites(proto) if s.kind == ACTIVATION]
         om = OnnxModel(proto)
-        static_shape = {t: tuple((om.shape(t) or (0, -1))[1:]) for _, t, _ in quant_nodes}
+        static_shape = {s.tensor: om.shape(s.tensor) or (0, -1) for s in quant}
     if "qonnx" in run:
-        want = sorted({r["onnx"] for r in omap.values()} | {t for _, t, _ in quant_nodes})
+        want = sorted({r["onnx"] for r in omap.values()} | {s.tensor for s in quant})
         dyn_rec = g.metadata.get("dynamic") or {}
         for rec in dyn_rec.values():
             want.extend(v for k, v in rec.items() if k in ("threshold", "gamma", "zeta"))
@@ -504,7 +271,7 @@ def verify(
         onnx_vals = run_qonnx(proto, x[:nq], sorted(set(want)), progress)
         seconds["qonnx"] = time.perf_counter() - t0
         counts["qonnx"] = nq
-    torch_out: tuple[list[tuple[str, np.ndarray]], np.ndarray] | None = None
+    torch_out: tuple[list[TorchSite], np.ndarray] | None = None
     if "torch" in run:
         t0 = time.perf_counter()
         if progress is not None:
@@ -519,13 +286,33 @@ def verify(
     pairs: list[PairResult] = []
     onnx_logits = (g.metadata.get("onnx_outputs") or [None])[0]
     producer = {t: nd.name for nd in g.nodes for t in nd.outputs}
+    by_onnx: dict[str, str] = {}
+    for hw, r in omap.items():
+        by_onnx.setdefault(r["onnx"], hw)
+    matched: list[tuple[int, int]] = []
+    if torch_out is not None:
+        sites, logits = torch_out
+
+        def same(i: int, j: int) -> bool:
+            """PyTorch site ``i`` equals QONNX site ``j`` on the QONNX samples, else on its hardware tensor."""
+            t = quant[j].tensor
+            if "qonnx" in run:
+                return np.array_equal(sites[i].value[:nq], onnx_vals[t])
+            hw = by_onnx.get(t)
+            if hw is None or "ref" not in res or hw not in res["ref"]:
+                return True  # not compared: nothing to re-pair
+            return np.array_equal(sites[i].value.astype(np.float64), hw_value(res["ref"][hw], omap[hw]))
+
+        matched, _, _ = pair_sites(
+            [(s.name, s.key) for s in sites], [(s.node, s.key(static_shape[s.tensor])) for s in quant], same
+        )
     if torch_out is not None and "qonnx" in run:
         pr = PairResult("torch", "qonnx", samples=nq)
-        sites, logits = torch_out
-        shapes = [(nm, t, static_shape[t]) for nm, t, _ in quant_nodes]
-        for i, j in pair_by_shape(sites, shapes):
-            nm, t, _ = shapes[j]
-            pr.compare(t, sites[i][0], sites[i][1][:nq].astype(np.float64), onnx_vals[t].astype(np.float64))
+        for i, j in matched:
+            t = quant[j].tensor
+            pr.compare(
+                t, sites[i].name, sites[i].value[:nq].astype(np.float64), onnx_vals[t].astype(np.float64)
+            )
         if onnx_logits:
             pr.compare(
                 "logits",
@@ -536,19 +323,14 @@ def verify(
         pairs.append(pr)
     if torch_out is not None and "ref" in res:
         pr = PairResult("torch", "ref", samples=n)
-        sites, logits = torch_out
-        by_onnx = {}
-        for hw, r in omap.items():
-            by_onnx.setdefault(r["onnx"], hw)
-        shapes = [(nm, t, static_shape[t]) for nm, t, _ in quant_nodes]
-        for i, j in pair_by_shape(sites, shapes):
-            _, t, _ = shapes[j]
+        for i, j in matched:
+            t = quant[j].tensor
             if t in by_onnx:
                 hw = by_onnx[t]
                 pr.compare(
                     hw,
                     producer.get(hw, ""),
-                    sites[i][1].astype(np.float64),
+                    sites[i].value.astype(np.float64),
                     hw_value(res["ref"][hw], omap[hw]),
                 )
         if logits_t in omap:

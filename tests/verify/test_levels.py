@@ -1,4 +1,4 @@
-"""``hwsim.verify`` and the ``dybnn lower`` / ``verify`` / ``sim`` commands."""
+"""``verify.levels`` (the four-level comparer) and the ``dybnn lower`` / ``verify`` / ``sim`` commands."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hwsim.graph import HwGraph  # noqa: E402
-from hwsim.verify import PairResult, VerifyError, VerifyReport, verify  # noqa: E402
 from tests.cli_helpers import run_cli  # noqa: E402
 from tests.hwsim.test_lower import HAVE_NUMBA, exported  # noqa: E402
+from verify.levels import VerifyError, verify  # noqa: E402
+from verify.report import PairResult, VerifyReport  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("lower-reactnet-tiny")
 
