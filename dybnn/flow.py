@@ -413,7 +413,8 @@ class Flow:
             graph=self.graph(),
             **progress_kwargs(verify, self.progress),
         )
-        atomic_write_json(self.verify_json, {**rep.to_json(), "made_from": run_digests(self.out)})
+        rep.made_from = run_digests(self.out)
+        atomic_write_json(self.verify_json, rep.to_json())
         self.echo(rep.table())
         if not rep.ok:
             raise UserError(f"verification found mismatches (see {self.verify_json})")
@@ -440,12 +441,13 @@ class Flow:
             if filled:
                 self.echo(filled_note(filled))
         est = m.estimate(folding, c.clock_ns, device)
-        doc = to_document(est, folding, g, finn_reference_estimate(g, folding), ecfg)
-        doc.setdefault("clock_ns", c.clock_ns)
-        doc["made_from"] = {"graph_sha256": run_digests(self.out)["graph_sha256"]}
-        atomic_write_json(self.estimates, doc)
+        rec = dataclasses.replace(
+            to_document(est, folding, g, finn_reference_estimate(g, folding), ecfg),
+            made_from={"graph_sha256": run_digests(self.out)["graph_sha256"]},
+        )
+        atomic_write_json(self.estimates, rec.to_json())
         atomic_write_json(self.folding_json, to_json(folding))
-        return f"{doc['fps']:.1f} frames/s, bottleneck {doc['bottleneck']}, fits {device.part}: {doc.get('fits')}"
+        return f"{rec.fps:.1f} frames/s, bottleneck {rec.bottleneck}, fits {device.part}: {rec.fits}"
 
     def do_hls(self) -> str:
         from hls.csim import run_csim

@@ -10,11 +10,8 @@ file                        step                   content
                                                    ``final_test_acc``
 ``model.onnx``              export                 the QONNX model
 ``hw/graph.json``           lower                  the hardware graph (``nodes``: list with ``op_type``)
-``verify.json``             verify                 ``levels``, ``samples``, ``pairs`` (a, b, tensors, elements,
-                                                   mismatches, first_mismatch), ``ok``
-``estimates.json``          estimate               ``device``, ``clock_ns``, ``totals``, ``system_totals``,
-                                                   ``utilization``, ``fits``, ``fps``, ``latency_cycles``,
-                                                   ``bottleneck``, ``layers``, ``folding``, ``static_vs_dynamic``
+``verify.json``             verify                 :class:`runfiles.records.VerifyReport` (typed, checked)
+``estimates.json``          estimate               :class:`runfiles.records.EstimatesRecord` (typed, checked)
 ``hls/csim.json``           hls                    ``ok``, ``samples``, ``mismatches``, ``build_seconds``,
                                                    ``run_seconds``, ``cycles``, ``expected_cycles``
 ``thresholds.npz``          thresholds             ``sites`` and per site ``<site>.thresholds`` (samples x
@@ -39,18 +36,21 @@ from typing import Any
 
 import numpy as np
 
+from runfiles import layout as L
+from runfiles.records import EstimatesRecord, Record, RunFileError, VerifyReport
+
 #: step -> file of the run directory that shows the step is done (relative path)
 STEP_FILES: dict[str, str] = {
-    "train": "metrics.json",
-    "export": "model.onnx",
-    "lower": "hw/graph.json",
-    "verify": "verify.json",
-    "estimate": "estimates.json",
-    "hls": "hls/csim.json",
-    "thresholds": "thresholds.npz",
-    "study": "study.json",
+    "train": L.METRICS_JSON,
+    "export": L.MODEL_ONNX,
+    "lower": f"{L.HW_DIR}/{L.GRAPH_JSON}",
+    "verify": L.VERIFY_JSON,
+    "estimate": L.ESTIMATES_JSON,
+    "hls": f"{L.HLS_DIR}/{L.CSIM_JSON}",
+    "thresholds": L.THRESHOLDS_NPZ,
+    "study": L.STUDY_JSON,
 }
-CONFIG_FILE = "config.json"
+CONFIG_FILE = L.CONFIG_JSON
 
 #: step -> the command that produces its file; ``{dir}`` is the (shell-quoted) run directory.
 #: One table, so that the report's hints follow the CLI when a verb changes.
@@ -93,8 +93,8 @@ class RunRecords:
     metrics: Mapping[str, Any] | None = None
     model_onnx: Path | None = None
     graph: Mapping[str, Any] | None = None
-    verify: Mapping[str, Any] | None = None
-    estimates: Mapping[str, Any] | None = None
+    verify: VerifyReport | None = None
+    estimates: EstimatesRecord | None = None
     csim: Mapping[str, Any] | None = None
     thresholds: Mapping[str, np.ndarray] | None = None
     study: Mapping[str, Any] | None = None
@@ -158,7 +158,8 @@ def _find_csim(run_dir: Path) -> Path:
     p = run_dir / STEP_FILES["hls"]
     if p.exists():
         return p
-    found = sorted((run_dir / "hls").glob("*/csim.json")) if (run_dir / "hls").is_dir() else []
+    hls = run_dir / L.HLS_DIR
+    found = sorted(hls.glob(f"*/{L.CSIM_JSON}")) if hls.is_dir() else []
     return found[0] if found else p
 
 
@@ -177,16 +178,22 @@ def load_run(run_dir: str | os.PathLike) -> RunRecords:
     def attempt(step: str, key: str, path: Path, reader) -> None:
         if not path.exists():
             return
+        rel = path.relative_to(run_dir).as_posix()
         try:
             out[key] = reader(path)
+        except RunFileError as e:  # names the file and the field already
+            errors[step] = str(e)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-            errors[step] = f"{path.relative_to(run_dir).as_posix()}: {e}"
+            errors[step] = f"{rel}: {e}"
+
+    def record(cls: type[Record]):
+        return lambda path: cls.from_json(_read_json(path), path.relative_to(run_dir).as_posix())
 
     attempt("config", "config", run_dir / CONFIG_FILE, _read_json)
     attempt("train", "metrics", run_dir / files["train"], _read_json)
     attempt("lower", "graph", run_dir / files["lower"], _read_json)
-    attempt("verify", "verify", run_dir / files["verify"], _read_verify)
-    attempt("estimate", "estimates", run_dir / files["estimate"], _read_json)
+    attempt("verify", "verify", run_dir / files["verify"], record(VerifyReport))
+    attempt("estimate", "estimates", run_dir / files["estimate"], record(EstimatesRecord))
     attempt("hls", "csim", csim_path, _read_json)
     attempt("thresholds", "thresholds", run_dir / files["thresholds"], read_thresholds)
     attempt("study", "study", run_dir / files["study"], _read_json)
@@ -207,9 +214,9 @@ STEP_INPUTS: dict[str, tuple[str, ...]] = {
 }
 #: ``made_from`` key -> (the file it stands for, the step that writes it)
 _DIGEST_FILES = {
-    "checkpoint_sha256": ("checkpoint.pt", "train"),
-    "onnx_sha256": ("model.onnx", "export"),
-    "graph_sha256": ("hw/", "lower"),
+    "checkpoint_sha256": (L.CHECKPOINT, "train"),
+    "onnx_sha256": (L.MODEL_ONNX, "export"),
+    "graph_sha256": (f"{L.HW_DIR}/", "lower"),
 }
 
 
@@ -226,12 +233,14 @@ def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
     current = run_digests(run_dir)
     recorded: dict[str, Mapping[str, Any] | None] = {
         "export": made_from(run_dir, "export"),
-        "lower": made_from(run_dir / "hw", "lower"),
+        "lower": made_from(run_dir / L.HW_DIR, "lower"),
         "thresholds": made_from(run_dir, "thresholds"),
     }
-    for step, key in (("verify", "verify"), ("estimate", "estimates"), ("hls", "csim")):
+    for step, key in (("verify", "verify"), ("estimate", "estimates")):
         rec = records.get(key)
-        recorded[step] = rec.get("made_from") if isinstance(rec, Mapping) else None
+        recorded[step] = rec.made_from if rec is not None else None
+    csim = records.get("csim")
+    recorded["hls"] = csim.get("made_from") if isinstance(csim, Mapping) else None
     stale: dict[str, str] = {}
     for step, inputs in STEP_INPUTS.items():  # in flow order, so a step's inputs are decided first
         changed = changed_inputs(recorded.get(step), current)
@@ -243,24 +252,6 @@ def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
         if upstream:
             stale[step] = f"made from the {upstream[0]} output, which is stale"
     return stale
-
-
-def _read_verify(path: Path) -> Mapping[str, Any]:
-    """``verify.json`` as ``verify.levels`` writes it, normalized: ``samples`` per level becomes ``levels`` and the
-    largest count, and each pair's ``first`` becomes ``first_mismatch``."""
-    v = dict(_read_json(path))
-    samples = v.get("samples")
-    if isinstance(samples, Mapping):
-        v.setdefault("levels", list(samples))
-        v["samples_per_level"] = dict(samples)
-        v["samples"] = max((int(n) for n in samples.values()), default=0)
-    pairs = []
-    for p in v.get("pairs") or []:
-        if isinstance(p, Mapping) and "first_mismatch" not in p and "first" in p:
-            p = {**p, "first_mismatch": p["first"]}
-        pairs.append(p)
-    v["pairs"] = pairs
-    return v
 
 
 def epoch_records(metrics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -294,16 +285,3 @@ def study_models(study: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]
     models = study.get("models") or {}
     items = [(str(k), v) for k, v in models.items() if isinstance(v, Mapping)]
     return sorted(items, key=lambda kv: is_dynamic_model(*kv))
-
-
-def study_from_estimate(estimate: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A hardware-only study record from an estimate's ``static_vs_dynamic`` (``{"static": {...}, "dynamic":
-    {...}}``), for reports of runs without ``study.json``; ``None`` when the estimate has none."""
-    svd = estimate.get("static_vs_dynamic")
-    if not isinstance(svd, Mapping):
-        return None
-    models: dict[str, Any] = {}
-    for key in ("static", "dynamic"):
-        if isinstance(svd.get(key), Mapping):
-            models[key] = {"dynamic": key == "dynamic", "hw": dict(svd[key])}
-    return {"models": models} if models else None

@@ -39,6 +39,7 @@ from reports.run import (
     study_models,
     threshold_sites,
 )
+from runfiles.records import Mismatch, StaticVsDynamic
 
 #: resources in table order, with their column names
 RESOURCES: tuple[tuple[str, str], ...] = (
@@ -272,12 +273,10 @@ def lower_section(run: RunRecords) -> Section:
 # ---- verification
 
 
-def _first_mismatch(fm: Any) -> str:
-    if not isinstance(fm, Mapping):
+def _first_mismatch(fm: Mismatch | None) -> str:
+    if fm is None:
         return "-"
-    idx = fm.get("index")
-    idx_s = fmt_value(list(idx)) if isinstance(idx, (list, tuple)) else fmt_value(idx)
-    return f"node {fm.get('node')}, tensor {fm.get('tensor')}, index {idx_s}: {fmt_value(fm.get('a'))} vs {fmt_value(fm.get('b'))}"
+    return f"node {fm.node}, tensor {fm.tensor}, index {fmt_value(fm.index)}: {fmt_value(fm.a)} vs {fmt_value(fm.b)}"
 
 
 def verify_section(run: RunRecords) -> Section:
@@ -285,21 +284,13 @@ def verify_section(run: RunRecords) -> Section:
         return s
     v = run.verify
     assert v is not None
-    pairs = [p for p in (v.get("pairs") or []) if isinstance(p, Mapping)]
-    total = sum(int(p.get("mismatches") or 0) for p in pairs)
-    ok = v.get("ok")
-    if ok is None:
-        ok = total == 0
-    levels = " -> ".join(str(x) for x in (v.get("levels") or []))
+    pairs = v.pairs
+    total = sum(p.mismatches for p in pairs)
+    ok = v.ok
+    levels = " -> ".join(v.levels)
     verdict = "every level pair is identical" if ok else "LEVELS DIFFER"
     rows = [
-        (
-            F.verification.pair_label(p),
-            fmt_int(p.get("tensors")),
-            fmt_int(p.get("elements")),
-            fmt_int(p.get("mismatches")),
-            _first_mismatch(p.get("first_mismatch")),
-        )
+        (p.label, fmt_int(p.tensors), fmt_int(p.elements), fmt_int(p.mismatches), _first_mismatch(p.first))
         for p in pairs
     ]
     return Section(
@@ -309,7 +300,7 @@ def verify_section(run: RunRecords) -> Section:
         run.files["verify"],
         f"{fmt_int(len(pairs))} pairs, {fmt_int(total)} mismatches",
         (
-            f"Levels {levels or NA}, {fmt_int(v.get('samples'))} samples: {verdict} ({fmt_int(total)} mismatching "
+            f"Levels {levels or NA}, {fmt_int(v.max_samples)} samples: {verdict} ({fmt_int(total)} mismatching "
             "elements in total; exact integer equality, no tolerance).",
         ),
         (_t(("pair", "tensors", "elements", "mismatches", "first mismatch"), rows, "Level pairs", "lrrrl"),),
@@ -326,13 +317,6 @@ def verify_section(run: RunRecords) -> Section:
 # ---- estimate
 
 
-def _capacity(device: Mapping[str, Any], key: str) -> Any:
-    cap = device.get("capacity")
-    if isinstance(cap, Mapping) and key in cap:
-        return cap[key]
-    return device.get(key)
-
-
 def _change(static: Any, dynamic: Any) -> str:
     try:
         s, d = float(static), float(dynamic)
@@ -343,16 +327,15 @@ def _change(static: Any, dynamic: Any) -> str:
     return f"{100.0 * (d - s) / s:+.1f} %"
 
 
-def _svd_table(svd: Mapping[str, Any]) -> Table | None:
-    st, dy = svd.get("static"), svd.get("dynamic")
-    if not isinstance(st, Mapping) or not isinstance(dy, Mapping):
-        return None
+def _svd_table(svd: StaticVsDynamic) -> Table:
+    st, dy = svd.static, svd.dynamic
     rows = []
-    for key, label in (*RESOURCES, ("latency_cycles", "latency (cycles)"), ("fps", "FPS")):
-        if key not in st and key not in dy:
-            continue
-        f = fmt_fps if key == "fps" else fmt_int
-        rows.append((label, f(st.get(key)), f(dy.get(key)), _change(st.get(key), dy.get(key))))
+    for key, label in RESOURCES:  # the system totals (accelerator + shell)
+        a, b = st.system_totals[key], dy.system_totals[key]
+        rows.append((label, fmt_int(a), fmt_int(b), _change(a, b)))
+    for key, label, f in (("latency_cycles", "latency (cycles)", fmt_int), ("fps", "FPS", fmt_fps)):
+        a, b = getattr(st, key), getattr(dy, key)
+        rows.append((label, f(a), f(b), _change(a, b)))
     return _t(
         ("metric", "static (RSign)", "dynamic (DySign)", "change"),
         rows,
@@ -365,34 +348,25 @@ def estimate_section(run: RunRecords) -> Section:
         return s
     e = run.estimates
     assert e is not None
-    dev = e.get("device") or {}
-    part = dev.get("part") or dev.get("name") or NA
-    totals = e.get("totals") or {}
-    system = e.get("system_totals") or {}
-    util = e.get("utilization") or {}
-    clock = e.get("clock_ns")
-    lat = e.get("latency_cycles")
-    lat_us = NA if lat is None or clock is None else f"{float(lat) * float(clock) / 1000.0:,.1f} µs"
-    fits = e.get("fits")
+    dev = e.device
+    part = dev.part if dev is not None else NA
+    totals, system, util = e.totals, e.system_totals, e.utilization or {}
+    clock, lat, fits = e.clock_ns, e.latency_cycles, e.fits
+    lat_us = f"{float(lat) * float(clock) / 1000.0:,.1f} µs"
     paras = [
-        f"Part {part}"
-        + (f" ({dev['name']})" if dev.get("name") and dev.get("name") != part else "")
-        + f", clock {fmt_value(clock)} ns: {fmt_fps(e.get('fps'))} frames/s, latency {fmt_int(lat)} cycles "
-        f"({lat_us}), bottleneck {e.get('bottleneck') or NA}; fits the part: {fmt_bool(fits)}."
+        f"Part {part}, clock {fmt_value(clock)} ns: {fmt_fps(e.fps)} frames/s, latency {fmt_int(lat)} cycles "
+        f"({lat_us}), bottleneck {e.bottleneck}; fits the part: {fmt_bool(fits)}."
     ]
-    folding = e.get("folding")
-    if isinstance(folding, Mapping):
-        scalars = [f"{k} {fmt_value(v)}" for k, v in folding.items() if not isinstance(v, (Mapping, list))]
-        if scalars:
-            paras.append("Folding: " + ", ".join(scalars) + ".")
+    if e.target_fps is not None:
+        paras.append(f"Target: {fmt_fps(e.target_fps)} frames/s, met: {fmt_bool(e.target_met)}.")
     rows = []
     for key, label in RESOURCES:
         rows.append(
             (
                 label,
-                fmt_int(totals.get(key)),
-                fmt_int(system.get(key)),
-                fmt_int(_capacity(dev, key)),
+                fmt_int(totals[key]),
+                fmt_int(system[key]),
+                fmt_int(dev.capacity.get(key) if dev is not None else None),
                 fmt_pct(util.get(key)),
             )
         )
@@ -403,16 +377,16 @@ def estimate_section(run: RunRecords) -> Section:
             "Totals",
         )
     ]
-    layers = [r for r in (e.get("layers") or []) if isinstance(r, Mapping)]
+    layers = e.layers
     if layers:
         rows = [
             (
-                str(r.get("name")),
-                str(r.get("type")),
-                fmt_int(r.get("pe")),
-                fmt_int(r.get("simd")),
-                fmt_int(r.get("cycles")),
-                *(fmt_int(r.get(k)) for k, _ in RESOURCES),
+                r.name,
+                r.type,
+                fmt_int(r.pe),
+                fmt_int(r.simd),
+                fmt_int(r.cycles),
+                *(fmt_int(getattr(r, k)) for k, _ in RESOURCES),
             )
             for r in layers
         ]
@@ -424,9 +398,8 @@ def estimate_section(run: RunRecords) -> Section:
                 "ll" + "r" * 8,
             )
         )
-    svd = e.get("static_vs_dynamic")
-    if isinstance(svd, Mapping) and (t := _svd_table(svd)) is not None:
-        tables.append(t)
+    if e.static_vs_dynamic is not None:
+        tables.append(_svd_table(e.static_vs_dynamic))
         paras.append(
             "A dynamic-threshold unit buffers a whole frame (BRAM) while its statistics and hyper function "
             "are computed, which adds a frame of latency per dynamic site; the last table compares the same "
@@ -442,8 +415,8 @@ def estimate_section(run: RunRecords) -> Section:
         FigureRef("utilization", "Device utilization per resource.", lambda: F.plot_utilization(e)),
     )
     key = (
-        f"LUT {fmt_int(totals.get('lut'))}, BRAM18 {fmt_int(totals.get('bram18'))}, DSP {fmt_int(totals.get('dsp'))}, "
-        f"{fmt_fps(e.get('fps'))} FPS, fits {part}: {fmt_bool(fits)}"
+        f"LUT {fmt_int(totals['lut'])}, BRAM18 {fmt_int(totals['bram18'])}, DSP {fmt_int(totals['dsp'])}, "
+        f"{fmt_fps(e.fps)} FPS, fits {part}: {fmt_bool(fits)}"
     )
     return Section(
         "estimate",

@@ -8,7 +8,7 @@ comparer:
   ``Quant``/``BipolarQuant`` nodes) and the one rule that pairs them;
 - :mod:`verify.torch_qonnx`: the export's check, every quantizer site and the logits of PyTorch vs QONNX;
 - :mod:`verify.levels`: the driver of ``dybnn verify`` and the flow (all four levels, ``verify.json``);
-- :mod:`verify.report`: the result records.
+- the result records are :class:`runfiles.records.VerifyReport` (``verify.json``).
 
 The conversions that need no torch (a hardware tensor as the ONNX tensor it stands for, the dynamic thresholds
 recomputed from a simulation) live in :mod:`hwsim.onnx_values`.

@@ -34,7 +34,7 @@ import numpy as np
 
 from hwsim.graph import HwGraph
 from hwsim.onnx_values import dynamic_values, hw_value
-from verify.report import PairResult, VerifyReport
+from runfiles.records import PairResult, VerifyReport
 from verify.sites import ACTIVATION, OnnxSite, TorchSite, onnx_sites, pair_sites, torch_sites
 
 LEVELS = ("torch", "qonnx", "ref", "numba")

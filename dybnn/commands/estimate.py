@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -129,13 +130,14 @@ def command(
     if write_folding is not None:
         atomic_write_json(write_folding, to_json(folding))
     if as_json:
-        doc = to_document(est, folding, g, fin, cfg)
-        doc["estimate_seconds"] = elapsed
-        doc["made_from"] = graph_provenance(model)
-        if target_fps is not None:
-            doc["target_fps"] = target_fps
-            doc["target_met"] = not missed
-        text = json.dumps(doc, indent=1)
+        rec = dataclasses.replace(
+            to_document(est, folding, g, fin, cfg),
+            estimate_seconds=elapsed,
+            made_from=graph_provenance(model),
+            target_fps=target_fps,
+            target_met=None if target_fps is None else not missed,
+        )
+        text = json.dumps(rec.to_json(), indent=1)
     elif as_csv:
         text = to_csv(est)
     else:

@@ -1,10 +1,10 @@
-"""Estimate documents: the JSON record, the CSV rows, the text table, and the static-vs-dynamic comparison."""
+"""Estimate documents: the ``estimates.json`` record (:class:`runfiles.records.EstimatesRecord`), the CSV rows,
+the text table, and the static-vs-dynamic comparison."""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from hls.devices import Device
 from hls.estimate.finn import FinnEstimate
@@ -15,19 +15,29 @@ from hls.estimate.static import has_dynamic, static_equivalent
 from hls.folding import Fold, to_json
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from runfiles.records import (
+    DesignSummary,
+    DeviceRecord,
+    DynamicNodeCost,
+    EstimatesRecord,
+    FifoRow,
+    FinnReference,
+    LayerRow,
+    StaticVsDynamic,
+)
 
 LAYER_KEYS = ("name", "type", "pe", "simd", "cycles", *RESOURCE_KEYS)
 
 
-def _summary(est: DesignEstimate) -> dict[str, Any]:
-    return {
-        "totals": est.totals.rounded(),
-        "system_totals": est.system_totals.rounded(),
-        "fps": est.fps,
-        "max_cycles": est.max_cycles,
-        "latency_cycles": est.latency_cycles,
-        "bottleneck": est.bottleneck,
-    }
+def _summary(est: DesignEstimate) -> DesignSummary:
+    return DesignSummary(
+        totals=est.totals.rounded(),
+        system_totals=est.system_totals.rounded(),
+        fps=est.fps,
+        max_cycles=est.max_cycles,
+        latency_cycles=est.latency_cycles,
+        bottleneck=est.bottleneck,
+    )
 
 
 def static_vs_dynamic(
@@ -37,7 +47,7 @@ def static_vs_dynamic(
     device: Device | None = None,
     cfg: EstimateConfig | None = None,
     dynamic_est: DesignEstimate | None = None,
-) -> dict[str, Any]:
+) -> StaticVsDynamic:
     """The same network with static RSign/RPReLU (:func:`static_equivalent`) at the same folding, side by side
     with the dynamic one: totals, fps, latency, their differences, and what each dynamic node costs."""
     cfg = config_for(device, cfg)
@@ -50,31 +60,31 @@ def static_vs_dynamic(
         if isinstance(n, (N.DynamicSign, N.DynamicPReLU)):
             de, se = dyn.node(n.name), sta.node(n.name)
             nodes.append(
-                {
-                    "name": n.name,
-                    "type": n.op_type,
-                    "static_type": se.op_type,
-                    "dynamic": de.resources.rounded(),
-                    "static": se.resources.rounded(),
-                    "frame_buffer": de.parts.get("frame_buffer", Resources()).rounded(),
-                    "dynamic_cycles": de.cycles,
-                    "static_cycles": se.cycles,
-                    "extra_latency_cycles": de.fill - se.fill,
-                }
+                DynamicNodeCost(
+                    name=n.name,
+                    type=n.op_type,
+                    static_type=se.op_type,
+                    dynamic=de.resources.rounded(),
+                    static=se.resources.rounded(),
+                    frame_buffer=de.parts.get("frame_buffer", Resources()).rounded(),
+                    dynamic_cycles=de.cycles,
+                    static_cycles=se.cycles,
+                    extra_latency_cycles=de.fill - se.fill,
+                )
             )
     fifo_d = Resources.total(f.resources for f in dyn.fifos).rounded()
     fifo_s = Resources.total(f.resources for f in sta.fifos).rounded()
-    return {
-        "dynamic": _summary(dyn),
-        "static": _summary(sta),
-        "delta": {
+    return StaticVsDynamic(
+        dynamic=_summary(dyn),
+        static=_summary(sta),
+        delta={
             **{k: d[k] - s[k] for k in RESOURCE_KEYS},
             "fps": dyn.fps - sta.fps,
             "latency_cycles": dyn.latency_cycles - sta.latency_cycles,
             "shortcut_fifos": {k: fifo_d[k] - fifo_s[k] for k in RESOURCE_KEYS},
         },
-        "dynamic_nodes": nodes,
-    }
+        dynamic_nodes=nodes,
+    )
 
 
 def to_document(
@@ -83,49 +93,48 @@ def to_document(
     g: HwGraph | None = None,
     finn: FinnEstimate | None = None,
     cfg: EstimateConfig | None = None,
-) -> dict[str, Any]:
-    """The ``estimates.json`` record (keys documented in docs/estimation.md)."""
+) -> EstimatesRecord:
+    """The ``estimates.json`` record (keys documented in docs/estimation.md); write ``record.to_json()``."""
     dev = est.device
-    doc: dict[str, Any] = {
-        "graph": est.graph,
-        "clock_ns": est.clock_ns,
-        **_summary(est),
-        "latency_us": est.latency_us,
-        "layers": [e.row() for e in est.nodes],
-        "fifos": [
-            {"name": f.name, "depth": f.depth, "width": f.width, **f.resources.rounded()} for f in est.fifos
+    return EstimatesRecord(
+        graph=est.graph,
+        clock_ns=est.clock_ns,
+        **vars(_summary(est)),
+        latency_us=est.latency_us,
+        layers=[LayerRow(**e.row()) for e in est.nodes],
+        fifos=[
+            FifoRow(name=f.name, depth=f.depth, width=f.width, **f.resources.rounded()) for f in est.fifos
         ],
-        "shortcut_fifos": est.shortcut_fifos,
-        "host_nodes": list(est.host),
-        "folding": to_json(
-            {n.name: folding.get(n.name, Fold()) for n in est.nodes if n.name not in est.forks}
-        ),
-        "device": None
+        shortcut_fifos=est.shortcut_fifos,
+        host_nodes=list(est.host),
+        folding=to_json({n.name: folding.get(n.name, Fold()) for n in est.nodes if n.name not in est.forks}),
+        device=None
         if dev is None
-        else {
-            "family": dev.family,
-            "part": dev.part,
-            "platform": dev.platform,
-            "capacity": dev.capacity(),
-            "source": dev.source,
-            "shell": est.shell_source,
-        },
+        else DeviceRecord(
+            family=dev.family,
+            part=dev.part,
+            platform=dev.platform,
+            capacity=dev.capacity(),
+            source=dev.source,
+            shell=est.shell_source,
+        ),
         # a resource the part lacks but the design uses is reported as null utilization with fits = false
-        "utilization": None
+        utilization=None
         if dev is None
         else {k: (None if v == float("inf") else v) for k, v in est.utilization().items()},
-        "fits": est.fits,
-    }
-    if finn is not None:
-        doc["finn_reference"] = {
-            "totals": finn.totals.rounded() | {"ff": None},
-            "layers": [
+        fits=est.fits,
+        finn_reference=None
+        if finn is None
+        else FinnReference(
+            totals=finn.totals.rounded() | {"ff": None},
+            layers=[
                 {"name": n.name, "type": n.op_type, **n.resources.rounded(), "ff": None} for n in finn.nodes
             ],
-        }
-    if g is not None and has_dynamic(g):
-        doc["static_vs_dynamic"] = static_vs_dynamic(g, folding, est.clock_ns, dev, cfg, dynamic_est=est)
-    return doc
+        ),
+        static_vs_dynamic=static_vs_dynamic(g, folding, est.clock_ns, dev, cfg, dynamic_est=est)
+        if g is not None and has_dynamic(g)
+        else None,
+    )
 
 
 def to_csv(est: DesignEstimate) -> str:
@@ -160,7 +169,7 @@ def to_csv(est: DesignEstimate) -> str:
 
 
 def format_table(
-    est: DesignEstimate, finn: FinnEstimate | None = None, comparison: dict | None = None
+    est: DesignEstimate, finn: FinnEstimate | None = None, comparison: StaticVsDynamic | None = None
 ) -> str:
     """A human-readable per-layer table, totals, performance, fit, and the static-vs-dynamic comparison."""
     finn_by = {n.name: n for n in finn.nodes} if finn else {}
@@ -221,7 +230,7 @@ def format_table(
             more = f" (+{len(deep) - 6} more in --json)" if len(deep) > 6 else ""
             lines.append(f"deepest shortcut FIFOs (stream words): {shown}{more}")
     if comparison:
-        d, s, dd = comparison["dynamic"], comparison["static"], comparison["delta"]
+        d, s, dd = comparison.dynamic, comparison.static, comparison.delta
         lines.append("")
         lines.append("static RSign/RPReLU vs dynamic thresholds (same folding):")
         lines.append(
@@ -229,10 +238,10 @@ def format_table(
             f"{'latency':>10}"
         )
         for label, x in (("static", s), ("dynamic", d)):
-            r = x["totals"]
+            r = x.totals
             lines.append(
                 f"  {label:<10} {r['lut']:>9} {r['ff']:>9} {r['bram18']:>7} {r['uram']:>5} {r['dsp']:>5} "
-                f"{x['fps']:>11,.1f} {x['latency_cycles']:>10}"
+                f"{x.fps:>11,.1f} {x.latency_cycles:>10}"
             )
         lines.append(
             f"  {'delta':<10} {dd['lut']:>+9} {dd['ff']:>+9} {dd['bram18']:>+7} {dd['uram']:>+5} "

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from runfiles.records import LayerRow
 
 #: one colour per resource, the same in every figure
 RESOURCE_COLORS: dict[str, str] = {
@@ -51,17 +53,13 @@ def num(v: Any, default: float = 0.0) -> float:
     return default if math.isnan(f) else f
 
 
-def layer_names(layers: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [str(r.get("name", f"#{i}")) for i, r in enumerate(layers)]
-
-
-def label_layers(ax: Axes, layers: Sequence[Mapping[str, Any]]) -> None:
+def label_layers(ax: Axes, layers: Sequence[LayerRow]) -> None:
     """Layer names as rotated x tick labels; dynamic-threshold layers in their own colour."""
-    names = layer_names(layers)
+    names = [r.name for r in layers]
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8 if len(names) < 40 else 6)
     for tick, r in zip(ax.get_xticklabels(), layers, strict=True):
-        if str(r.get("type", "")) in DYNAMIC_TYPES:
+        if r.type in DYNAMIC_TYPES:
             tick.set_color(DYNAMIC_LABEL_COLOR)
             tick.set_fontweight("bold")
     ax.set_xlim(-0.6, len(names) - 0.4)

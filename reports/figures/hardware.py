@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -23,34 +20,32 @@ from reports.figures._common import (
     new_figure,
     num,
 )
+from runfiles.records import EstimatesRecord, LayerRow
 
 
-def _part(estimate: Mapping[str, Any]) -> str:
-    dev = estimate.get("device") or {}
-    return str(dev.get("part") or dev.get("name") or "unknown part")
+def _part(estimate: EstimatesRecord) -> str:
+    return estimate.device.part if estimate.device is not None else "no part"
 
 
-def _clock(estimate: Mapping[str, Any]) -> str:
-    c = estimate.get("clock_ns")
-    return f"{num(c):g} ns clock" if c is not None else "clock unknown"
+def _clock(estimate: EstimatesRecord) -> str:
+    return f"{estimate.clock_ns:g} ns clock"
 
 
-def _dynamic_legend(layers) -> list[Patch]:
-    if any(str(r.get("type", "")) in DYNAMIC_TYPES for r in layers):
+def _dynamic_legend(layers: list[LayerRow]) -> list[Patch]:
+    if any(r.type in DYNAMIC_TYPES for r in layers):
         return [
             Patch(color=DYNAMIC_LABEL_COLOR, label="dynamic-threshold unit\n(holds a frame; purple label)")
         ]
     return []
 
 
-def plot_layer_resources(estimate: Mapping[str, Any]) -> Figure:
+def plot_layer_resources(estimate: EstimatesRecord) -> Figure:
     """Per-layer resources as stacked bars: LUT and FF on the top axes, BRAM18, URAM and DSP on the bottom one.
 
     Args:
-        estimate: an ``estimates.json`` record (uses ``layers`` with ``name``, ``type``, ``lut``, ``ff``,
-            ``bram18``, ``uram``, ``dsp``; ``device.part``; ``clock_ns``).
+        estimate: an ``estimates.json`` record (uses ``layers``, ``device.part``, ``clock_ns``).
     """
-    layers = list(estimate.get("layers") or [])
+    layers = estimate.layers
     fig = new_figure(layer_figure_width(len(layers)), 7.0)
     ax_top, ax_bot = fig.subplots(2, 1, sharex=True)
     fig.suptitle(f"Per-layer resources ({_part(estimate)}, {_clock(estimate)})")
@@ -67,7 +62,7 @@ def plot_layer_resources(estimate: Mapping[str, Any]) -> Figure:
     for ax, keys in ((ax_top, ("lut", "ff")), (ax_bot, ("bram18", "uram", "dsp"))):
         bottom = np.zeros(len(layers))
         for k in keys:
-            v = np.array([num(r.get(k)) for r in layers])
+            v = np.array([float(getattr(r, k)) for r in layers])
             ax.bar(x, v, 0.75, bottom=bottom, color=RESOURCE_COLORS[k], label=RESOURCE_LABELS[k])
             bottom += v
         ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.12)
@@ -84,28 +79,23 @@ def plot_layer_resources(estimate: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def target_cycles_of(estimate: Mapping[str, Any]) -> float | None:
-    """The cycles-per-frame target of the folding, if the record states one (``folding.target_cycles``, or
-    ``folding.target_fps`` converted at ``clock_ns``: ``1e9 / (clock_ns * fps)``)."""
-    folding = estimate.get("folding")
-    if not isinstance(folding, Mapping):
-        return None
-    if folding.get("target_cycles") is not None:
-        return num(folding["target_cycles"]) or None
-    fps, clk = num(folding.get("target_fps")), num(estimate.get("clock_ns"))
+def target_cycles_of(estimate: EstimatesRecord) -> float | None:
+    """The cycles-per-frame target, if the record states one (``target_fps``, written by ``dybnn estimate
+    --target-fps``, converted at ``clock_ns``: ``1e9 / (clock_ns * fps)``)."""
+    fps, clk = num(estimate.target_fps), estimate.clock_ns
     if fps > 0 and clk > 0:
         return 1e9 / (clk * fps)
     return None
 
 
-def plot_layer_cycles(estimate: Mapping[str, Any], target_cycles: float | None = None) -> Figure:
+def plot_layer_cycles(estimate: EstimatesRecord, target_cycles: float | None = None) -> Figure:
     """Cycles per frame of each layer on a log scale; the bottleneck in red; the target as a horizontal line.
 
     Args:
         estimate: an ``estimates.json`` record (``layers[].cycles``, ``bottleneck``, ``fps``, ``clock_ns``).
         target_cycles: cycles-per-frame target; default: the folding's target if the record has one.
     """
-    layers = list(estimate.get("layers") or [])
+    layers = estimate.layers
     if target_cycles is None:
         target_cycles = target_cycles_of(estimate)
     fig = new_figure(layer_figure_width(len(layers)), 5.0)
@@ -116,9 +106,9 @@ def plot_layer_cycles(estimate: Mapping[str, Any], target_cycles: float | None =
         ax.set_title("Per-layer cycles per frame")
         empty_axes(ax, "no per-layer estimates in this record")
         return fig
-    cycles = np.array([max(num(r.get("cycles")), 0.0) for r in layers])
-    names = [str(r.get("name", "")) for r in layers]
-    b = estimate.get("bottleneck")
+    cycles = np.array([max(float(r.cycles), 0.0) for r in layers])
+    names = [r.name for r in layers]
+    b = estimate.bottleneck
     bi = names.index(b) if b in names else int(np.argmax(cycles))
     colors = ["#4c72b0"] * len(layers)
     colors[bi] = HIGHLIGHT
@@ -148,24 +138,22 @@ def plot_layer_cycles(estimate: Mapping[str, Any], target_cycles: float | None =
     top = max(float(cycles.max()), target_cycles or 0.0, 1.0)
     ax.set_ylim(top=top * 2.5)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    fps = estimate.get("fps")
-    sub = f" -> {num(fps):,.1f} FPS" if fps is not None else ""
-    ax.set_title(f"Per-layer cycles per frame ({_clock(estimate)}{sub})")
+    ax.set_title(f"Per-layer cycles per frame ({_clock(estimate)} -> {estimate.fps:,.1f} FPS)")
     label_layers(ax, layers)
     return fig
 
 
-def plot_utilization(estimate: Mapping[str, Any]) -> Figure:
+def plot_utilization(estimate: EstimatesRecord) -> Figure:
     """Device utilization per resource in % of the part, with the 100 % line.
 
     Args:
         estimate: an ``estimates.json`` record (``utilization``: resource -> fraction; ``fits``; ``device``).
     """
-    util = estimate.get("utilization") or {}
+    util = estimate.utilization or {}
     keys = [k for k in RESOURCES if k in util] + [k for k in util if k not in RESOURCES]
     fig = new_figure(7.0, 0.6 * max(len(keys), 3) + 1.6)
     ax = fig.subplots()
-    fits = estimate.get("fits")
+    fits = estimate.fits
     verdict = "" if fits is None else (": fits" if fits else ": does NOT fit")
     ax.set_title(f"Device utilization ({_part(estimate)}{verdict})")
     ax.set_xlabel("utilization (% of the part)")

@@ -284,7 +284,7 @@ def test_json_document_schema(rng) -> None:
     folding = {"conv1": Fold(2, 4)}
     dev = resolve_part("zcu104")
     est = estimate(g, folding, 5.0, dev)
-    doc = to_document(est, folding, g, finn_reference_estimate(g, folding))
+    doc = to_document(est, folding, g, finn_reference_estimate(g, folding)).to_json()
     json.dumps(doc)  # serializable
     for k in ("totals", "system_totals", "fps", "latency_cycles", "bottleneck", "layers", "folding", "device",
               "utilization", "fits", "static_vs_dynamic"):  # fmt: skip

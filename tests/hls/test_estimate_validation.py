@@ -70,7 +70,7 @@ def test_big_graph_estimate_time() -> None:
     m = GraphModel(g, config_for(dev))
     folding = folding_search(g, 5.0, target_fps=500, model=m)
     est = m.estimate(folding, 5.0, dev)
-    doc = to_document(est, folding, g, finn_reference_estimate(g, folding))
+    doc = to_document(est, folding, g, finn_reference_estimate(g, folding)).to_json()
     elapsed = time.perf_counter() - t0
     print(f"\ndybnn-reactnet-a ({len(g.nodes)} nodes): search + estimate + document in {elapsed:.3f} s")
     assert "static_vs_dynamic" in doc

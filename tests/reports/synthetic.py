@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from runfiles.records import EstimatesRecord
+
 LAYER_TYPES = [
     ("inp", "InputQuant"),
     ("stem", "FixedConv"),
@@ -76,45 +78,48 @@ def metrics(epochs_key: str = "records") -> dict[str, Any]:
 
 
 def verify(mismatch: bool = False) -> dict[str, Any]:
+    """A ``verify.json`` as ``verify.levels`` writes it (:class:`runfiles.records.VerifyReport`)."""
+    counts = [
+        ("torch", "qonnx", 14, 1_204_224),
+        ("qonnx", "ref", 14, 1_204_224),
+        ("ref", "numba", 12, 1_100_800),
+    ]
     pairs = [
         {
-            "a": "torch",
-            "b": "qonnx",
-            "tensors": 14,
-            "elements": 1_204_224,
+            "a": a,
+            "b": b,
+            "samples": 16,
+            "tensors": t,
+            "elements": e,
             "mismatches": 0,
-            "first_mismatch": None,
-        },
-        {
-            "a": "qonnx",
-            "b": "ref",
-            "tensors": 14,
-            "elements": 1_204_224,
-            "mismatches": 0,
-            "first_mismatch": None,
-        },
-        {
-            "a": "ref",
-            "b": "numba",
-            "tensors": 12,
-            "elements": 1_100_800,
-            "mismatches": 0,
-            "first_mismatch": None,
-        },
+            "first": None,
+            "bad_tensors": [],
+        }
+        for a, b, t, e in counts
     ]
     if mismatch:
         pairs[2]["mismatches"] = 3
-        pairs[2]["first_mismatch"] = {
-            "node": "b0_conv3x3",
+        pairs[2]["bad_tensors"] = ["b0_conv3x3_out"]
+        pairs[2]["first"] = {
             "tensor": "b0_conv3x3_out",
+            "node": "b0_conv3x3",
             "index": [0, 3, 4, 7],
             "a": 12,
             "b": 10,
         }
-    return {"levels": ["torch", "qonnx", "ref", "numba"], "samples": 16, "pairs": pairs, "ok": not mismatch}
+    return {
+        "model": "dybnn-tiny",
+        "ok": not mismatch,
+        "samples": {level: 16 for level in ("torch", "qonnx", "ref", "numba")},
+        "pairs": pairs,
+        "notes": [],
+        "seconds": {"ref": 0.4, "numba": 0.1, "qonnx": 3.2, "torch": 0.6},
+    }
 
 
 def estimates() -> dict[str, Any]:
+    """An ``estimates.json`` as ``dybnn estimate --json --target-fps 5000`` writes it
+    (:class:`runfiles.records.EstimatesRecord`)."""
     layers = []
     for i, (name, typ) in enumerate(LAYER_TYPES):
         dyn = typ.startswith("Dynamic")
@@ -133,7 +138,8 @@ def estimates() -> dict[str, Any]:
                 "dsp": 3 if typ in ("FixedConv", "FixedDense") else 0,
             }
         )
-    totals = {k: sum(r[k] for r in layers) for k in ("lut", "ff", "bram18", "uram", "dsp")}
+    keys = ("lut", "ff", "bram18", "uram", "dsp")
+    totals = {k: sum(r[k] for r in layers) for k in keys}
     system = {
         "lut": totals["lut"] + 5_000,
         "ff": totals["ff"] + 6_000,
@@ -142,30 +148,58 @@ def estimates() -> dict[str, Any]:
         "dsp": totals["dsp"],
     }
     cap = {"lut": 53_200, "ff": 106_400, "bram18": 280, "uram": 0, "dsp": 220}
+    max_cycles = max(r["cycles"] for r in layers)
+    dynamic = {
+        "totals": totals,
+        "system_totals": system,
+        "fps": 7_971.3,
+        "max_cycles": max_cycles,
+        "latency_cycles": 31_360,
+        "bottleneck": "b0_conv3x3",
+    }
+    static_system = {**system, "lut": system["lut"] - 3_000, "ff": system["ff"] - 2_000}
+    static_system["bram18"] = system["bram18"] - 12
+    static = {
+        **dynamic,
+        "totals": {k: totals[k] - (system[k] - static_system[k]) for k in keys},
+        "system_totals": static_system,
+        "latency_cycles": 20_384,
+    }
     return {
-        "device": {"part": "xc7z020clg400-1", "name": "xc7z020", **cap},
+        "graph": "dybnn-tiny",
         "clock_ns": 10.0,
         "totals": totals,
         "system_totals": system,
-        "utilization": {k: (system[k] / cap[k] if cap[k] else None) for k in cap},
-        "fits": True,
         "fps": 7_971.3,
+        "max_cycles": max_cycles,
         "latency_cycles": 31_360,
         "bottleneck": "b0_conv3x3",
+        "latency_us": 313.6,
         "layers": layers,
-        "folding": {"target_fps": 5000},
-        "static_vs_dynamic": {
-            "dynamic": {**system, "fps": 7_971.3, "latency_cycles": 31_360},
-            "static": {
-                "lut": system["lut"] - 3_000,
-                "ff": system["ff"] - 2_000,
-                "bram18": system["bram18"] - 12,
-                "uram": 0,
-                "dsp": system["dsp"],
-                "fps": 7_971.3,
-                "latency_cycles": 20_384,
-            },
+        "fifos": [],
+        "shortcut_fifos": {},
+        "host_nodes": [],
+        "folding": {r["name"]: {"pe": r["pe"], "simd": r["simd"]} for r in layers},
+        "device": {
+            "family": "Zynq-7000",
+            "part": "xc7z020clg400-1",
+            "platform": "embedded",
+            "capacity": cap,
+            "source": "synthetic",
+            "shell": "synthetic",
         },
+        "utilization": {k: (system[k] / cap[k] if cap[k] else None) for k in cap},
+        "fits": True,
+        "static_vs_dynamic": {
+            "dynamic": dynamic,
+            "static": static,
+            "delta": {k: system[k] - static_system[k] for k in keys},
+            "dynamic_nodes": [],
+        },
+        "estimate_seconds": 0.2,
+        "made_from": {},
+        "target_fps": 5000.0,
+        "target_met": True,
     }
 
 
@@ -248,3 +282,10 @@ def write_run(d: Path, skip: tuple[str, ...] = ()) -> Path:
     if "study" not in skip:
         dump("study.json", study())
     return d
+
+
+def empty_estimates() -> EstimatesRecord:
+    """An estimate with nothing to draw: no layers, no device."""
+    doc = estimates()
+    doc.update(layers=[], fifos=[], folding={}, device=None, utilization=None, fits=None)
+    return EstimatesRecord.from_json(doc)

@@ -107,12 +107,15 @@ def test_summary_numbers_match_json(run_dir: Path, fast_png: None) -> None:
         key = row["resource"].lower()
         assert parse_number(row["accelerator (totals)"]) == est["totals"][key]
         assert parse_number(row["system (system_totals)"]) == est["system_totals"][key]
-        assert parse_number(row["available"]) == est["device"][key]
+        assert parse_number(row["available"]) == est["device"]["capacity"][key]
         u = est["utilization"][key]
         assert row["utilization"] == "n/a" if u is None else pct(row["utilization"]) == round(100 * u, 1)
 
     svd = {r["metric"]: r for r in tables["Cost of dynamic thresholds (`static_vs_dynamic`)"]}
-    assert parse_number(svd["BRAM18"]["static (RSign)"]) == est["static_vs_dynamic"]["static"]["bram18"]
+    assert (
+        parse_number(svd["BRAM18"]["static (RSign)"])
+        == est["static_vs_dynamic"]["static"]["system_totals"]["bram18"]
+    )
     assert (
         parse_number(svd["latency (cycles)"]["dynamic (DySign)"])
         == est["static_vs_dynamic"]["dynamic"]["latency_cycles"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 from reports import figures as F
 from reports.figures.hardware import target_cycles_of
 from reports.figures.training import step_spans
+from runfiles.records import EstimatesRecord, VerifyReport
 from tests.reports import synthetic as S
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +48,7 @@ def _check(fig: Figure, xlabel: str | None = None, ylabel: str | None = None) ->
 
 def test_layer_resources() -> None:
     est = S.estimates()
-    fig = F.plot_layer_resources(est)
+    fig = F.plot_layer_resources(EstimatesRecord.from_json(est))
     _check(fig, "layer", "LUT")
     top, bot = fig.axes[:2]
     assert "BRAM18" in bot.get_ylabel() and "DSP" in bot.get_ylabel()
@@ -62,7 +64,7 @@ def test_layer_resources() -> None:
 
 def test_layer_cycles_highlights_bottleneck_and_target() -> None:
     est = S.estimates()
-    fig = F.plot_layer_cycles(est, target_cycles=20_000)
+    fig = F.plot_layer_cycles(EstimatesRecord.from_json(est), target_cycles=20_000)
     _check(fig, "layer", "cycles per frame")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
@@ -75,16 +77,16 @@ def test_layer_cycles_highlights_bottleneck_and_target() -> None:
 
 
 def test_layer_cycles_target_from_folding() -> None:
-    est = S.estimates()  # folding.target_fps 5000 at 10 ns -> 20,000 cycles
+    est = EstimatesRecord.from_json(S.estimates())  # target_fps 5000 at 10 ns -> 20,000 cycles
     assert target_cycles_of(est) == pytest.approx(20_000)
     fig = F.plot_layer_cycles(est)
     assert any(line.get_ydata()[0] == pytest.approx(20_000) for line in fig.axes[0].get_lines())
-    assert target_cycles_of({"clock_ns": 10}) is None
+    assert target_cycles_of(dataclasses.replace(est, target_fps=None)) is None
 
 
 def test_utilization() -> None:
     est = S.estimates()
-    fig = F.plot_utilization(est)
+    fig = F.plot_utilization(EstimatesRecord.from_json(est))
     _check(fig, "% of the part", "resource")
     ax = fig.axes[0]
     assert any(line.get_xdata()[0] == 100.0 for line in ax.get_lines())
@@ -97,7 +99,7 @@ def test_utilization_of_a_resource_the_part_lacks() -> None:
     """``hls.estimate`` writes inf when the design uses a resource the part has none of."""
     est = S.estimates()
     est["utilization"]["uram"] = float("inf")
-    fig = F.plot_utilization(est)
+    fig = F.plot_utilization(EstimatesRecord.from_json(est))
     assert "used, but none on the part" in {t.get_text() for t in fig.axes[0].texts}
     assert np.isfinite(fig.axes[0].get_xlim()[1])
     assert _png(fig).startswith(PNG_MAGIC)
@@ -106,14 +108,14 @@ def test_utilization_of_a_resource_the_part_lacks() -> None:
 def test_utilization_over_100_is_red() -> None:
     est = S.estimates()
     est["utilization"]["lut"] = 1.5
-    fig = F.plot_utilization(est)
+    fig = F.plot_utilization(EstimatesRecord.from_json(est))
     assert fig.axes[0].get_xlim()[1] >= 150.0
 
 
 @pytest.mark.parametrize("mismatch", [False, True])
 def test_verification(mismatch: bool) -> None:
     v = S.verify(mismatch)
-    fig = F.plot_verification(v)
+    fig = F.plot_verification(VerifyReport.from_json(v))
     _check(fig, "elements", "level pair")
     assert ("MISMATCH" in fig._suptitle.get_text()) == mismatch
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
@@ -183,22 +185,13 @@ def test_static_vs_dynamic() -> None:
     assert "97.10 ± 0.18" in texts
 
 
-def test_static_vs_dynamic_hardware_only() -> None:
-    from reports.run import study_from_estimate
-
-    st = study_from_estimate(S.estimates())
-    assert st is not None and set(st["models"]) == {"static", "dynamic"}
-    fig = F.plot_static_vs_dynamic(st)
-    assert any("no accuracy" in t.get_text() for t in fig.axes[0].texts)
-
-
 @pytest.mark.parametrize(
     "fn,record",
     [
-        (F.plot_layer_resources, {}),
-        (F.plot_layer_cycles, {}),
-        (F.plot_utilization, {}),
-        (F.plot_verification, {}),
+        (F.plot_layer_resources, S.empty_estimates()),
+        (F.plot_layer_cycles, S.empty_estimates()),
+        (F.plot_utilization, S.empty_estimates()),
+        (F.plot_verification, VerifyReport("dybnn-tiny", {}, [])),
         (F.plot_training, {}),
         (F.plot_static_vs_dynamic, {}),
     ],
