@@ -19,8 +19,8 @@ torch = pytest.importorskip("torch")
 from hwsim import nodes as N  # noqa: E402
 from hwsim.graph import HwGraph  # noqa: E402
 from hwsim.lower import lower  # noqa: E402
-from hwsim.simulate import simulate  # noqa: E402
 from hwsim.onnx_values import hw_value  # noqa: E402
+from hwsim.simulate import simulate  # noqa: E402
 from verify.levels import LEVELS, verify  # noqa: E402
 
 

@@ -15,8 +15,8 @@ from hwsim.graph import HwGraph
 from hwsim.lower import LoweringError, lower
 from hwsim.partition import accelerator_part, host_nodes
 from hwsim.simulate import simulate
-from verify.levels import verify
 from tests.hwsim.test_lower_patterns import G, _save
+from verify.levels import verify
 
 SPECIAL = np.float32(
     [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1e-45, -1e-45, 3e38, -3e38, np.inf, -np.inf, 0.25, 0.75]

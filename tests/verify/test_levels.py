@@ -11,10 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hwsim.graph import HwGraph  # noqa: E402
+from runfiles.records import PairResult, VerifyReport  # noqa: E402
 from tests.cli_helpers import run_cli  # noqa: E402
 from tests.hwsim.test_lower import HAVE_NUMBA, exported  # noqa: E402
 from verify.levels import VerifyError, verify  # noqa: E402
-from runfiles.records import PairResult, VerifyReport  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("lower-reactnet-tiny")
 
