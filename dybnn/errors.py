@@ -12,7 +12,8 @@ import sys
 
 #: module -> names of the exception classes in it that always mean bad input (imported only if the module is)
 _LIBRARY_ERRORS: dict[str, tuple[str, ...]] = {
-    "dybnn.outputs": ("OutputError",),
+    "runfiles.outputs": ("OutputError",),
+    "runfiles.records": ("RunFileError",),
     "hwsim.graph": ("GraphError",),
     "hwsim.lower.errors": ("LoweringError",),
     "hwsim.nodes.base": ("NodeValidationError",),

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from dybnn.errors import UserError
-from dybnn.outputs import atomic_write_json, digest, file_sha256, record_export, record_files, run_digests
 from dybnn.progress import Progress, progress_kwargs
+from runfiles import layout as L
+from runfiles.outputs import atomic_write_json, digest, file_sha256, record_export, record_files, run_digests
 
 
 @dataclass(frozen=True)
@@ -263,17 +264,17 @@ class Flow:
         #: passed to the long library calls that take ``progress=`` (export, verify, C simulation)
         self.progress = progress
         d = out
-        self.flow_json = d / "flow.json"
-        self.ckpt = d / "checkpoint.pt"
-        self.metrics = d / "metrics.json"
-        self.onnx = d / "model.onnx"
-        self.hw = d / "hw" / "graph.json"
-        self.verify_json = d / "verify.json"
-        self.estimates = d / "estimates.json"
-        self.folding_json = d / "folding.json"
-        self.hls_dir = d / "hls" / cfg.model
-        self.csim_json = d / "hls" / "csim.json"
-        self.thresholds = d / "thresholds.npz"
+        self.flow_json = d / L.FLOW_JSON
+        self.ckpt = d / L.CHECKPOINT
+        self.metrics = d / L.METRICS_JSON
+        self.onnx = d / L.MODEL_ONNX
+        self.hw = d / L.HW_DIR / L.GRAPH_JSON
+        self.verify_json = d / L.VERIFY_JSON
+        self.estimates = d / L.ESTIMATES_JSON
+        self.folding_json = d / L.FOLDING_JSON
+        self.hls_dir = d / L.HLS_DIR / cfg.model
+        self.csim_json = d / L.HLS_DIR / L.CSIM_JSON
+        self.thresholds = d / L.THRESHOLDS_NPZ
         self.report = d / "report.html"
         self._graph = None
 
@@ -282,7 +283,7 @@ class Flow:
         c = self.cfg
         dynamic = c.model.startswith("dybnn")
         folding_in = [Path(c.folding)] if c.folding != "auto" else []
-        hw = [self.hw, self.hw.parent / "params.npz"]
+        hw = [self.hw, self.hw.parent / L.PARAMS_NPZ]
         data = {"dataset": c.dataset, "input_size": c.train.get("input_size")}
         return [
             Step(
@@ -313,7 +314,7 @@ class Flow:
             Step(
                 "hls",
                 [*hw, self.folding_json],
-                [self.csim_json, self.hls_dir / "project.json"],
+                [self.csim_json, self.hls_dir / L.PROJECT_JSON],
                 self.do_hls,
                 enabled=c.csim,
                 ok_file=self.csim_json,

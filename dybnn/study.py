@@ -13,6 +13,8 @@ from typing import Any
 
 from dybnn.errors import UserError
 from dybnn.progress import Progress, report
+from runfiles import layout as L
+from runfiles.outputs import atomic_write_text
 
 
 def validate(
@@ -79,12 +81,12 @@ def train_all(
     for m in models:
         for s in seeds:
             d = _run_dir(out, m, s)
-            mp = d / "metrics.json"
+            mp = d / L.METRICS_JSON
             if mp.exists() and json.loads(mp.read_text()).get("final_test_acc") is not None:
                 continue
             cfg = {"model": m, "dataset": dataset, "epochs": epochs, "seed": s, "num_threads": 1, **extra}
             d.mkdir(parents=True, exist_ok=True)
-            (d / "study_config.json").write_text(json.dumps(cfg))
+            atomic_write_text(d / L.STUDY_CONFIG_JSON, json.dumps(cfg))
             todo.append(d)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     running: list[subprocess.Popen] = []
@@ -104,7 +106,7 @@ def train_all(
             sys.executable,
             "-m",
             "training.train",
-            str(d / "study_config.json"),
+            str(d / L.STUDY_CONFIG_JSON),
             str(d),
             "--quiet",
             "--overwrite",
@@ -139,7 +141,7 @@ def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
     from hwsim.lower import lower
     from training.export import export_checkpoint
 
-    onnx = run_dir / "model.onnx"
+    onnx = run_dir / L.MODEL_ONNX
     if not onnx.exists():
         export_checkpoint(run_dir, onnx)
     g = lower(onnx)
@@ -175,7 +177,7 @@ def collect(
         report(progress, "study: hardware estimates", i, len(models))
         accs, done = [], []
         for s in seeds:
-            mp = _run_dir(out, m, s) / "metrics.json"
+            mp = _run_dir(out, m, s) / L.METRICS_JSON
             if mp.exists():
                 a = json.loads(mp.read_text()).get("final_test_acc")
                 if a is not None:

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from dybnn.outputs import write_owned
 from hls import timing as T
 from hls.devices import resolve_part
 from hls.emit import EmitError, NodeCode, NodeEnv, ParamArray, Port, c_ident, emit_node, template_env
@@ -36,10 +35,11 @@ from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from hwsim.types import Float
+from runfiles.layout import PROJECT_JSON as MANIFEST
+from runfiles.outputs import write_owned
 
 FORMAT = "dybnn-hls-project"
 VERSION = 1
-MANIFEST = "project.json"
 #: elements per line in parameter tables
 LINE = 16
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from hwsim.nodes import NODE_TYPES, HyperFunction, Node, OutputStage
 from hwsim.types import Fixed, TensorSpec, dtype_from_json
+from runfiles.layout import GRAPH_JSON, PARAMS_NPZ
 
 FORMAT = "dybnn-hwgraph"
 VERSION = 1
@@ -95,11 +96,11 @@ class HwGraph:
     def save(self, directory: str | os.PathLike, made_from: dict[str, Any] | None = None) -> Path:
         """Write ``graph.json`` and ``params.npz`` into ``directory``, replacing only those two files.
 
-        The files are written to a temporary directory and renamed in (:func:`dybnn.outputs.write_owned`);
+        The files are written to a temporary directory and renamed in (:func:`runfiles.outputs.write_owned`);
         other files in ``directory`` are left alone. ``made_from`` (e.g. the SHA-256 of the QONNX file) goes to
         the manifest ``.dybnn-lower.json`` so that readers can tell which model the graph belongs to.
         """
-        from dybnn.outputs import write_owned
+        from runfiles.outputs import write_owned
 
         arrays: dict[str, np.ndarray] = {}
         doc = {
@@ -114,15 +115,15 @@ class HwGraph:
         }
 
         def write(tmp: Path) -> None:
-            np.savez(tmp / "params.npz", **arrays)
-            (tmp / "graph.json").write_text(json.dumps(doc, indent=1))
+            np.savez(tmp / PARAMS_NPZ, **arrays)
+            (tmp / GRAPH_JSON).write_text(json.dumps(doc, indent=1))
 
         return write_owned(directory, GRAPH_OWNER, write, made_from)
 
     @staticmethod
     def load(directory: str | os.PathLike) -> HwGraph:
         directory = Path(directory)
-        gj, pz = directory / "graph.json", directory / "params.npz"
+        gj, pz = directory / GRAPH_JSON, directory / PARAMS_NPZ
         if not gj.is_file() or not pz.is_file():
             raise GraphError(f"{directory}: expected graph.json and params.npz (written by `dybnn lower`)")
         try:

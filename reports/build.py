@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dybnn.outputs import atomic_write_text
 from reports.render import render_html, render_markdown
 from reports.run import load_run
 from reports.sections import Report, build_sections
+from runfiles.outputs import atomic_write_text
 
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"

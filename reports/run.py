@@ -228,7 +228,7 @@ def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
     ``.dybnn-thresholds.json``); a record whose digest differs from the current file is stale, and so is
     everything made from a stale record. Records without ``made_from`` (older runs) are taken as they are.
     """
-    from dybnn.outputs import changed_inputs, made_from, run_digests
+    from runfiles.outputs import changed_inputs, made_from, run_digests
 
     current = run_digests(run_dir)
     recorded: dict[str, Mapping[str, Any] | None] = {

@@ -86,7 +86,7 @@ def collect_thresholds(model: Any, x: Any, batch_size: int | None = None) -> dic
 def save_thresholds(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
     """Write ``arrays`` (as :func:`collect_thresholds` returns them) to ``path`` atomically (temporary file in the
     same directory, then ``os.replace``)."""
-    from dybnn.outputs import atomic_write
+    from runfiles.outputs import atomic_write
 
     path = Path(path)
     with atomic_write(path) as tmp, open(tmp, "wb") as f:

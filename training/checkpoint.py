@@ -14,7 +14,6 @@ that a run resumed during the statistics phase continues exactly as if it had no
 from __future__ import annotations
 
 import io
-import json
 import os
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -26,7 +25,8 @@ import torch
 from brevitas.core.scaling.standalone import ParameterFromRuntimeStatsScaling
 from torch import nn
 
-from dybnn.outputs import atomic_write_bytes as _atomic_write_bytes
+from runfiles.layout import CHECKPOINT as CHECKPOINT_NAME
+from runfiles.outputs import atomic_write_bytes
 from training.layers import HyperConfig, is_folded
 from training.models import MODELS, ModelConfig, build_model
 from training.steps import apply_step
@@ -35,8 +35,6 @@ from training.steps import apply_step
 FORMAT = "dybnn-checkpoint"
 #: Newest checkpoint layout this code reads and the one it writes.
 VERSION = 1
-#: File name of the checkpoint inside a run directory.
-CHECKPOINT_NAME = "checkpoint.pt"
 
 _REQUIRED = (
     "model_name",
@@ -57,19 +55,9 @@ class CheckpointError(ValueError):
 # --------------------------------------------------------------------------------------------- atomic files
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a partial one
-    (:func:`dybnn.outputs.atomic_write_bytes`, the one atomic-write helper of the project)."""
-    _atomic_write_bytes(path, data)
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically write ``obj`` as indented JSON."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
-
-
 def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically ``torch.save`` ``obj``."""
+    """Atomically ``torch.save`` ``obj`` (through :func:`runfiles.outputs.atomic_write_bytes`, the project's one
+    atomic-write helper)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
@@ -252,8 +240,6 @@ __all__ = [
     "VERSION",
     "CheckpointError",
     "atomic_torch_save",
-    "atomic_write_bytes",
-    "atomic_write_json",
     "build_from_checkpoint",
     "checkpoint_file",
     "load_checkpoint",

@@ -40,7 +40,8 @@ import torch
 from brevitas.proxy import WeightQuantProxyFromInjector
 from torch import nn
 
-from dybnn.outputs import atomic_write
+from runfiles.layout import MODEL_ONNX as ONNX_NAME
+from runfiles.outputs import atomic_write
 from training.calibration import (
     ExportError,
     Progress,
@@ -55,9 +56,6 @@ from training.layers import (
     FoldableBatchNorm2d,
     fold_batchnorms,
 )
-
-#: File name of the exported model inside a run or checkpoint directory.
-ONNX_NAME = "model.onnx"
 
 
 @torch.no_grad()
@@ -204,7 +202,7 @@ def export_model(
     step = (lambda i: progress("export", i, 3)) if progress is not None else (lambda i: None)  # noqa: E731
     side: Path | None = None  # the dynamo exporter writes weights to a side file next to the temporary one
     try:
-        with atomic_write(out_path) as tmp:  # the project's one atomic-write helper (dybnn.outputs)
+        with atomic_write(out_path) as tmp:  # the project's one atomic-write helper (runfiles.outputs)
             side = tmp.with_name(tmp.name + ".data")
             step(0)
             with warnings.catch_warnings():

@@ -43,13 +43,15 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
+from runfiles.layout import CONFIG_JSON as CONFIG_NAME
+from runfiles.layout import METRICS_JSON as METRICS_NAME
+from runfiles.outputs import atomic_write_json
 from training.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT,
     VERSION,
     CheckpointError,
     atomic_torch_save,
-    atomic_write_json,
     build_from_checkpoint,
     load_checkpoint,
     model_config_to_dict,
@@ -64,8 +66,6 @@ from training.models import MODELS, build_model
 from training.steps import STEPS, StepPlan, apply_step, plan_steps
 from training.train_config import ConfigError, TrainConfig, load_config
 
-METRICS_NAME = "metrics.json"
-CONFIG_NAME = "config.json"
 #: Fields that may differ between a run and its resumption (they do not change the result).
 RUNTIME_FIELDS = frozenset({"num_workers", "device", "num_threads", "data_root", "download"})
 
@@ -439,7 +439,7 @@ class _Trainer:
             if self.ctx.main:
                 metrics = self.metrics(done)
                 atomic_torch_save(self.out / CHECKPOINT_NAME, self.checkpoint(epoch + 1, done, metrics))
-                atomic_write_json(self.out / METRICS_NAME, metrics)
+                atomic_write_json(self.out / METRICS_NAME, metrics, indent=2)
         return self.metrics(True)
 
     def metrics(self, done: bool) -> dict[str, Any]:
@@ -642,7 +642,7 @@ def _train(
         if ckpt is not None and ckpt.get("done"):
             say(f"{out}: run already finished ({ckpt['epoch']} epochs); nothing to do")
             if ctx.main and not (out / METRICS_NAME).exists():
-                atomic_write_json(out / METRICS_NAME, ckpt["metrics"])
+                atomic_write_json(out / METRICS_NAME, ckpt["metrics"], indent=2)
             return ckpt["metrics"]
         if ckpt is not None:
             say(f"{out}: resuming after epoch {ckpt['epoch']} of {cfg.epochs}")
@@ -667,7 +667,7 @@ def _train(
     tr.build(ckpt)
     if ctx.main:
         _create_output_dir(out)
-        atomic_write_json(out / CONFIG_NAME, cfg.to_dict())
+        atomic_write_json(out / CONFIG_NAME, cfg.to_dict(), indent=2)
     say(
         f"training {cfg.model} on {cfg.dataset} {data.info.input_shape}: {cfg.epochs} epochs x "
         f"{tr.plan.batches_per_epoch} batches of {cfg.batch_size}"

@@ -34,13 +34,13 @@ import numpy as np
 
 from hwsim.graph import HwGraph
 from hwsim.onnx_values import dynamic_values, hw_value
+from runfiles.layout import CHECKPOINT as CHECKPOINT_NAME
+from runfiles.layout import GRAPH_JSON, HW_DIR
+from runfiles.layout import MODEL_ONNX as ONNX_NAME
 from runfiles.records import PairResult, VerifyReport
 from verify.sites import ACTIVATION, OnnxSite, TorchSite, onnx_sites, pair_sites, torch_sites
 
 LEVELS = ("torch", "qonnx", "ref", "numba")
-ONNX_NAME = "model.onnx"
-CHECKPOINT_NAME = "checkpoint.pt"
-HW_DIR = "hw"
 
 
 class VerifyError(ValueError):
@@ -79,7 +79,7 @@ def resolve(path: str | os.PathLike, relower: bool = False) -> Sources:
         onnx_path, ckpt, hw = p, None, p.parent / HW_DIR
     else:
         raise VerifyError(f"{p}: no such file or directory")
-    gj = hw / "graph.json"
+    gj = hw / GRAPH_JSON
     if not relower and gj.is_file() and _lowered_from(hw, onnx_path):
         return Sources(onnx_path, HwGraph.load(hw), ckpt, str(hw))
     return Sources(onnx_path, lower(onnx_path), ckpt, "lowered now")
@@ -87,8 +87,8 @@ def resolve(path: str | os.PathLike, relower: bool = False) -> Sources:
 
 def _lowered_from(hw: Path, onnx_path: Path) -> bool:
     """``hw/``'s manifest records this very QONNX file (SHA-256) and its files are intact; an mtime cannot tell."""
-    from dybnn.outputs import file_sha256, made_from, owned_files_intact
     from hwsim.graph import GRAPH_OWNER
+    from runfiles.outputs import file_sha256, made_from, owned_files_intact
 
     rec = made_from(hw, GRAPH_OWNER)
     return (

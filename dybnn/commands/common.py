@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dybnn.errors import UserError
+from runfiles import layout as L
 
 
 def load_graph(path: Path):
@@ -13,8 +14,8 @@ def load_graph(path: Path):
     from hwsim.graph import GraphError, HwGraph
 
     if path.is_dir():
-        for d in (path / "hw", path):
-            if (d / "graph.json").is_file():
+        for d in (path / L.HW_DIR, path):
+            if (d / L.GRAPH_JSON).is_file():
                 try:
                     return HwGraph.load(d)
                 except GraphError as e:
@@ -39,13 +40,13 @@ def graph_for_onnx(onnx_path: Path):
     An mtime says nothing about which model a graph belongs to (a copied or restored file, another model
     exported later), so only the recorded content hash counts.
     """
-    from dybnn.outputs import file_sha256, made_from, owned_files_intact
     from hwsim.graph import GRAPH_OWNER, GraphError, HwGraph
     from hwsim.lower import LoweringError, lower
+    from runfiles.outputs import file_sha256, made_from, owned_files_intact
 
-    hw = onnx_path.parent / "hw"
+    hw = onnx_path.parent / L.HW_DIR
     why = ""
-    if (hw / "graph.json").is_file():
+    if (hw / L.GRAPH_JSON).is_file():
         rec = made_from(hw, GRAPH_OWNER)
         if rec is None:
             why = f" ({hw} records no source model)"
@@ -108,11 +109,11 @@ def filled_note(filled: list[str], limit: int = 8) -> str:
 
 def graph_provenance(model: Path) -> dict:
     """What a graph given as MODEL (a QONNX file, or a directory with ``hw/``) was made from, for ``made_from``."""
-    from dybnn.outputs import file_sha256, graph_digest
+    from runfiles.outputs import file_sha256, graph_digest
 
     if model.is_file():
         return {"onnx_sha256": file_sha256(model)}
-    for d in (model / "hw", model):
-        if (d / "graph.json").is_file():
+    for d in (model / L.HW_DIR, model):
+        if (d / L.GRAPH_JSON).is_file():
             return {"graph_sha256": graph_digest(d)}
     return {}

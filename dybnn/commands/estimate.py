@@ -13,8 +13,8 @@ import click
 
 from dybnn.commands.common import filled_note, graph_provenance, load_folding, load_graph
 from dybnn.errors import UserError
-from dybnn.outputs import atomic_write_json, atomic_write_text
 from dybnn.progress import cli_progress
+from runfiles.outputs import atomic_write_json, atomic_write_text
 
 
 @click.command("estimate", help="Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from dybnn.errors import UserError
+from runfiles import layout as L
 
 
 @click.command(
@@ -41,8 +42,8 @@ from dybnn.errors import UserError
     "--calib-images", type=int, default=8, show_default=True, help="Images of --calib-data to calibrate on."
 )
 def command(run_dir, model, random_init, out, input_shape, seed, batch, calib_data, calib_images) -> None:
-    from dybnn.outputs import record_export
     from dybnn.progress import cli_progress
+    from runfiles.outputs import record_export
     from training.export import export_checkpoint, export_random
 
     try:
@@ -69,8 +70,8 @@ def command(run_dir, model, random_init, out, input_shape, seed, batch, calib_da
                 path = export_random(
                     model, out, input_shape=shape, seed=seed, batch=batch, calib_data=data, progress=prog
                 )
-            if (path.parent / "checkpoint.pt").is_file():
-                record_export(path, path.parent / "checkpoint.pt")
+            if (path.parent / L.CHECKPOINT).is_file():
+                record_export(path, path.parent / L.CHECKPOINT)
         else:
             if run_dir is None:
                 raise UserError("give a training run directory, or --random-init --model NAME --out DIR")
@@ -78,7 +79,7 @@ def command(run_dir, model, random_init, out, input_shape, seed, batch, calib_da
                 raise UserError("--calib-data applies to --random-init only")
             with cli_progress() as prog:
                 path = export_checkpoint(run_dir, out, batch=batch, progress=prog)
-            ckpt = run_dir / "checkpoint.pt" if run_dir.is_dir() else run_dir
+            ckpt = run_dir / L.CHECKPOINT if run_dir.is_dir() else run_dir
             record_export(path, ckpt)
     except (ValueError, OSError, RuntimeError) as e:
         raise UserError(str(e)) from None

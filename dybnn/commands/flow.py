@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from runfiles import layout as L
+
 
 @click.command(
     "flow",
@@ -28,7 +30,7 @@ def command(config: Path | None, out: Path, only: str | None, force: bool) -> No
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
-    stored = out / "flow.json"
+    stored = out / L.FLOW_JSON
     if config is None and stored.is_file():
         config = stored
         click.echo(f"using the configuration of the run: {stored}")

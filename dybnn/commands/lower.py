@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from dybnn.errors import UserError
+from runfiles import layout as L
 
 
 def lower_to_dir(onnx_path: Path, out: Path, label_select: bool = True):
@@ -29,7 +30,7 @@ def lower_to_dir(onnx_path: Path, out: Path, label_select: bool = True):
 
 def graph_made_from(onnx_path: Path, label_select: bool = True) -> dict:
     """The provenance a lowered graph records: the QONNX file's SHA-256 and the lowering option."""
-    from dybnn.outputs import file_sha256
+    from runfiles.outputs import file_sha256
 
     return {"onnx_sha256": file_sha256(onnx_path), "label_select": label_select}
 
@@ -50,7 +51,7 @@ def graph_made_from(onnx_path: Path, label_select: bool = True) -> dict:
 def command(model: Path, out: Path | None, no_label_select: bool, as_json: bool) -> None:
     if not model.is_file():
         raise UserError(f"{model}: no such ONNX file")
-    out = out if out is not None else model.parent / "hw"
+    out = out if out is not None else model.parent / L.HW_DIR
     g = lower_to_dir(model, out, label_select=not no_label_select)
     summary = {
         "model": g.name,

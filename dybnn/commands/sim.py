@@ -13,6 +13,7 @@ import numpy as np
 from dybnn.commands.common import graph_for_onnx
 from dybnn.errors import UserError
 from dybnn.progress import cli_progress
+from runfiles import layout as L
 
 
 def load_or_lower(onnx_path: Path):
@@ -42,11 +43,11 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
             with_torch: bool | None, unit_range: bool, as_json: bool) -> None:  # fmt: skip
     from hwsim.simulate import fixed_to_float, simulate
 
-    onnx_path = model / "model.onnx" if model.is_dir() else model
+    onnx_path = model / L.MODEL_ONNX if model.is_dir() else model
     if not onnx_path.is_file():
         raise UserError(f"{onnx_path}: no such ONNX file")
     g, source = load_or_lower(onnx_path)
-    ckpt = onnx_path.parent / "checkpoint.pt"
+    ckpt = onnx_path.parent / L.CHECKPOINT
     if with_torch is None:
         with_torch = ckpt.is_file()
     torch_model = load_torch(ckpt) if with_torch else None

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from runfiles import layout as L
+
 
 @click.command(
     "study",
@@ -25,9 +27,9 @@ import click
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 def command(models, seeds, epochs, dataset, augment_shift, jobs, part, clock_ns, out) -> None:
     from dybnn.errors import UserError
-    from dybnn.outputs import atomic_write_json, atomic_write_text
     from dybnn.progress import cli_progress
     from dybnn.study import collect, markdown, train_all, validate
+    from runfiles.outputs import atomic_write_json, atomic_write_text
 
     ms = [m.strip() for m in models.split(",") if m.strip()]
     try:
@@ -45,7 +47,7 @@ def command(models, seeds, epochs, dataset, augment_shift, jobs, part, clock_ns,
     doc = collect(ms, ss, out, part, clock_ns, progress=progress)
     progress.close()
     doc.update({"epochs": epochs, "dataset": dataset, "augment_shift": augment_shift})
-    atomic_write_json(out / "study.json", doc)
+    atomic_write_json(out / L.STUDY_JSON, doc)
     md = markdown(doc)
     atomic_write_text(out / "study.md", md + "\n")
     click.echo(md)

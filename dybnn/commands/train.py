@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from dybnn.errors import UserError
+from runfiles import layout as L
 
 
 @click.command(
@@ -106,12 +107,12 @@ def command(
     if acc is not None:
         click.echo(f"final test accuracy {100 * acc:.2f} % -> {out}")
     if do_export and acc is not None:
-        from dybnn.outputs import record_export
+        from runfiles.outputs import record_export
         from training.export import export_checkpoint
 
         try:
-            path = export_checkpoint(out, out / "model.onnx")
+            path = export_checkpoint(out, out / L.MODEL_ONNX)
         except (ValueError, OSError, RuntimeError) as e:
             raise UserError(f"training finished, but the export failed: {e}") from None
-        record_export(path, out / "checkpoint.pt")
+        record_export(path, out / L.CHECKPOINT)
         click.echo(f"wrote {path}")

@@ -11,6 +11,7 @@ import click
 from dybnn.commands.common import graph_for_onnx
 from dybnn.errors import UserError
 from dybnn.progress import cli_progress, progress_kwargs
+from runfiles import layout as L
 
 
 @click.command(
@@ -50,8 +51,8 @@ def command(
             f"{', '.join(LEVELS)}"
         )
     if path.is_dir():
-        onnx_path = path / "model.onnx"
-        ckpt = path / "checkpoint.pt"
+        onnx_path = path / L.MODEL_ONNX
+        ckpt = path / L.CHECKPOINT
     else:
         onnx_path, ckpt = path, None
     if not onnx_path.is_file():

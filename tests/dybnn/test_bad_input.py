@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from dybnn.outputs import file_sha256
 from hls.estimate.designs import CNV_FINN_EXAMPLES_FOLDING, cnv_w1a1
 from hls.folding import to_json
+from runfiles.outputs import file_sha256
 from tests.cli_helpers import run_cli
 from tests.dybnn.conftest import snapshot
 from tests.hwsim.graphs import resblock_graph
@@ -204,12 +204,12 @@ def test_report_marks_outputs_of_another_model_stale(tiny_run, monkeypatch, caps
 def test_permission_errors_are_one_line(ws, monkeypatch, capsys):
     """A write that the OS refuses (as for a read-only directory; the tests may run as root, so the refusal is
     injected at the one atomic-write helper every verb uses)."""
-    import dybnn.outputs
+    import runfiles.outputs
 
     def refuse(path, mode=0o644):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(dybnn.outputs, "atomic_write", refuse)
+    monkeypatch.setattr(runfiles.outputs, "atomic_write", refuse)
     err = bad(
         monkeypatch, capsys, ws, "estimate", str(ws / "run"), "--out", str(ws / "e.json"), needle="e.json"
     )

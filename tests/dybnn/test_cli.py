@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from dybnn.cli import COMMANDS, cli
 from dybnn.flow import Flow, FlowConfig, Step, _stale, load_flow_config, step_key
-from dybnn.outputs import file_sha256
+from runfiles.outputs import file_sha256
 
 
 def test_help_lists_every_verb():

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 import training.train as train_mod  # noqa: E402
 from dybnn.flow import Flow, FlowConfig, _stale, load_flow_config, step_key  # noqa: E402
-from dybnn.outputs import file_sha256  # noqa: E402
+from runfiles.outputs import file_sha256  # noqa: E402
 from tests.cli_helpers import run_cli  # noqa: E402
 from training.checkpoint import read_checkpoint  # noqa: E402
 

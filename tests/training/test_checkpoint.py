@@ -3,11 +3,11 @@
 import pytest
 import torch
 
+from runfiles.outputs import atomic_write_json
 from training.checkpoint import (
     FORMAT,
     CheckpointError,
     atomic_torch_save,
-    atomic_write_json,
     build_from_checkpoint,
     load_checkpoint,
     model_config_from_dict,

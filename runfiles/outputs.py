@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from runfiles import layout as L
+
 #: manifest format tag
 MANIFEST_FORMAT = "dybnn-outputs"
 
@@ -252,7 +254,7 @@ def record_export(onnx_path: str | os.PathLike, checkpoint: str | os.PathLike) -
 def graph_digest(hw_dir: str | os.PathLike) -> str | None:
     """One digest of a saved hardware graph (``graph.json`` and ``params.npz``), or None when either is missing."""
     d = Path(hw_dir)
-    a, b = file_sha256(d / "graph.json"), file_sha256(d / "params.npz")
+    a, b = file_sha256(d / L.GRAPH_JSON), file_sha256(d / L.PARAMS_NPZ)
     return None if a is None or b is None else digest([a, b])
 
 
@@ -261,9 +263,9 @@ def run_digests(run_dir: str | os.PathLike) -> dict[str, str | None]:
     ``checkpoint_sha256`` (``checkpoint.pt``), ``onnx_sha256`` (``model.onnx``), ``graph_sha256`` (``hw/``)."""
     d = Path(run_dir)
     return {
-        "checkpoint_sha256": file_sha256(d / "checkpoint.pt"),
-        "onnx_sha256": file_sha256(d / "model.onnx"),
-        "graph_sha256": graph_digest(d / "hw"),
+        "checkpoint_sha256": file_sha256(d / L.CHECKPOINT),
+        "onnx_sha256": file_sha256(d / L.MODEL_ONNX),
+        "graph_sha256": graph_digest(d / L.HW_DIR),
     }
 
 

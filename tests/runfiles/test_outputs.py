@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dybnn.outputs import (
+from runfiles.outputs import (
     OutputError,
     atomic_write_text,
     file_sha256,
@@ -107,7 +107,7 @@ def test_write_owned_refuses_a_file_and_a_foreign_directory(tmp_path):
 def test_atomic_write_leaves_no_partial_file(tmp_path):
     p = tmp_path / "a.txt"
     atomic_write_text(p, "one")
-    from dybnn.outputs import atomic_write
+    from runfiles.outputs import atomic_write
 
     with pytest.raises(RuntimeError), atomic_write(p) as tmp:
         tmp.write_text("partial")
