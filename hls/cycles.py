@@ -48,11 +48,12 @@ from collections.abc import Callable
 from hls.folding import Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.registry import Registry
 
 #: node type -> ``fn(graph, node, fold) -> {loop label: iterations per frame}``
-LOOPS: dict[type, Callable[[HwGraph, N.Node, Fold], dict[str, int]]] = {}
+LOOPS = Registry("loop rule")
 #: node type -> ``fn(graph, node, fold) -> cycles per frame`` (derived from :data:`LOOPS`)
-CYCLES: dict[type, Callable[[HwGraph, N.Node, Fold], int]] = {}
+CYCLES = Registry("cycle rule")
 #: node types whose loops run concurrently (inner dataflow); the others' loops run one after the other
 CONCURRENT: tuple[type, ...] = (N.XnorConv, N.FixedConv, N.MaxPool, N.AvgPool)
 
@@ -67,11 +68,11 @@ def combine(node_type: type, loops: dict[str, int]) -> int:
 
 
 def loop_rule(*classes: type) -> Callable:
+    """Register the loop table of one or more node types (and the cycles per frame it gives)."""
+
     def deco(fn: Callable) -> Callable:
-        for c in classes:
-            LOOPS[c] = fn
-            CYCLES[c] = lambda g, n, f, _fn=fn: combine(type(n), _fn(g, n, f))
-        return fn
+        CYCLES.register(*classes)(lambda g, n, f: combine(type(n), fn(g, n, f)))
+        return LOOPS.register(*classes)(fn)
 
     return deco
 

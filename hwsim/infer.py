@@ -11,9 +11,11 @@ from collections.abc import Callable
 import numpy as np
 
 from hwsim import nodes as N
+from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, Index, TensorSpec
 
-_INFER: dict[type, Callable] = {}
+#: node type -> ``fn(node, input specs) -> output specs``
+INFER = Registry("inference rule")
 
 
 class InferError(ValueError):
@@ -21,16 +23,13 @@ class InferError(ValueError):
 
 
 def infer_rule(cls: type) -> Callable:
-    def deco(fn: Callable) -> Callable:
-        _INFER[cls] = fn
-        return fn
-
-    return deco
+    """Register the type and shape inference of a node type."""
+    return INFER.register(cls)
 
 
 def infer(node: N.Node, ins: list[TensorSpec]) -> list[TensorSpec]:
     """Output specs of ``node`` given its input specs (raises :class:`InferError` naming the node)."""
-    fn = _INFER.get(type(node))
+    fn = INFER.get(type(node))
     if fn is None:
         raise InferError(f"no inference rule for node type {node.op_type}")
     return fn(node, ins)

@@ -13,19 +13,15 @@ import numpy as np
 
 from hwsim import nodes as N
 from hwsim.encoding import align, float_key, requantize, shift_round_half_even
+from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, TensorSpec
 
-REFERENCE: dict[type, Callable] = {}
+REFERENCE = Registry("numpy reference")
 
 
 def reference(cls: type) -> Callable:
     """Register the numpy reference of a node type: ``fn(node, inputs, in_specs, out_specs) -> outputs``."""
-
-    def deco(fn: Callable) -> Callable:
-        REFERENCE[cls] = fn
-        return fn
-
-    return deco
+    return REFERENCE.register(cls)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

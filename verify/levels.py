@@ -148,14 +148,6 @@ def run_qonnx(
 # --------------------------------------------------------------------------------------------------------- driver
 
 
-def _numba_available() -> str | None:
-    try:
-        from hwsim.kernels import KERNELS  # noqa: F401
-    except Exception as e:  # noqa: BLE001 - the kernels package may be missing or broken
-        return f"{type(e).__name__}: {e}"
-    return None
-
-
 def verify(
     path: str | os.PathLike,
     samples: int = 100,
@@ -221,11 +213,6 @@ def verify(
             except Exception as e:  # noqa: BLE001 - any failure to rebuild the model skips the level
                 notes.append(f"torch level skipped: cannot load {ckpt} ({type(e).__name__}: {e})")
                 run.remove("torch")
-    if "numba" in run:
-        why = _numba_available()
-        if why is not None:
-            notes.append(f"numba level skipped: hwsim.kernels not importable ({why})")
-            run.remove("numba")
     nq = min(n, qonnx_samples) if "qonnx" in run else 0
     if "qonnx" in run and nq < n:
         notes.append(f"qonnx level on the first {nq} of {n} samples (execute_onnx is slow; --qonnx-samples)")

@@ -23,13 +23,14 @@ def load_or_lower(onnx_path: Path):
 
 @click.command(
     "sim",
-    help="Simulate the hardware graph (numba, else ref) on a test split: accuracy and images/s. Images are "
+    help="Simulate the hardware graph (numba; --level ref: the numpy reference) on a test split: accuracy and images/s. Images are "
     "resized to the model's input; a grayscale dataset feeds a 3-channel model by repeating its channel.",
 )
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--dataset", "-d", required=True, help="Dataset name (see training.data).")
 @click.option("--root", type=click.Path(path_type=Path), default=None, help="Dataset root directory.")
-@click.option("--level", type=click.Choice(["auto", "numba", "ref"]), default="auto", show_default=True)
+@click.option("--level", type=click.Choice(["auto", "numba", "ref"]), default="auto", show_default=True,
+              help="auto: numba.")  # fmt: skip
 @click.option("--max-samples", type=click.IntRange(min=1), default=None, help="Use at most N test images.")
 @click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--torch/--no-torch", "with_torch", default=None,
@@ -52,12 +53,7 @@ def command(model: Path, dataset: str, root: Path | None, level: str, max_sample
         with_torch = ckpt.is_file()
     torch_model = load_torch(ckpt) if with_torch else None
     if level == "auto":
-        try:
-            from hwsim.kernels import KERNELS  # noqa: F401
-
-            level = "numba"
-        except Exception:  # noqa: BLE001 - fall back to the numpy reference
-            level = "ref"
+        level = "numba"
     from training.data import get_dataset
 
     shape = tuple(g.metadata.get("input_shape") or ())

@@ -17,8 +17,8 @@ from runfiles import layout as L
 @click.command(
     "verify",
     help="Check that PyTorch, QONNX, hwsim ref and numba agree exactly (exit 1 if not). Every level named in "
-    "--levels must run (a missing or unreadable checkpoint for torch, a missing numba is an error, exit 2); with "
-    "the default levels, torch is skipped only when there is no checkpoint.pt and numba when Numba is missing. "
+    "--levels must run (a missing or unreadable checkpoint for torch is an error, exit 2); with "
+    "the default levels, torch is skipped only when there is no checkpoint.pt. "
     "The hardware graph is hw/ only when it was lowered from this model.onnx (recorded hash), else a fresh "
     "lowering.",
 )

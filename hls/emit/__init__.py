@@ -21,6 +21,7 @@ import numpy as np
 from hls.folding import Fold
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, Index, TensorSpec
 
 
@@ -100,18 +101,13 @@ class NodeEnv:
         return self.graph.spec(self.node.outputs[0])
 
 
-EMITTERS: dict[type, Callable[[NodeEnv], NodeCode]] = {}
+#: node type -> ``fn(NodeEnv) -> NodeCode``
+EMITTERS = Registry("HLS emitter")
 
 
 def emitter(*classes: type) -> Callable:
     """Register the code generator of one or more node types."""
-
-    def deco(fn: Callable[[NodeEnv], NodeCode]) -> Callable[[NodeEnv], NodeCode]:
-        for c in classes:
-            EMITTERS[c] = fn
-        return fn
-
-    return deco
+    return EMITTERS.register(*classes)
 
 
 def emit_node(env: NodeEnv) -> NodeCode:

@@ -15,20 +15,15 @@ from hls.folding import Fold
 from hls.timing import node_timing, read_elems
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.registry import Registry
 
 Estimator = Callable[[HwGraph, N.Node, Fold, "EstimateConfig"], NodeEstimate]
-ESTIMATORS: dict[type, Estimator] = {}
+ESTIMATORS = Registry("estimator")
 
 
 def estimator(*classes: type) -> Callable[[Estimator], Estimator]:
-    def deco(fn: Estimator) -> Estimator:
-        for c in classes:
-            if c in ESTIMATORS:
-                raise ValueError(f"two estimators registered for {c.__name__}")
-            ESTIMATORS[c] = fn
-        return fn
-
-    return deco
+    """Register the resource estimator of one or more node types."""
+    return ESTIMATORS.register(*classes)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from typing import Any
 import numba
 import numpy as np
 
-KERNELS: dict[type, Callable] = {}
+from hwsim.registry import Registry
+
+KERNELS = Registry("Numba kernel")
 
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -58,16 +60,15 @@ def kernel(cls: type, cost: Callable[..., float] = default_cost) -> Callable:
     thread (:func:`threads_for`).
     """
 
-    def deco(fn: Callable) -> Callable:
+    def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(node, ins, in_specs, out_specs):
             with threads_for(cost(node, ins, in_specs, out_specs)):
                 return fn(node, ins, in_specs, out_specs)
 
-        KERNELS[cls] = run
         return run
 
-    return deco
+    return KERNELS.register(cls, wrap=wrap)
 
 
 def prepared(node: Any, key: str, build: Callable[[], Any]) -> Any:

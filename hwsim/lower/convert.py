@@ -44,10 +44,12 @@ from hwsim.lower.values import (
     normalize,
     to_int64,
 )
+from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, TensorSpec
 
 Handler = Callable[["Converter", onnx.NodeProto, list], Any]
-HANDLERS: dict[str, Handler] = {}
+#: ONNX op type -> ``fn(converter, node, inputs)``
+HANDLERS = Registry("ONNX op handler")
 
 #: elementwise ONNX ops kept as float steps of a golden function (non-quantized parameters)
 FLOAT_ELEMENTWISE = (
@@ -70,12 +72,8 @@ FLOAT_ELEMENTWISE = (
 
 
 def handles(*ops: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for op in ops:
-            HANDLERS[op] = fn
-        return fn
-
-    return deco
+    """Register the conversion of one or more ONNX op types."""
+    return HANDLERS.register(*ops)
 
 
 def int_list(a: Any) -> list[int]:

@@ -224,7 +224,7 @@ def _clip(cv: Converter, node, ins):
     return _float_step(cv, node, x)
 
 
-@handles(*FLOAT_ELEMENTWISE)
+@handles(*(op for op in FLOAT_ELEMENTWISE if op != "Tanh"))  # Tanh: _tanh, which falls back to this
 def _float_op(cv: Converter, node, ins):
     acts = [v for v in ins if v is not None and not isinstance(v, Const)]
     if len(acts) != 1:
@@ -236,7 +236,7 @@ def _float_op(cv: Converter, node, ins):
     return _float_step(cv, node, acts[0])  # Div(c, x) too: the golden function keeps the operand order
 
 
-@handles("Tanh")  # registered after _float_op, which FLOAT_ELEMENTWISE also gives Tanh
+@handles("Tanh")
 def _tanh(cv: Converter, node, ins):
     """tanh of an open FixedDense output is the hyper function's squash (thresholds once a Quant follows);
     elsewhere an ordinary float step."""

@@ -24,17 +24,6 @@ from hwsim.simulate import simulate  # noqa: E402
 from verify.levels import LEVELS, verify  # noqa: E402
 
 
-def _kernels_available() -> bool:
-    try:
-        from hwsim.kernels import KERNELS  # noqa: F401
-    except Exception:  # noqa: BLE001
-        return False
-    return True
-
-
-HAVE_NUMBA = _kernels_available()
-
-
 def export_model(
     name: str,
     path: Path,
@@ -110,10 +99,6 @@ def assert_exact(report) -> None:
     assert report.ok, report.table()
 
 
-def levels(*want: str) -> tuple[str, ...]:
-    return tuple(lv for lv in want if lv != "numba" or HAVE_NUMBA)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # the registry models, random init and briefly trained
 
@@ -131,12 +116,11 @@ SMALL = [
 )
 def test_levels_agree_exactly(name, shape, trained):
     model, path = exported(name, shape, None, trained)
-    rep = verify(path, samples=12, levels=levels(*LEVELS), model=model, qonnx_samples=2, seed=1)
+    rep = verify(path, samples=12, levels=LEVELS, model=model, qonnx_samples=2, seed=1)
     assert_exact(rep)
     pairs = {(p.a, p.b) for p in rep.pairs}
     assert {("torch", "qonnx"), ("torch", "ref"), ("qonnx", "ref")} <= pairs
-    if HAVE_NUMBA:
-        assert ("ref", "numba") in pairs
+    assert ("ref", "numba") in pairs
 
 
 @pytest.mark.parametrize(
@@ -221,9 +205,7 @@ def test_pad_value_variants(pad_value):
     g = lower(path)
     pads = {n.pad_value for n in g.nodes if isinstance(n, N.XnorConv) and any(n.pad)}
     assert pads == {int(pad_value)}
-    rep = verify(
-        path, samples=8, levels=levels("torch", "qonnx", "ref", "numba"), model=model, qonnx_samples=2
-    )
+    rep = verify(path, samples=8, levels=("torch", "qonnx", "ref", "numba"), model=model, qonnx_samples=2)
     assert_exact(rep)
 
 
@@ -257,7 +239,7 @@ def test_tanh_hyper_functions_become_exact_thresholds(trained):
     g = lower(path)
     hypers = [n.hyper for n in g.nodes if isinstance(n, (N.DynamicSign, N.DynamicPReLU))]
     assert hypers and all(h.squash_thr is not None and h.squash_thr.shape == (255,) for h in hypers)
-    rep = verify(path, samples=24, levels=levels(*LEVELS), model=model, graph=g, qonnx_samples=2, seed=3)
+    rep = verify(path, samples=24, levels=LEVELS, model=model, graph=g, qonnx_samples=2, seed=3)
     assert_exact(rep)
     if trained:  # the hyper outputs spread over many levels: the thresholds matter
         from hwsim.reference import hyper_function
@@ -299,7 +281,7 @@ def test_reduced_dybnn_reactnet_a_torch_equals_hw():
     g = lower(path)
     assert g.count()["DynamicSign"] == 26 and g.count()["DynamicPReLU"] == 26
     assert max(b.bits for b in integer_bounds(g)) <= 62
-    rep = verify(path, samples=6, levels=levels("torch", "ref", "numba"), model=model, graph=g)
+    rep = verify(path, samples=6, levels=("torch", "ref", "numba"), model=model, graph=g)
     assert_exact(rep)
     torch_ref = next(p for p in rep.pairs if (p.a, p.b) == ("torch", "ref"))
     assert torch_ref.tensors > 50

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from hwsim.graph import HwGraph  # noqa: E402
 from runfiles.records import PairResult, VerifyReport  # noqa: E402
 from tests.cli_helpers import run_cli  # noqa: E402
-from tests.hwsim.test_lower import HAVE_NUMBA, exported  # noqa: E402
+from tests.hwsim.test_lower import exported  # noqa: E402
 from verify.levels import VerifyError, verify  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("lower-reactnet-tiny")
@@ -63,7 +63,7 @@ def test_cli_lower_verify_and_detect_a_corrupted_graph(run_dir, monkeypatch, cap
     g = HwGraph.load(run_dir / "hw")
     assert g.count()["PReLU"] == 6
 
-    levels = "qonnx,ref,numba" if HAVE_NUMBA else "qonnx,ref"
+    levels = "qonnx,ref,numba"
     code, out, err = run_cli(monkeypatch, capsys, "verify", str(run_dir), "-n", "4", "--qonnx-samples", "2",
                              "--levels", levels)  # fmt: skip
     assert code == 0, out + err
@@ -121,7 +121,7 @@ def test_cli_sim_accuracy_equals_pytorch(tmp_path, monkeypatch, capsys):
         pred = model(xt).argmax(dim=-1)
     assert rec["samples"] == len(yt)
     assert rec["correct"] == int((pred == yt).sum())
-    assert rec["level"] == ("numba" if HAVE_NUMBA else "ref")
+    assert rec["level"] == "numba"
 
 
 def test_cli_sim_compares_with_the_checkpoint(tmp_path, monkeypatch, capsys):
