@@ -38,21 +38,20 @@ def _type_name(t: Any) -> str:
     )
 
 
-def _check(value: Any, t: Any, where: str) -> Any:
-    """``value`` checked against the annotation ``t`` (records are built, other values kept as they are)."""
+def _check(value: Any, t: Any, file: str, path: str) -> Any:
+    """``value`` of field ``path`` checked against the annotation ``t`` (records are built, other values kept)."""
+    where = f"{file}: field {path}"
     origin = typing.get_origin(t)
     if t is Any:
         return value
     if origin in (typing.Union, types.UnionType):
-        opts = typing.get_args(t)
-        if value is None and type(None) in opts:
+        opts = [o for o in typing.get_args(t) if o is not type(None)]
+        if value is None and len(opts) < len(typing.get_args(t)):
             return None
         errors = []
         for o in opts:
-            if o is type(None):
-                continue
             try:
-                return _check(value, o, where)
+                return _check(value, o, file, path)
             except RunFileError as e:
                 errors.append(str(e))
         raise RunFileError(errors[0] if len(errors) == 1 else f"{where}: unexpected value {value!r}")
@@ -60,14 +59,14 @@ def _check(value: Any, t: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise RunFileError(f"{where}: expected a list, got {type(value).__name__}")
         (item,) = typing.get_args(t)
-        return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_check(v, item, file, f"{path}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, Mapping):
             raise RunFileError(f"{where}: expected an object, got {type(value).__name__}")
         _, item = typing.get_args(t)
-        return {str(k): _check(v, item, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _check(v, item, file, f"{path}.{k}") for k, v in value.items()}
     if isinstance(t, type) and issubclass(t, Record):
-        return t.from_json(value, where)
+        return t._load(value, file, path)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -100,12 +99,19 @@ class Record:
     OPTIONAL: ClassVar[frozenset[str]] = frozenset()
     #: keys of the document that are derived from the fields (accepted on reading, recomputed on writing)
     DERIVED: ClassVar[frozenset[str]] = frozenset()
+    #: the order of the keys in the document when it is not the fields' order (a subclass adds fields at the end)
+    KEY_ORDER: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_json(cls: type[R], doc: Any, where: str | None = None) -> R:
-        where = where or cls.FILE
+        """The record of the document ``doc``; errors name ``where`` (default: the file the record is in)."""
+        return cls._load(doc, where or cls.FILE, "")
+
+    @classmethod
+    def _load(cls: type[R], doc: Any, file: str, path: str) -> R:
         if not isinstance(doc, Mapping):
-            raise RunFileError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+            what = f"field {path}: " if path else ""
+            raise RunFileError(f"{file}: {what}expected a JSON object, got {type(doc).__name__}")
         hints = typing.get_type_hints(cls)
         names = set()
         kw: dict[str, Any] = {}
@@ -113,34 +119,39 @@ class Record:
             if f.name.startswith("_"):
                 continue
             names.add(f.name)
+            sub = f"{path}.{f.name}" if path else f.name
             if f.name not in doc:
                 if f.name in cls.OPTIONAL:
                     continue
-                raise RunFileError(f"{where}: missing field {f.name!r}")
-            kw[f.name] = _check(doc[f.name], hints[f.name], f"{where}: field {f.name}")
-        unknown = [k for k in doc if k not in names and k not in cls.DERIVED]
+                raise RunFileError(f"{file}: missing field {sub}")
+            kw[f.name] = _check(doc[f.name], hints[f.name], file, sub)
+        unknown = [f"{path}.{k}" if path else k for k in doc if k not in names and k not in cls.DERIVED]
         if unknown:
-            raise RunFileError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
+            raise RunFileError(f"{file}: unknown field(s) {', '.join(unknown)}")
         return cls(**kw)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            v = getattr(self, f.name)
-            if f.name.startswith("_") or (v is None and f.name in self.OPTIONAL):
+        for name in self.KEY_ORDER or [f.name for f in dataclasses.fields(self)]:  # type: ignore[arg-type]
+            v = getattr(self, name)
+            if name.startswith("_") or (v is None and name in self.OPTIONAL):
                 continue
-            out[f.name] = _dump(v)
+            out[name] = _dump(v)
         return out
 
 
 # ------------------------------------------------------------------------------------------------- verify.json
 
 
-@dataclass
-class Mismatch(Record):
-    """The first differing element of a pair of levels."""
+class VerifyPart(Record):
+    """A record of ``verify.json`` (errors name that file)."""
 
     FILE: ClassVar[str] = VERIFY_JSON
+
+
+@dataclass
+class Mismatch(VerifyPart):
+    """The first differing element of a pair of levels."""
 
     tensor: str
     node: str
@@ -150,10 +161,8 @@ class Mismatch(Record):
 
 
 @dataclass
-class PairResult(Record):
+class PairResult(VerifyPart):
     """Comparison of two levels."""
-
-    FILE: ClassVar[str] = VERIFY_JSON
 
     a: str
     b: str
@@ -211,10 +220,9 @@ def _num(v: Any) -> float:
 
 
 @dataclass
-class VerifyReport(Record):
+class VerifyReport(VerifyPart):
     """``verify.json``: the levels that ran (samples per level), each pair's comparison, notes, seconds."""
 
-    FILE: ClassVar[str] = VERIFY_JSON
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({"made_from"})
     DERIVED: ClassVar[frozenset[str]] = frozenset({"ok"})
 
@@ -296,45 +304,37 @@ class VerifyReport(Record):
 RESOURCE_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
 
 
-@dataclass(frozen=True)
-class LayerRow(Record):
-    """One node of the accelerator: folding, cycles per frame, resources (rounded up)."""
+class EstimatesPart(Record):
+    """A record of ``estimates.json`` (errors name that file)."""
 
     FILE: ClassVar[str] = ESTIMATES_JSON
 
-    name: str
-    type: str
-    pe: int
-    simd: int
-    cycles: int
-    lut: int
-    ff: int
-    bram18: int
-    uram: int
-    dsp: int
+
+def _resource_row(name: str, doc: str, fields: list[tuple[str, type]]) -> type[EstimatesPart]:
+    """A flat row of ``estimates.json``: ``fields``, then one integer per resource (rounded up)."""
+    cls = dataclasses.make_dataclass(
+        name, [*fields, *((k, int) for k in RESOURCE_KEYS)], bases=(EstimatesPart,), frozen=True
+    )
+    cls.__doc__ = doc
+    cls.__module__ = __name__
+    return cls
+
+
+#: one node of the accelerator: folding, cycles per frame, resources
+LayerRow = _resource_row(
+    "LayerRow",
+    "One node of the accelerator: folding, cycles per frame, resources (rounded up).",
+    [("name", str), ("type", str), ("pe", int), ("simd", int), ("cycles", int)],
+)
+#: one inter-node or shortcut FIFO
+FifoRow = _resource_row(
+    "FifoRow", "One inter-node or shortcut FIFO.", [("name", str), ("depth", int), ("width", int)]
+)
 
 
 @dataclass(frozen=True)
-class FifoRow(Record):
-    """One inter-node or shortcut FIFO."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
-
-    name: str
-    depth: int
-    width: int
-    lut: int
-    ff: int
-    bram18: int
-    uram: int
-    dsp: int
-
-
-@dataclass(frozen=True)
-class DeviceRecord(Record):
+class DeviceRecord(EstimatesPart):
     """The target part: family, part number, platform, full-chip capacity, and where the numbers come from."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
 
     family: str
     part: str
@@ -345,10 +345,8 @@ class DeviceRecord(Record):
 
 
 @dataclass(frozen=True)
-class DesignSummary(Record):
+class DesignSummary(EstimatesPart):
     """Totals and performance of one design (the dynamic or the static one in ``static_vs_dynamic``)."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
 
     totals: dict[str, int]
     system_totals: dict[str, int]
@@ -359,10 +357,8 @@ class DesignSummary(Record):
 
 
 @dataclass(frozen=True)
-class DynamicNodeCost(Record):
+class DynamicNodeCost(EstimatesPart):
     """What one dynamic node costs over its static counterpart."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
 
     name: str
     type: str
@@ -376,10 +372,8 @@ class DynamicNodeCost(Record):
 
 
 @dataclass(frozen=True)
-class StaticVsDynamic(Record):
+class StaticVsDynamic(EstimatesPart):
     """The same network with static RSign/RPReLU at the same folding, beside the dynamic one."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
 
     dynamic: DesignSummary
     static: DesignSummary
@@ -389,32 +383,24 @@ class StaticVsDynamic(Record):
 
 
 @dataclass(frozen=True)
-class FinnReference(Record):
+class FinnReference(EstimatesPart):
     """FINN's own estimate of the same folding (no FF model: ``ff`` is null)."""
-
-    FILE: ClassVar[str] = ESTIMATES_JSON
 
     totals: dict[str, int | None]
     layers: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
-class EstimatesRecord(Record):
-    """``estimates.json``: resources, performance and fit of one folding of the hardware graph."""
+class EstimatesRecord(DesignSummary):
+    """``estimates.json``: resources, performance and fit of one folding of the hardware graph (its summary
+    fields first, after ``graph`` and ``clock_ns``)."""
 
-    FILE: ClassVar[str] = ESTIMATES_JSON
     OPTIONAL: ClassVar[frozenset[str]] = frozenset(
         {"finn_reference", "static_vs_dynamic", "estimate_seconds", "made_from", "target_fps", "target_met"}
     )
 
     graph: str
     clock_ns: float
-    totals: dict[str, int]
-    system_totals: dict[str, int]
-    fps: float
-    max_cycles: int
-    latency_cycles: int
-    bottleneck: str
     latency_us: float
     layers: list[LayerRow]
     fifos: list[FifoRow]
@@ -435,3 +421,16 @@ class EstimatesRecord(Record):
     made_from: dict[str, Any] | None = None
     target_fps: float | None = None
     target_met: bool | None = None
+
+
+_SUMMARY_KEYS = tuple(f.name for f in dataclasses.fields(DesignSummary))
+EstimatesRecord.KEY_ORDER = (
+    "graph",
+    "clock_ns",
+    *_SUMMARY_KEYS,
+    *(
+        f.name
+        for f in dataclasses.fields(EstimatesRecord)
+        if f.name not in ("graph", "clock_ns", *_SUMMARY_KEYS)
+    ),
+)

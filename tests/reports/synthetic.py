@@ -168,12 +168,7 @@ def estimates() -> dict[str, Any]:
     return {
         "graph": "dybnn-tiny",
         "clock_ns": 10.0,
-        "totals": totals,
-        "system_totals": system,
-        "fps": 7_971.3,
-        "max_cycles": max_cycles,
-        "latency_cycles": 31_360,
-        "bottleneck": "b0_conv3x3",
+        **dynamic,
         "latency_us": 313.6,
         "layers": layers,
         "fifos": [],
