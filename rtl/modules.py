@@ -1,0 +1,168 @@
+"""The RTL module of every node type: ``@rtl_module(NodeType)`` registers a function that turns one node of the
+stream graph into an :class:`Instance` (library module, SV parameters, memory images).
+
+A registered function receives the node's :class:`hls.emit.NodeEnv` and the :class:`hls.emit.NodeCode` its HLS
+emitter made: every width (accumulators, thresholds, intermediate values) is taken from that code's context and
+parameter arrays, which come from the project's one range analysis, so the RTL and the HLS project compute with
+the same types. Timing is not decided here: each library module runs the loop structure that
+:mod:`hls.cycles` / :mod:`hls.timing` model.
+
+Memory images: :class:`Mem` holds one integer per memory word; lanes and fields are packed LSB first by
+:func:`pack_rows` (lane ``p`` of a PE-wide word at bits ``[p*W, (p+1)*W)``, two's complement truncated), the same
+order as a stream word (:mod:`hwsim.encoding`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hls.emit import NodeCode, NodeEnv, Num
+from hls.estimate.memory import map_memory
+from hwsim import nodes as N
+
+#: the library of SystemVerilog modules (one file per module, ``<module>.sv``)
+LIB_DIR = Path(__file__).parent / "lib"
+
+
+class RtlError(ValueError):
+    """A node cannot be generated as RTL (unsupported combination of fields); the message names the node."""
+
+
+@dataclass(frozen=True)
+class Mem:
+    """One memory of an instance: ``words`` (one integer per memory word, ``0 <= w < 2**width``), written to
+    ``mem/<instance>_<name>.mem`` and passed as the string parameters ``<NAME>_INIT_FILE`` / ``<NAME>_STYLE``."""
+
+    name: str
+    width: int
+    words: tuple[int, ...]
+    #: "rom" (constants) or "ram" (a buffer the module writes; ``words`` empty)
+    kind: str = "rom"
+    #: memory depth (``len(words)`` for a ROM)
+    depth: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.depth or len(self.words)
+
+
+@dataclass
+class Instance:
+    """One library module instance: module name, SV parameters (ints, bools or strings) and memories."""
+
+    module: str
+    params: dict[str, int | str]
+    mems: list[Mem] = field(default_factory=list)
+    #: the outputs (Duplicate) / inputs (Concat) are one packed port ``out_tdata`` / ``in_tdata``
+    packed_outputs: bool = False
+    packed_inputs: bool = False
+
+
+RTL_MODULES: dict[type, Callable[[NodeEnv, NodeCode], Instance]] = {}
+
+
+def rtl_module(*classes: type) -> Callable:
+    """Register the RTL generator of one or more node types."""
+
+    def deco(fn: Callable[[NodeEnv, NodeCode], Instance]) -> Callable[[NodeEnv, NodeCode], Instance]:
+        for c in classes:
+            RTL_MODULES[c] = fn
+        return fn
+
+    return deco
+
+
+def instance_of(env: NodeEnv, code: NodeCode) -> Instance:
+    fn = RTL_MODULES.get(type(env.node))
+    if fn is None:
+        raise RtlError(f"node {env.node.name!r}: no RTL module for node type {env.node.op_type}")
+    return fn(env, code)
+
+
+def hardware_node_types() -> list[type]:
+    """Every node type the accelerator can hold (host-side nodes such as FloatTail excluded)."""
+    return [t for t in N.NODE_TYPES.values() if not t.host]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def signed_num(n: Num) -> Num:
+    """The signed type that holds every value of ``n`` (an unsigned type gains a sign bit)."""
+    return n if n.signed else Num(n.bits + 1, True)
+
+
+def pack_rows(fields: Sequence[tuple[np.ndarray, int]]) -> tuple[list[int], int]:
+    """Memory words from per-lane fields: each field is ``(array [lanes][rows] or [lanes][rows][k], bits)``.
+
+    Lane ``p`` of word ``r`` holds the fields in order, LSB first (a ``[lanes][rows][k]`` field holds its ``k``
+    values LSB first); lanes are concatenated LSB first. Values are two's complement truncated to ``bits``.
+    Returns ``(words, word width)``.
+    """
+    arrs = []
+    lane_w = 0
+    for a, bits in fields:
+        a = np.asarray(a, dtype=object)
+        if a.ndim == 2:
+            a = a[:, :, None]
+        arrs.append((a, bits, lane_w))
+        lane_w += a.shape[2] * bits
+    lanes, rows = arrs[0][0].shape[:2]
+    words = []
+    for r in range(rows):
+        w = 0
+        for p in range(lanes):
+            base = p * lane_w
+            for a, bits, off in arrs:
+                mask = (1 << bits) - 1
+                for k in range(a.shape[2]):
+                    w |= (int(a[p, r, k]) & mask) << (base + off + k * bits)
+        words.append(w)
+    return words, lanes * lane_w
+
+
+def rom_style(depth: int, width: int) -> str:
+    """``rom_style`` of a constant table by the estimator's memory rule (:func:`hls.estimate.memory.map_memory`):
+    LUTs when shallow, else block RAM (a ROM needs its initial contents, which UltraRAM cannot hold)."""
+    return "distributed" if map_memory(depth, width).style == "lutram" else "block"
+
+
+def rom(name: str, fields: Sequence[tuple[np.ndarray, int]]) -> Mem:
+    words, width = pack_rows(fields)
+    return Mem(name, max(1, width), tuple(words))
+
+
+def bit(v: bool) -> int:
+    return 1 if v else 0
+
+
+def _register_all() -> None:
+    """Import every ``rtl/gen_*.py`` (each registers its node types with :func:`rtl_module`)."""
+    import importlib
+    import pkgutil
+
+    for m in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if m.name.startswith("gen_"):
+            importlib.import_module(f"rtl.{m.name}")
+
+
+_register_all()
+
+__all__ = [
+    "LIB_DIR",
+    "RTL_MODULES",
+    "Instance",
+    "Mem",
+    "RtlError",
+    "hardware_node_types",
+    "instance_of",
+    "pack_rows",
+    "rom",
+    "rom_style",
+    "rtl_module",
+    "signed_num",
+]
