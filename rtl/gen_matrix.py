@@ -1,0 +1,88 @@
+"""RTL generators of the matrix units (XnorDense, XnorConv, FixedDense, FixedConv: dybnn_mvu with its output
+stage, behind dybnn_swu for a convolution) and of SlidingWindow. Every width comes from the HLS emitter's
+context (``hls/emit/matrix.py``, ``hls/emit/window.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hls.emit import NodeCode, NodeEnv
+from hls.estimate.memory import fifo_cost, map_memory
+from hls.timing import window_buffer_depth
+from hwsim import nodes as N
+from rtl.gen_stream import _param, with_rom
+from rtl.modules import Instance, Mem, bit, pack_rows, rtl_module, signed_num
+
+#: xnor / signed_add / mac (hls/emit/matrix.py) -> dybnn_mvu KIND
+KINDS = {"xnor": 0, "signed_add": 1, "mac": 2}
+#: estimator FIFO style -> dybnn_fifo STYLE
+FIFO_STYLE = {"srl": "srl", "lutram": "distributed", "bram": "block", "uram": "ultra"}
+#: estimator memory style -> ram_style
+RAM_STYLE = {"lutram": "distributed", "bram": "block", "uram": "ultra"}
+
+
+def _weights(code: NodeCode, m: dict) -> Mem:
+    w = _param(code, "weights")
+    if m["kind"] == "mac":  # [PE][TILES][SIMD] signed
+        words, width = pack_rows([(w, m["w_num"].bits)])
+    else:
+        if m["limbs"]:  # [PE][TILES][LIMBS] 64-bit limbs, least significant first
+            lanes = np.empty(w.shape[:2], dtype=object)
+            for p in range(w.shape[0]):
+                for t in range(w.shape[1]):
+                    v = 0
+                    for k in range(w.shape[2]):
+                        v |= int(w[p, t, k]) << (64 * k)
+                    lanes[p, t] = v
+            w = lanes
+        words, width = pack_rows([(w, m["simd"])])
+    return Mem("W", width, tuple(words))
+
+
+def _stage(code: NodeCode, st: dict) -> tuple[dict, Mem]:
+    if st["mode"] == "threshold":
+        thr_w = st["thr_num"].bits
+        words, width = pack_rows([(_param(code, "thr"), thr_w), (_param(code, "invert"), 1)])
+        return {"STAGE": 0, "THR_W": thr_w, "OUT_BITS": 1, "OUT_SIGNED": 0}, Mem("P", width, tuple(words))
+    mul_w, bias_w = signed_num(st["mul_num"]).bits, signed_num(st["bias_num"]).bits
+    words, width = pack_rows([(_param(code, "mul"), mul_w), (_param(code, "bias"), bias_w)])
+    params = {"STAGE": 1, "MUL_W": mul_w, "BIAS_W": bias_w, "VALUE_W": st["value_num"].bits,
+              "REQUANT": bit(st["requant"]), "SHIFT": st.get("shift", 0), "OUT_BITS": st["out"].bits,
+              "OUT_SIGNED": bit(st["out"].signed)}  # fmt: skip
+    return params, Mem("P", width, tuple(words))
+
+
+def swu_params(swu: dict) -> dict:
+    depth = (swu["kh"] + swu["sh"]) * swu["pw"] * swu["cf"]
+    style = RAM_STYLE[map_memory(depth, swu["win_bits"], writable=True).style]
+    return {"H": swu["h"], "W": swu["w"], "PT": swu["pt"], "PL": swu["pl"], "PH": swu["ph"], "PW": swu["pw"],
+            "KH": swu["kh"], "KW": swu["kw"], "SH": swu["sh"], "SW": swu["sw"], "OH": swu["oh"], "OW": swu["ow"],
+            "CF": swu["cf"], "DATA_W": swu["data_bits"], "WIN_W": swu["win_bits"], "PAD_ONES": bit(swu["pad_ones"]),
+            "LB_STYLE": style}  # fmt: skip
+
+
+@rtl_module(N.XnorDense, N.XnorConv, N.FixedDense, N.FixedConv)
+def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
+    m = code.context["mvu"]
+    swu = code.context["swu"]
+    stage, pmem = _stage(code, m["stage"])
+    params = {"PE": m["pe"], "SIMD": m["simd"], "NF": m["nf"], "SF": m["sf"], "KIND": KINDS[m["kind"]],
+              "MASKED": bit(m["masked"]), "X_W": m["x"].bits, "X_SIGNED": bit(m["x"].signed), "IN_W": m["in_bits"],
+              "W_W": m["w_num"].bits if m["w_num"] is not None else 1, "ACC_W": m["acc_num"].bits, **stage}  # fmt: skip
+    if isinstance(env.node, (N.XnorConv, N.FixedConv)):
+        params = {"HAS_SWU": bit(swu is not None), **params}
+        if swu is not None:
+            params.update(swu_params(swu))
+            depth = window_buffer_depth(env.graph, env.node, env.fold)
+            params["WIN_DEPTH"] = depth
+            params["WIN_STYLE"] = FIFO_STYLE[fifo_cost(depth, m["in_bits"]).style]
+        else:  # the stream word is the matrix unit's input word
+            params["DATA_W"] = m["in_bits"]
+    module = {N.XnorDense: "dybnn_xnor_dense", N.XnorConv: "dybnn_xnor_conv", N.FixedDense: "dybnn_fixed_dense",
+              N.FixedConv: "dybnn_fixed_conv"}[type(env.node)]  # fmt: skip
+    return with_rom(Instance(module, params, [_weights(code, m), pmem]))
+
+
+@rtl_module(N.SlidingWindow)
+def _sliding_window(env: NodeEnv, code: NodeCode) -> Instance:
+    return Instance("dybnn_sliding_window", swu_params(code.context["swu"]))
