@@ -51,13 +51,20 @@ input starts, so the stream of input ``i`` must hold what arrives in between::
 
     depth_i = min(W_i, ceil((T_start - T[i]) / r[i])) + 2        (if T[i] < T_start)
 
-A matrix unit without window generator reads its input vector (``SF`` words) only in its first neuron fold and
-then computes ``NF - 1`` more folds without reading; with ``NF > 1`` its input stream holds one vector::
+Streams into nodes that read in bursts (:func:`burst_depth`) hold the burst, so that the producer keeps going
+instead of stalling (with 2 words it stalls, and the design's period is longer than its slowest node's: measured
+in the RTL simulation, docs/rtl.md): a matrix unit without window generator reads its input vector (``SF``
+words) only in its first neuron fold, then computes ``NF - 1`` folds without reading, so with ``NF > 1``::
 
     depth = SF + 2
 
-so that the producer writes the next vector during those folds instead of stalling (with 2 words it would stall
-and the design's period would be longer than its slowest node: measured in the RTL simulation, docs/rtl.md).
+and a window generator reads the ``need`` real words of its fill loop in one burst at the start of a frame::
+
+    depth = need + 2
+
+Inside a convolution or pool, the stream from the window generator to the matrix unit / reducer has
+:func:`window_buffer_depth` words: enough to keep the matrix unit busy while the generator runs the next frame's
+fill loop (no output), ``SF + ceil((KH*PW*CF + 4) / NF) + 2`` (a pool: ``KH*PW*CF + 4 + 2``).
 Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). This is the whole frame
 when the other branch holds a DyBNN dynamic unit (it emits nothing before it has read its whole frame): the
 shortcut FIFO is part of the price of a dynamic threshold. The depth is sized so that the early branch never
@@ -235,13 +242,18 @@ def burst_depth(g: HwGraph, node: N.Node, fold: Fold) -> int:
 
 
 def window_buffer_depth(g: HwGraph, node: N.Node, fold: Fold) -> int:
-    """Depth of the stream between a convolution's window generator and its matrix unit: one vector (``SF``)
-    plus the window words that keep the matrix unit busy (``NF`` cycles each) while the generator runs the
-    fill loop of the next frame (``KH*PW*CF`` iterations, no output), plus the handshake."""
-    mh, mw, _ = matrix_dims(g, node)
-    nf, sf = mh // fold.pe, mw // fold.simd
-    _, fill = _window_fill(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, fold.simd)
-    return sf + math.ceil((fill + 4) / nf) + DEFAULT_DEPTH
+    """Depth of the stream between a window generator and the unit it feeds inside one node (a convolution's
+    matrix unit, a pool's reducer): the window words that keep that unit busy while the generator runs the fill
+    loop of the next frame (``KH*PW*CF`` iterations without output; a matrix unit spends ``NF`` cycles per word),
+    one input vector of a matrix unit (``SF`` words) and the handshake (2)."""
+    pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
+    simd = fold.simd if isinstance(node, MATRIX_TYPES) else fold.pe
+    _, fill = _window_fill(g.spec(node.inputs[0]).shape, node.kernel, node.stride, pad, simd)
+    if isinstance(node, MATRIX_TYPES):
+        mh, mw, _ = matrix_dims(g, node)
+        nf, sf = mh // fold.pe, mw // fold.simd
+        return sf + math.ceil((fill + 4) / nf) + DEFAULT_DEPTH
+    return fill + 4 + DEFAULT_DEPTH
 
 
 def read_elems(node: N.Node, fold: Fold) -> int:

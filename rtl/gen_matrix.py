@@ -8,7 +8,6 @@ import numpy as np
 
 from hls.emit import NodeCode, NodeEnv
 from hls.estimate.memory import fifo_cost, map_memory
-from hls.timing import window_buffer_depth
 from hwsim import nodes as N
 from rtl.gen_stream import _param, with_rom
 from rtl.modules import Instance, Mem, bit, pack_rows, rtl_module, signed_num
@@ -73,7 +72,7 @@ def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
         params = {"HAS_SWU": bit(swu is not None), **params}
         if swu is not None:
             params.update(swu_params(swu))
-            depth = window_buffer_depth(env.graph, env.node, env.fold)
+            depth = swu["win_depth"]  # hls.timing.window_buffer_depth, as the HLS project declares it
             params["WIN_DEPTH"] = depth
             params["WIN_STYLE"] = FIFO_STYLE[fifo_cost(depth, m["in_bits"]).style]
         else:  # the stream word is the matrix unit's input word

@@ -27,6 +27,7 @@ from hls.emit import (
 from hls.emit.elementwise import requant_ctx
 from hls.emit.window import swu_ctx
 from hls.folding import matrix_dims
+from hls.timing import window_buffer_depth
 from hwsim import nodes as N
 from hwsim.encoding import pack_bits
 from hwsim.types import Bipolar, Fixed
@@ -135,6 +136,7 @@ def _matrix(env: NodeEnv, binary_w: bool) -> NodeCode:
         if conv_has_swu(node):
             swu = swu_ctx(x_spec.shape, node.kernel, node.stride, node.pad, simd, x.bits, masked,
                           binary_x and pad_value > 0)  # fmt: skip
+            swu["win_depth"] = window_buffer_depth(env.graph, node, f)
             loops = ("swu", "mvu")
     if binary_x:
         kind = "xnor"

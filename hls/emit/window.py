@@ -6,6 +6,7 @@ from __future__ import annotations
 from hls.cycles import window_geometry
 from hls.emit import EmitError, Iv, NodeCode, NodeEnv, emitter, frac_of, num_of, port
 from hls.emit.elementwise import requant_ctx
+from hls.timing import window_buffer_depth
 from hwsim import nodes as N
 from hwsim.types import Bipolar
 
@@ -53,6 +54,7 @@ def _pool(env: NodeEnv) -> NodeCode:
     is_max = isinstance(node, N.MaxPool)
     pad = tuple(node.pad) if is_max else (0, 0, 0, 0)
     swu = swu_ctx(env.in_spec.shape, node.kernel, node.stride, pad, pe, x.bits, is_max and any(pad), False)
+    swu["win_depth"] = window_buffer_depth(env.graph, node, env.fold)
     kk = node.kernel[0] * node.kernel[1]
     ctx = {"swu": swu, "pe": pe, "x": x, "out": num_of(env.out_spec), "kk": kk, "pixels": swu["oh"] * swu["ow"],
            "is_max": is_max, "bipolar": bipolar, "requant": False}  # fmt: skip

@@ -129,13 +129,15 @@ def test_no_float_in_generated_datapath(tmp_path):
 
 def test_residual_shortcut_fifo_holds_the_dynamic_frame():
     """The shortcut into add1 waits for DynamicSign (whole frame + hyper function) and the conv: its FIFO must hold
-    the whole frame; the other FIFOs stay shallow."""
+    the whole frame; the conv's input holds its fill loop's words."""
     g = resblock_graph(np.random.default_rng(0), c=8, hw=6)
     plan = make_plan(g)
     depth = {c["label"]: c["depth"] for c in plan.channels}
     frame_words = 6 * 6 * 8  # PE = 1
     assert depth["s_b"] == frame_words + 2
-    assert depth["b0"] == 2
+    # the conv reading b0 gets the real words of its window generator's fill loop (hls.timing.burst_depth):
+    # padded rows 0..2 hold the map's rows 0 and 1, 6 pixels x 8 channels each
+    assert depth["b0"] == 2 * 6 * 8 + 2
     # add2's shortcut (the avg-pooled branch) waits for the strided binary conv only
     assert 2 < depth["sc"] <= 3 * 3 * 8 + 2
 

@@ -53,9 +53,9 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<16> > s_p1_a("p1_a");
 #pragma HLS STREAM variable=s_p1_a depth=2
     hls::stream<ap_uint<16> > s_p1_b("p1_b");
-#pragma HLS STREAM variable=s_p1_b depth=2
+#pragma HLS STREAM variable=s_p1_b depth=34
     hls::stream<ap_uint<1> > s_b1("b1");
-#pragma HLS STREAM variable=s_b1 depth=2
+#pragma HLS STREAM variable=s_b1 depth=34
     hls::stream<ap_uint<13> > s_y2("y2");
 #pragma HLS STREAM variable=s_y2 depth=2
     hls::stream<ap_uint<18> > s_sc("sc");
@@ -65,7 +65,7 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<16> > s_p2("p2");
 #pragma HLS STREAM variable=s_p2 depth=2
     hls::stream<ap_uint<16> > s_p2_a("p2_a");
-#pragma HLS STREAM variable=s_p2_a depth=2
+#pragma HLS STREAM variable=s_p2_a depth=18
     hls::stream<ap_uint<16> > s_p2_b("p2_b");
 #pragma HLS STREAM variable=s_p2_b depth=18
     hls::stream<ap_uint<16> > s_m("m");
@@ -77,13 +77,13 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<90> > s_logits("logits");
 #pragma HLS STREAM variable=s_logits depth=2
     hls::stream<ap_uint<16> > s_q_2("q (2 per word)");
-#pragma HLS STREAM variable=s_q_2 depth=2
+#pragma HLS STREAM variable=s_q_2 depth=10
     hls::stream<ap_uint<16> > s_s_1("s (1 per word)");
 #pragma HLS STREAM variable=s_s_1 depth=2
     hls::stream<ap_uint<32> > s_s_a_2("s_a (2 per word)");
 #pragma HLS STREAM variable=s_s_a_2 depth=2
     hls::stream<ap_uint<4> > s_b0_4("b0 (4 per word)");
-#pragma HLS STREAM variable=s_b0_4 depth=2
+#pragma HLS STREAM variable=s_b0_4 depth=10
     hls::stream<ap_uint<56> > s_y1_4("y1 (4 per word)");
 #pragma HLS STREAM variable=s_y1_4 depth=2
     hls::stream<ap_uint<64> > s_s_b_4("s_b (4 per word)");

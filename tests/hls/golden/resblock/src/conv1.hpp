@@ -166,7 +166,7 @@ typedef mvu::out_word_t out_word_t;
 void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 #pragma HLS DATAFLOW
     hls::stream<swu::win_word_t> windows("conv1.windows");
-#pragma HLS STREAM variable=windows depth=2
+#pragma HLS STREAM variable=windows depth=22  // hls.timing.window_buffer_depth
     swu::run(in, windows);
     mvu::run(windows, out);
 }

@@ -141,7 +141,7 @@ typedef pool::out_word_t out_word_t;
 void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 #pragma HLS DATAFLOW
     hls::stream<swu::win_word_t> windows("pool.windows");
-#pragma HLS STREAM variable=windows depth=2
+#pragma HLS STREAM variable=windows depth=38  // hls.timing.window_buffer_depth
     swu::run(in, windows);
     pool::run(windows, out);
 }
