@@ -26,7 +26,7 @@ from hls.estimate.memory import fifo_cost
 from hls.estimate.records import DesignEstimate, FifoEstimate, NodeEstimate, Resources
 from hls.estimate.registry import ESTIMATORS, EstimateConfig, bits_of
 from hls.folding import Fold
-from hls.timing import DEFAULT_DEPTH, StreamGraph, Timing, timing
+from hls.timing import DEFAULT_DEPTH, MULTI_INPUT, StreamGraph, Timing, timing
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part, host_nodes
@@ -126,12 +126,14 @@ class GraphModel:
         )
 
     def fifos(self, tm: Timing) -> list[FifoEstimate]:
-        """Every stream between two nodes at the timing model's depth (``stream_depth`` or an explicit depth
-        where the model needs no more than :data:`hls.timing.DEFAULT_DEPTH`), and, with ``io_fifo_depth`` or
+        """Every stream between two nodes at the timing model's depth (``stream_depth`` where the model needs no
+        more than :data:`hls.timing.DEFAULT_DEPTH`; an explicit depth of a published design's stream into a node
+        that is not a multi-input node), and, with ``io_fifo_depth`` or
         explicit depths, the streams between the DMA and the graph; a width converter where the producer and
         consumer widths differ."""
         g, cfg = tm.graph, self.cfg
         explicit = dict(cfg.fifo_depths)
+        shortcut = {n.name for n in g.nodes if isinstance(n, MULTI_INPUT)}
         out: list[FifoEstimate] = []
 
         def add(name: str, prod: str, cons: str, depth: int, win: int, wout: int) -> None:
@@ -151,8 +153,10 @@ class GraphModel:
                         cfg.io_width)  # fmt: skip
             else:
                 depth = c.depth
-                if depth <= DEFAULT_DEPTH:
-                    depth = explicit.get(c.consumer, cfg.stream_depth)
+                if c.consumer in explicit and c.consumer not in shortcut:
+                    depth = explicit[c.consumer]  # a published design's own depth (no shortcut wait to cover)
+                elif depth <= DEFAULT_DEPTH:
+                    depth = cfg.stream_depth
                 add(f"fifo:{c.producer}->{c.consumer}", c.producer, c.consumer, depth, c.src_elems * bits,
                     c.elems * bits)  # fmt: skip
         return out
