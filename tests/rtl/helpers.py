@@ -34,11 +34,13 @@ def check_design(
     gaps: bool = True,
     timed: bool = True,
     seed: int = 0,
+    probes: str | None = None,
 ) -> SimResult:
     """Write ``g`` at ``folding``, simulate ``x``: every output exact; without gaps or back-pressure the
-    steady-state cycles per frame equal the timing model; with random gaps and back-pressure still exact."""
+    steady-state cycles per frame equal the timing model; with random gaps and back-pressure still exact.
+    ``probes="all"`` makes every intermediate tensor an output port too (compared as well)."""
     needs_verilator()
-    prj = write_rtl_project(g, tmp / "prj", PART, 10.0, folding)
+    prj = write_rtl_project(g, tmp / "prj", PART, 10.0, folding, probes=probes)
     res = run_sim(prj, g, x)
     for t, m in res.mismatches.items():
         np.testing.assert_array_equal(res.outputs[t], res.expected[t], err_msg=f"output {t}")
