@@ -38,7 +38,6 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from dybnn.outputs import write_owned
 from hls.devices import resolve_part
 from hls.emit import NodeEnv
 from hls.estimate.memory import fifo_cost
@@ -47,6 +46,7 @@ from hls.project import Plan, expected_outputs, float_bits, make_plan, top_name,
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from rtl.modules import LIB_DIR, Instance, RtlError, instance_of
+from runfiles.outputs import write_owned
 
 FORMAT = "dybnn-rtl-project"
 VERSION = 1
@@ -329,7 +329,7 @@ def write_rtl_project(
     Raises:
         FoldingError / EmitError / RtlError: the folding or a node cannot be generated (names the node).
         ValueError: unknown part.
-        dybnn.outputs.OutputError: ``out_dir`` holds other files and is not an RTL project.
+        runfiles.outputs.OutputError: ``out_dir`` holds other files and is not an RTL project.
     """
     if clock_ns is None or not float(clock_ns) > 0:
         raise RtlError(f"clock period must be positive, got {clock_ns!r} ns")

@@ -52,12 +52,12 @@ def command(
     stress: bool,
     timeout: float,
 ) -> None:
-    from dybnn.outputs import OutputError
     from hls.devices import resolve_part
     from hls.emit import EmitError
     from hls.folding import FoldingError
     from rtl.modules import RtlError
     from rtl.project import write_rtl_project
+    from runfiles.outputs import OutputError
 
     if not (math.isfinite(clock_ns) and clock_ns > 0):
         raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
