@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hwsim import nodes as N
+from hwsim.ranges import RangeError, bits_for, node_ranges
 from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, Index, TensorSpec
 
@@ -33,14 +34,6 @@ def infer(node: N.Node, ins: list[TensorSpec]) -> list[TensorSpec]:
     if fn is None:
         raise InferError(f"no inference rule for node type {node.op_type}")
     return fn(node, ins)
-
-
-def bits_for(lo: int, hi: int) -> tuple[int, bool]:
-    """Smallest (bits, signed) two's-complement/unsigned type holding ``[lo, hi]``."""
-    lo, hi = int(lo), int(hi)
-    if lo >= 0:
-        return max(1, hi.bit_length()), False
-    return max(hi.bit_length(), (-lo - 1).bit_length()) + 1, True
 
 
 def fixed_for(lo: int, hi: int, frac: int) -> Fixed:
@@ -67,28 +60,22 @@ def _conv_out(node, h: int, w: int) -> tuple[int, int]:
     return oh, ow
 
 
-def _stage_out(
-    node, stage: N.OutputStage, acc_lo: np.ndarray, acc_hi: np.ndarray, acc_frac: int
-) -> Fixed | Bipolar:
+def _exact(node: N.Node, ins: list[TensorSpec], frac: int) -> Fixed:
+    """The smallest type of the node's exact output interval (:func:`hwsim.ranges.node_ranges`) at ``frac``."""
+    try:
+        out = node_ranges(node, ins).out
+    except RangeError as e:
+        raise InferError(str(e)) from None
+    return fixed_for(out.lo, out.hi, frac)
+
+
+def _stage_out(node: N.MatrixNode, ins: list[TensorSpec]) -> Fixed | Bipolar:
+    stage = node.stage
     if stage.mode == "threshold":
         return Bipolar()
-    mul = stage.mul.astype(object)
-    bias = stage.bias.astype(object)
-    a = [int(x) for x in acc_lo * mul]
-    b = [int(x) for x in acc_hi * mul]
-    lo = min(min(x, y) for x, y in zip(a, b, strict=True)) + int(bias.min())
-    hi = max(max(x, y) for x, y in zip(a, b, strict=True)) + int(bias.max())
     if stage.out is not None:
         return stage.out
-    return fixed_for(lo, hi, stage.frac)
-
-
-def _acc_range_binary(node, k: int, xin: TensorSpec) -> tuple[np.ndarray, np.ndarray, int]:
-    if isinstance(xin.dtype, Bipolar):
-        return np.full(node.cout, -k, dtype=object), np.full(node.cout, k, dtype=object), 0
-    f = _need_fixed(node, xin)
-    m = max(abs(f.lo), abs(f.hi))
-    return np.full(node.cout, -k * m, dtype=object), np.full(node.cout, k * m, dtype=object), f.frac
+    return _exact(node, ins, stage.frac)
 
 
 @infer_rule(N.InputQuant)
@@ -106,9 +93,7 @@ def _(node: N.XnorConv, ins):
     if isinstance(ins[0].dtype, Fixed) and node.pad_value != 0:
         raise InferError(f"node {node.name!r}: a fixed-point input needs pad_value 0")
     oh, ow = _conv_out(node, h, w)
-    k = node.kernel[0] * node.kernel[1] * c
-    lo, hi, frac = _acc_range_binary(node, k, ins[0])
-    return [TensorSpec((oh, ow, node.cout), _stage_out(node, node.stage, lo, hi, frac))]
+    return [TensorSpec((oh, ow, node.cout), _stage_out(node, ins))]
 
 
 @infer_rule(N.XnorDense)
@@ -117,45 +102,27 @@ def _(node: N.XnorDense, ins):
         raise InferError(
             f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}"
         )
-    lo, hi, frac = _acc_range_binary(node, node.cin, ins[0])
-    return [TensorSpec(ins[0].shape[:-1] + (node.cout,), _stage_out(node, node.stage, lo, hi, frac))]
-
-
-def _fixed_acc(node, xin: Fixed, k: int) -> tuple[np.ndarray, np.ndarray]:
-    w = node.weights.reshape(node.cout, -1).astype(object)
-    pos = np.where(w > 0, w, 0).sum(axis=1)
-    neg = np.where(w < 0, w, 0).sum(axis=1)
-    lo = pos * xin.lo + neg * xin.hi
-    hi = pos * xin.hi + neg * xin.lo
-    return lo, hi
+    return [TensorSpec(ins[0].shape[:-1] + (node.cout,), _stage_out(node, ins))]
 
 
 @infer_rule(N.FixedConv)
 def _(node: N.FixedConv, ins):
-    f = _need_fixed(node, ins[0])
+    _need_fixed(node, ins[0])
     h, w, c = ins[0].shape
     if c != node.cin:
         raise InferError(f"node {node.name!r}: input has {c} channels, weights expect {node.cin}")
     oh, ow = _conv_out(node, h, w)
-    lo, hi = _fixed_acc(node, f, 0)
-    lo = np.minimum(lo, 0)
-    hi = np.maximum(hi, 0)  # zero padding can drop terms
-    return [TensorSpec((oh, ow, node.cout), _stage_out(node, node.stage, lo, hi, f.frac + node.w_frac))]
+    return [TensorSpec((oh, ow, node.cout), _stage_out(node, ins))]
 
 
 @infer_rule(N.FixedDense)
 def _(node: N.FixedDense, ins):
-    f = _need_fixed(node, ins[0])
+    _need_fixed(node, ins[0])
     if ins[0].shape[-1] != node.cin:
         raise InferError(
             f"node {node.name!r}: input has {ins[0].shape[-1]} features, weights expect {node.cin}"
         )
-    lo, hi = _fixed_acc(node, f, 0)
-    return [
-        TensorSpec(
-            ins[0].shape[:-1] + (node.cout,), _stage_out(node, node.stage, lo, hi, f.frac + node.w_frac)
-        )
-    ]
+    return [TensorSpec(ins[0].shape[:-1] + (node.cout,), _stage_out(node, ins))]
 
 
 @infer_rule(N.SlidingWindow)
@@ -204,8 +171,8 @@ def _(node, ins):
     return [TensorSpec(ins[0].shape, node.out)]
 
 
-def _exact_or(out: Fixed | None, lo: int, hi: int, frac: int) -> Fixed:
-    return out if out is not None else fixed_for(lo, hi, frac)
+def _exact_or(node: N.Node, ins: list[TensorSpec], out: Fixed | None, frac: int) -> Fixed:
+    return out if out is not None else _exact(node, ins, frac)
 
 
 @infer_rule(N.Add)
@@ -213,10 +180,7 @@ def _(node: N.Add, ins):
     a, b = (_need_fixed(node, s) for s in ins)
     if ins[0].shape != ins[1].shape:
         raise InferError(f"node {node.name!r}: shapes differ {ins[0].shape} vs {ins[1].shape}")
-    f = max(a.frac, b.frac)
-    lo = (a.lo << (f - a.frac)) + (b.lo << (f - b.frac))
-    hi = (a.hi << (f - a.frac)) + (b.hi << (f - b.frac))
-    return [TensorSpec(ins[0].shape, _exact_or(node.out, lo, hi, f))]
+    return [TensorSpec(ins[0].shape, _exact_or(node, ins, node.out, max(a.frac, b.frac)))]
 
 
 @infer_rule(N.AvgPool)
@@ -227,8 +191,7 @@ def _(node: N.AvgPool, ins):
         "P", (), {"kernel": node.kernel, "stride": node.stride, "pad": (0, 0, 0, 0), "name": node.name}
     )
     oh, ow = _conv_out(node_pad, h, w)
-    n = node.kernel[0] * node.kernel[1]
-    return [TensorSpec((oh, ow, c), _exact_or(node.out, f.lo * n, f.hi * n, f.frac + node.shift))]
+    return [TensorSpec((oh, ow, c), _exact_or(node, ins, node.out, f.frac + node.shift))]
 
 
 @infer_rule(N.MaxPool)
@@ -247,10 +210,7 @@ def _(node: N.Concat, ins):
     if all(isinstance(s.dtype, Bipolar) for s in ins):
         return [TensorSpec(base + (c,), Bipolar())]
     fs = [_need_fixed(node, s, "every input") for s in ins]
-    f = max(x.frac for x in fs)
-    lo = min(x.lo << (f - x.frac) for x in fs)
-    hi = max(x.hi << (f - x.frac) for x in fs)
-    return [TensorSpec(base + (c,), fixed_for(lo, hi, f))]
+    return [TensorSpec(base + (c,), _exact(node, ins, max(x.frac for x in fs)))]
 
 
 @infer_rule(N.Duplicate)
@@ -260,12 +220,8 @@ def _(node: N.Duplicate, ins):
 
 @infer_rule(N.GlobalPool)
 def _(node: N.GlobalPool, ins):
-    f = _need_fixed(node, ins[0])
-    if node.pre is not None:
-        f = node.pre
-    h, w, c = ins[0].shape
-    n = h * w
-    return [TensorSpec((c,), _exact_or(node.out, f.lo * n, f.hi * n, f.frac + node.shift))]
+    f = _need_fixed(node, ins[0]) if node.pre is None else node.pre
+    return [TensorSpec((ins[0].shape[-1],), _exact_or(node, ins, node.out, f.frac + node.shift))]
 
 
 @infer_rule(N.LabelSelect)

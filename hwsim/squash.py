@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hwsim.nodes import HyperFunction
+from hwsim.ranges import z_range
 from hwsim.types import Fixed
 
 #: exhaustive check of the thresholds up to this many integer points
@@ -27,21 +28,9 @@ class SquashError(ValueError):
 
 
 def z_bounds(hf: HyperFunction) -> tuple[int, int]:
-    """Least and greatest reachable ``z = h @ w2.T + b2`` (on the ``z_frac`` grid) over every output, with the
-    hidden units anywhere in their type's range."""
-    fz = hf.z_frac
-    a2 = fz - hf.hidden.frac - hf.w2_frac
-    w2 = [[int(v) for v in row] for row in np.asarray(hf.w2)]
-    b2 = [int(v) << (fz - hf.b2_frac) for v in np.asarray(hf.b2)]
-    h_lo, h_hi = hf.hidden.lo, hf.hidden.hi
-    lo = hi = None
-    for row, b in zip(w2, b2, strict=True):
-        top = sum(max(w * h_lo, w * h_hi) for w in row)
-        bot = sum(min(w * h_lo, w * h_hi) for w in row)
-        t, u = (bot << a2) + b, (top << a2) + b
-        lo = t if lo is None else min(lo, t)
-        hi = u if hi is None else max(hi, u)
-    return int(lo), int(hi)
+    """``(lo, hi)`` of :func:`hwsim.ranges.z_range`: the reachable ``z = h @ w2.T + b2`` (``z_frac`` grid)."""
+    z = z_range(hf)
+    return z.lo, z.hi
 
 
 def first_true(pred: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 from hls.folding import Fold
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.ranges import Interval, NodeRanges, bits_for, node_ranges, signed_bits_for
 from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, Index, TensorSpec
 
@@ -99,6 +100,11 @@ class NodeEnv:
     @property
     def out_spec(self) -> TensorSpec:
         return self.graph.spec(self.node.outputs[0])
+
+    @property
+    def ranges(self) -> NodeRanges:
+        """The node's intervals from the one range analysis (:func:`hwsim.ranges.node_ranges`)."""
+        return node_ranges(self.node, [self.graph.spec(t) for t in self.node.inputs])
 
 
 #: node type -> ``fn(NodeEnv) -> NodeCode``
@@ -191,56 +197,19 @@ def elems_of(spec: TensorSpec) -> int:
 
 def num_for(lo: int, hi: int) -> Num:
     """Smallest signed type holding ``[lo, hi]`` (intermediates are always signed)."""
-    lo, hi = int(lo), int(hi)
-    return Num(max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1, True)
+    return Num(signed_bits_for(lo, hi), True)
 
 
 def storage_num(a: np.ndarray) -> Num:
     """Smallest type (unsigned when possible) holding every value of ``a``."""
     if a.size == 0:
         return Num(1, False)
-    lo, hi = int(a.min()), int(a.max())
-    if lo >= 0:
-        return Num(max(1, hi.bit_length()), False)
-    return num_for(lo, hi)
+    return Num(*bits_for(int(a.min()), int(a.max())))
 
 
-@dataclass(frozen=True)
-class Iv:
-    """A closed integer interval for sizing exact intermediates."""
-
-    lo: int
-    hi: int
-
-    @staticmethod
-    def of(x: Num | np.ndarray | int) -> Iv:
-        if isinstance(x, Num):
-            return Iv(x.lo, x.hi)
-        if isinstance(x, np.ndarray):
-            return Iv(int(x.min()), int(x.max())) if x.size else Iv(0, 0)
-        return Iv(int(x), int(x))
-
-    def __add__(self, o: Iv) -> Iv:
-        return Iv(self.lo + o.lo, self.hi + o.hi)
-
-    def __sub__(self, o: Iv) -> Iv:
-        return Iv(self.lo - o.hi, self.hi - o.lo)
-
-    def __mul__(self, o: Iv) -> Iv:
-        p = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi]
-        return Iv(min(p), max(p))
-
-    def __lshift__(self, s: int) -> Iv:
-        return Iv(self.lo << s, self.hi << s)
-
-    def times(self, k: int) -> Iv:
-        return Iv(min(self.lo * k, self.hi * k), max(self.lo * k, self.hi * k))
-
-    def join(self, o: Iv) -> Iv:
-        return Iv(min(self.lo, o.lo), max(self.hi, o.hi))
-
-    def clip(self, lo: int, hi: int) -> Iv:
-        return Iv(min(max(self.lo, lo), hi), max(min(self.hi, hi), lo))
+class Iv(Interval):
+    """An :class:`hwsim.ranges.Interval` that also names its C++ type (:attr:`num`); ``Iv.of`` takes a
+    :class:`Num` too. Ranges come from :mod:`hwsim.ranges` (the one range analysis); emitters only convert."""
 
     @property
     def num(self) -> Num:
@@ -258,11 +227,6 @@ def per_pe(values: np.ndarray, pe: int) -> np.ndarray:
     """Lay out per-channel values ``(C, ...)`` as ``[PE][C/PE][...]``: channel ``c = nf*PE + p`` -> ``[p][nf]``."""
     c = values.shape[0]
     return np.ascontiguousarray(values.reshape(c // pe, pe, *values.shape[1:]).swapaxes(0, 1))
-
-
-def clamp_thresholds(thr: np.ndarray, x: Iv) -> np.ndarray:
-    """Thresholds outside the input range ``x`` only need to be one past it: ``x >= t`` is unchanged."""
-    return np.clip(np.asarray(thr, dtype=np.int64), x.lo, x.hi + 1)
 
 
 # ------------------------------------------------------------------------------------------------- jinja

@@ -13,7 +13,6 @@ from hls.emit import (
     NodeEnv,
     Num,
     ParamArray,
-    clamp_thresholds,
     elems_of,
     emitter,
     frac_of,
@@ -25,11 +24,10 @@ from hls.emit import (
 )
 from hls.emit.elementwise import prelu_ctx, requant_ctx
 from hwsim import nodes as N
+from hwsim.ranges import clamp_thresholds
 
 
-def hyper_ctx(
-    env: NodeEnv, hf: N.HyperFunction, x: Num, fx: int, pixels: int
-) -> tuple[dict, list[ParamArray]]:
+def hyper_ctx(env: NodeEnv, hf: N.HyperFunction, fx: int) -> tuple[dict, list[ParamArray]]:
     """Grids, widths and parameter layout of the hyper function (see :class:`hwsim.nodes.HyperFunction`)."""
     pe = env.fold.pe
     c = hf.w1.shape[1]
@@ -38,26 +36,22 @@ def hyper_ctx(
             f"node {env.node.name!r}: PE={pe} must divide {c} channels and {hf.n_out} hyper outputs"
         )
     cf, nof, hd = c // pe, hf.n_out // pe, hf.n_hidden
-    pre = getattr(hf, "pre", None)  # requantization of every element before the channel sum
-    total = Iv.of(x if pre is None else Num(pre.bits, pre.signed)).times(pixels)
+    pre = hf.pre  # requantization of every element before the channel sum
+    hr = env.ranges.hyper
     stat = Num(hf.stat.bits, hf.stat.signed)
     stat_shift = hf.sum_frac(fx) + hf.pool_shift - hf.stat.frac
     w1 = hf.w1.astype(np.int64)
     f1 = hf.h1_frac
     a1 = shift_amount(env, f1 - hf.stat.frac - hf.w1_frac, "hyper layer 1 product alignment")
     b1 = hf.b1.astype(np.int64) << shift_amount(env, f1 - hf.b1_frac, "hyper b1 alignment")
-    l1 = (Iv.of(stat) * Iv.of(w1)).times(c)
-    h1 = (l1 << a1) + Iv.of(b1)
     hidden = Num(hf.hidden.bits, hf.hidden.signed)
     w2 = hf.w2.astype(np.int64)
     fz = hf.z_frac
     a2 = shift_amount(env, fz - hf.hidden.frac - hf.w2_frac, "hyper layer 2 product alignment")
     b2 = hf.b2.astype(np.int64) << shift_amount(env, fz - hf.b2_frac, "hyper b2 alignment")
-    l2 = (Iv.of(hidden) * Iv.of(w2)).times(hd)
-    z = (l2 << a2) + Iv.of(b2)
+    total, l1, h1, l2, z, delta = (Iv.of(v) for v in (hr.sum, hr.l1, hr.h1, hr.l2, hr.z, hr.delta))
     one = 1 << fz
-    act = getattr(hf, "act", None)  # optional requantization of the clipped output
-    delta = Iv(-one, one) if act is None else Iv(Num(act.bits, act.signed).lo, Num(act.bits, act.signed).hi)
+    act = hf.act  # optional requantization of the clipped output
     squash, sq_table = squash_ctx(hf, z)
     w1_t = np.ascontiguousarray(per_pe(w1.T, pe).transpose(0, 2, 1))  # [PE][CF][HD] -> [PE][HD][CF]
     w2_t = per_pe(w2, pe)  # [PE][NOF][HD]
@@ -113,7 +107,7 @@ def squash_ctx(hf: N.HyperFunction, z: Iv) -> tuple[dict, np.ndarray | None]:
     n = int(thr.shape[0])
     steps = max(1, n.bit_length())  # 2^steps - 1 >= n
     table = np.full((1 << steps) - 1, z.hi + 1, dtype=np.int64)
-    table[:n] = clamp_thresholds(thr, z)
+    table[:n] = clamp_thresholds(thr, z.lo, z.hi)
     ctx = {
         "squash": True,
         "sq_steps": steps,
@@ -139,16 +133,14 @@ def _frame(env: NodeEnv) -> dict:
 def _dynamic_sign(env: NodeEnv) -> NodeCode:
     node: N.DynamicSign = env.node
     fr = _frame(env)
-    hyper, params = hyper_ctx(env, node.hyper, fr["x"], fr["fx"], fr["pixels"])
+    hyper, params = hyper_ctx(env, node.hyper, fr["fx"])
     dfrac = node.hyper.delta_frac
     f = max(fr["fx"], node.tau_frac, dfrac)
     tau = node.tau.astype(np.int64) << (f - node.tau_frac)
-    lhs = Iv.of(fr["x"]) << (f - fr["fx"])
-    rhs = Iv.of(tau) + (hyper["delta"] << (f - dfrac))
     params.append(
         ParamArray("tau", storage_num(tau), per_pe(tau, fr["pe"]), f"static threshold on the grid 2^-{f}")
     )
-    ctx = {**fr, "hyper": hyper, "f": f, "shift_x": f - fr["fx"], "shift_delta": f - dfrac, "cmp_num": lhs.join(rhs).num,
+    ctx = {**fr, "hyper": hyper, "f": f, "shift_x": f - fr["fx"], "shift_delta": f - dfrac, "cmp_num": Iv.of(env.ranges.thr).num,
            "tau_num": storage_num(tau)}  # fmt: skip
     pe = fr["pe"]
     return NodeCode(
@@ -163,14 +155,9 @@ def _dynamic_sign(env: NodeEnv) -> NodeCode:
 def _dynamic_prelu(env: NodeEnv) -> NodeCode:
     node: N.DynamicPReLU = env.node
     fr = _frame(env)
-    hyper, params = hyper_ctx(env, node.hyper, fr["x"], fr["fx"], fr["pixels"])
+    hyper, params = hyper_ctx(env, node.hyper, fr["fx"])
     dfrac = node.hyper.delta_frac
-    delta = hyper["delta"]
-    fg = max(node.gamma_frac, dfrac)
-    fzz = max(node.zeta_frac, dfrac)
-    g = (Iv.of(node.gamma) << (fg - node.gamma_frac)) + (delta << (fg - dfrac))
-    z = (Iv.of(node.zeta) << (fzz - node.zeta_frac)) + (delta << (fzz - dfrac))
-    pc = prelu_ctx(env, fr["x"], fr["fx"], g, fg, z, fzz, node.beta, node.beta_frac)
+    pc = prelu_ctx(env, fr["fx"], max(node.gamma_frac, dfrac), max(node.zeta_frac, dfrac), node.beta_frac)
     fd, fo = pc["fd"], pc["fo"]
     pe = fr["pe"]
     gamma = node.gamma.astype(np.int64) << (fd - node.gamma_frac)

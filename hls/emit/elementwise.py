@@ -12,7 +12,6 @@ from hls.emit import (
     NodeEnv,
     Num,
     ParamArray,
-    clamp_thresholds,
     elems_of,
     emitter,
     frac_of,
@@ -23,6 +22,7 @@ from hls.emit import (
     storage_num,
 )
 from hwsim import nodes as N
+from hwsim.ranges import clamp_thresholds
 from hwsim.types import Bipolar, Fixed
 
 
@@ -61,7 +61,8 @@ def _sign(env: NodeEnv) -> NodeCode:
     node: N.Sign = env.node
     ctx = _stream_basics(env)
     x = num_of(env.in_spec)
-    thr = clamp_thresholds(node.thr, Iv.of(x))
+    t = env.ranges.thr
+    thr = clamp_thresholds(node.thr, t.lo, t.hi)
     params = [
         ParamArray(
             "thr",
@@ -85,7 +86,8 @@ def _multi_threshold(env: NodeEnv) -> NodeCode:
     node: N.MultiThreshold = env.node
     ctx = _stream_basics(env)
     x = num_of(env.in_spec)
-    thr = clamp_thresholds(node.thr, Iv.of(x))
+    t = env.ranges.thr
+    thr = clamp_thresholds(node.thr, t.lo, t.hi)
     steps = thr.shape[1]
     params = [
         ParamArray(
@@ -122,7 +124,7 @@ def _add(env: NodeEnv) -> NodeCode:
     fa, fb = frac_of(env, sa), frac_of(env, sb)
     f = max(fa, fb)
     a, b = num_of(sa), num_of(sb)
-    total = (Iv.of(a) << (f - fa)) + (Iv.of(b) << (f - fb))
+    total = Iv.of(env.ranges.step("aligned sum"))
     ctx.update(a=a, b=b, shift_a=f - fa, shift_b=f - fb, sum_num=total.num, out=num_of(env.out_spec),
                **requant_ctx(node.out, f))  # fmt: skip
     pe = ctx["pe"]
@@ -133,10 +135,9 @@ def _add(env: NodeEnv) -> NodeCode:
     )  # fmt: skip
 
 
-def prelu_ctx(
-    env: NodeEnv, x: Num, fx: int, g: Iv, fg: int, z: Iv, fz: int, beta: np.ndarray, fb: int
-) -> dict:
-    """Grids and widths of ``PReLU_beta(x - g) + z`` (exact), as in hwsim.reference._prelu_exact.
+def prelu_ctx(env: NodeEnv, fx: int, fg: int, fz: int, fb: int) -> dict:
+    """Grids and widths of ``PReLU_beta(x - g) + z`` (exact), as in hwsim.reference._prelu_exact; the widths
+    are the node's intervals ``x - gamma``, ``prelu``, ``prelu + zeta`` (:mod:`hwsim.ranges`).
 
     ``g`` is given on the grid ``2^-fg`` and ``z`` on ``2^-fz``; the template receives them already aligned to
     the grids of the subtraction (``fd``) and of the sum (``fo``), so the datapath has no constant shifters.
@@ -144,12 +145,11 @@ def prelu_ctx(
     fd = max(fx, fg)
     fp = fd + shift_amount(env, fb, "beta_frac < 0")
     fo = max(fp, fz)
-    d = (Iv.of(x) << (fd - fx)) - (g << (fd - fg))
-    p = (d << (fp - fd)).join(d * Iv.of(beta))
-    y = (p << (fo - fp)) + (z << (fo - fz))
+    r = env.ranges
     return {
         "fd": fd, "fp": fp, "fo": fo, "shift_x": fd - fx, "shift_pos": fp - fd, "shift_p": fo - fp,
-        "d_num": d.num, "p_num": p.num, "y_num": y.num, "g_shift": fd - fg, "z_shift": fo - fz,
+        "d_num": Iv.of(r.step("x - gamma")).num, "p_num": Iv.of(r.step("prelu")).num,
+        "y_num": Iv.of(r.step("prelu + zeta")).num, "g_shift": fd - fg, "z_shift": fo - fz,
     }  # fmt: skip
 
 
@@ -159,8 +159,7 @@ def _prelu(env: NodeEnv) -> NodeCode:
     ctx = _stream_basics(env)
     x = num_of(env.in_spec)
     fx = frac_of(env, env.in_spec)
-    pc = prelu_ctx(env, x, fx, Iv.of(node.gamma), node.gamma_frac, Iv.of(node.zeta), node.zeta_frac, node.beta,
-                   node.beta_frac)  # fmt: skip
+    pc = prelu_ctx(env, fx, node.gamma_frac, node.zeta_frac, node.beta_frac)
     pe = ctx["pe"]
     gamma = node.gamma.astype(np.int64) << pc["g_shift"]
     zeta = node.zeta.astype(np.int64) << pc["z_shift"]
@@ -237,7 +236,7 @@ def _global_pool(env: NodeEnv) -> NodeCode:
     x = num_of(env.in_spec)
     fx = frac_of(env, env.in_spec)
     pre = node.pre
-    total = Iv.of(x if pre is None else Num(pre.bits, pre.signed)).times(h * w)
+    total = Iv.of(env.ranges.step("channel sum"))
     fs = fx if pre is None else pre.frac
     ctx.update(pixels=h * w, x=x, sum_num=total.num, out=num_of(env.out_spec), pre=pre is not None,
                pre_bits=pre.bits if pre else 0, pre_signed=pre.signed if pre else True,

@@ -17,7 +17,6 @@ from hls.emit import (
     NodeEnv,
     Num,
     ParamArray,
-    clamp_thresholds,
     emitter,
     num_of,
     per_pe,
@@ -30,6 +29,7 @@ from hls.folding import matrix_dims
 from hls.timing import window_buffer_depth
 from hwsim import nodes as N
 from hwsim.encoding import pack_bits
+from hwsim.ranges import NodeRanges, clamp_thresholds
 from hwsim.types import Bipolar, Fixed
 
 LIMB = 64  # weight words wider than this are stored as 64-bit limbs
@@ -43,25 +43,10 @@ def _tiles(w2: np.ndarray, pe: int, simd: int) -> np.ndarray:
     return np.ascontiguousarray(t.reshape(pe, nf * sf, simd))
 
 
-def _acc_range(node: N.Node, w2: np.ndarray, x: Num, binary_x: bool, binary_w: bool) -> Iv:
-    """Range of every partial sum of the accumulator (prefix sums included)."""
-    if binary_x:
-        return Iv(-w2.shape[1], w2.shape[1])
-    if binary_w:
-        m = max(-x.lo, x.hi)
-        return Iv(-w2.shape[1] * m, w2.shape[1] * m)
-    w = w2.astype(object)
-    lo_terms = np.minimum(w * x.lo, w * x.hi)
-    hi_terms = np.maximum(w * x.lo, w * x.hi)
-    lo = min(int(np.minimum(lo_terms, 0).sum(axis=1).min()), 0)
-    hi = max(int(np.maximum(hi_terms, 0).sum(axis=1).max()), 0)
-    return Iv(lo, hi)
-
-
-def _stage(env: NodeEnv, stage: N.OutputStage, acc: Iv, pe: int) -> tuple[dict, list[ParamArray]]:
+def _stage(env: NodeEnv, stage: N.OutputStage, r: NodeRanges, pe: int) -> tuple[dict, list[ParamArray]]:
     out_spec = env.out_spec
     if stage.mode == "threshold":
-        thr = clamp_thresholds(stage.thr, acc)
+        thr = clamp_thresholds(stage.thr, r.acc_lo, r.acc_hi)
         params = [
             ParamArray("thr", storage_num(thr), per_pe(thr, pe), "threshold of output channel nf*PE + p"),
             ParamArray(
@@ -71,7 +56,7 @@ def _stage(env: NodeEnv, stage: N.OutputStage, acc: Iv, pe: int) -> tuple[dict, 
         return {"mode": "threshold", "out": Num(1, False), "thr_num": Iv.of(thr).num}, params
     mul = stage.mul.astype(np.int64)
     bias = stage.bias.astype(np.int64)
-    value = acc * Iv.of(mul) + Iv.of(bias)
+    value = Iv.of(r.value)
     params = [
         ParamArray("mul", storage_num(mul), per_pe(mul, pe), "scale of output channel nf*PE + p"),
         ParamArray(
@@ -102,11 +87,8 @@ def _matrix(env: NodeEnv, binary_w: bool) -> NodeCode:
     pe, simd = f.pe, f.simd
     is_conv = isinstance(node, (N.XnorConv, N.FixedConv))
     w = node.weights.reshape(node.cout, -1).astype(np.int64)
-    if binary_w:
-        w_signed = 2 * w - 1
-    else:
-        w_signed = w
-    acc = _acc_range(node, w_signed, x, binary_x, binary_w)
+    r = env.ranges
+    acc = Iv.of(r.acc)
     tiles = _tiles(w, pe, simd)
     params: list[ParamArray] = []
     limbs = 0
@@ -122,7 +104,7 @@ def _matrix(env: NodeEnv, binary_w: bool) -> NodeCode:
     else:
         params.append(ParamArray("weights", Num(node.w_bits, True), tiles,
                                  f"weights[p][nf*SF + sf][s]: weight (nf*PE + p, sf*SIMD + s) at 2^-{node.w_frac}"))  # fmt: skip
-    stage, stage_params = _stage(env, node.stage, acc, pe)
+    stage, stage_params = _stage(env, node.stage, r, pe)
     params += stage_params
 
     masked = False

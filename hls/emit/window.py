@@ -64,7 +64,7 @@ def _pool(env: NodeEnv) -> NodeCode:
         )
     else:
         fx = frac_of(env, env.in_spec)
-        total = Iv.of(x).times(kk)
+        total = Iv.of(env.ranges.step("window sum"))
         ctx.update(sum_num=total.num, pool_shift=node.shift, **requant_ctx(node.out, fx + node.shift))
         summary = f"window sum times 2^-{node.shift}" + (
             f", requantized to {node.out}" if node.out else " (exact)"

@@ -23,7 +23,6 @@ import onnx
 
 from hwsim import nodes as N
 from hwsim.encoding import frac_of_scale
-from hwsim.infer import bits_for
 from hwsim.lower.builder import GraphBuilder
 from hwsim.lower.errors import LoweringError, unsupported
 from hwsim.lower.frontend import Const, OnnxModel, attr
@@ -44,6 +43,7 @@ from hwsim.lower.values import (
     normalize,
     to_int64,
 )
+from hwsim.ranges import bits_for, matrix_acc
 from hwsim.registry import Registry
 from hwsim.types import Bipolar, Fixed, Float, TensorSpec
 
@@ -318,25 +318,6 @@ class Converter:
         return self.new_hwt(t, p.onnx, self.frac_of(p), False, p.layout)
 
     # ----------------------------------------------------------------------------------------------- units
-    def acc_bounds(self, op: str, x_dtype: Any, weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per-channel bounds of the integer accumulator of a matrix unit."""
-        cout = weights.shape[0]
-        if op.startswith("Xnor"):
-            if isinstance(x_dtype, Bipolar):
-                m = k
-            else:
-                m = k * max(abs(x_dtype.lo), abs(x_dtype.hi))
-            return np.full(cout, -m, dtype=object), np.full(cout, m, dtype=object)
-        w = weights.reshape(cout, -1).astype(object)
-        pos = np.where(w > 0, w, 0).sum(axis=1)
-        neg = np.where(w < 0, w, 0).sum(axis=1)
-        lo = pos * x_dtype.lo + neg * x_dtype.hi
-        hi = pos * x_dtype.hi + neg * x_dtype.lo
-        if op == "FixedConv":  # zero padding can drop terms
-            lo = np.array([min(int(v), 0) for v in lo], dtype=object)
-            hi = np.array([max(int(v), 0) for v in hi], dtype=object)
-        return lo, hi
-
     def weights_of(self, node: onnx.NodeProto, w: Any, what: str) -> tuple[str, dict[str, Any]]:
         """Classify weights (rows = output channels, any trailing shape) as binary or fixed point.
 
@@ -385,7 +366,6 @@ class Converter:
         x: Val,
         fields: dict[str, Any],
         weights: np.ndarray,
-        k: int,
         x_frac: int,
         mul_q: np.ndarray,
         mul_frac: int,
@@ -393,7 +373,7 @@ class Converter:
         layout: Layout,
     ) -> Affine:
         x_dtype = self.dtype_of(x)
-        lo, hi = self.acc_bounds(op, x_dtype, weights, k)
+        lo, hi = matrix_acc(x_dtype, weights, binary=op.startswith("Xnor"))
         unit = Unit(op, node.name, x, fields, lo, hi)
         acc_frac = x_frac
         frac = acc_frac + mul_frac

@@ -23,6 +23,7 @@ from onnx import helper, numpy_helper
 
 from hwsim.lower.errors import LoweringError
 from hwsim.lower.frontend import Const, OnnxModel
+from hwsim.ranges import clamp_thresholds
 from hwsim.squash import first_true, quantized
 from hwsim.types import Fixed
 
@@ -39,20 +40,20 @@ def affine_sign_thresholds(
 
     ``mul > 0``: ``thr = ceil(-bias / mul)``; ``mul < 0``: ``thr = floor(bias / -mul) + 1`` and ``invert``;
     ``mul == 0``: a constant output, ``thr = lo`` with ``invert = (bias < 0)``. Thresholds are clamped to
-    ``[lo, hi + 1]`` so that they stay in the accumulator's range.
+    ``[lo, hi + 1]`` (:func:`hwsim.ranges.clamp_thresholds`, the rule the emitters apply too).
     """
     thr, inv = [], []
-    for m, b, a, z in zip(mul, bias, lo, hi, strict=True):
-        m, b, a, z = int(m), int(b), int(a), int(z)
+    for m, b, a in zip(mul, bias, lo, strict=True):
+        m, b, a = int(m), int(b), int(a)
         if m > 0:
             t, i = -(b // m), 0
         elif m < 0:
             t, i = b // (-m) + 1, 1
         else:
             t, i = a, int(b < 0)
-        thr.append(min(max(t, a), z + 1))
+        thr.append(t)
         inv.append(i)
-    return np.array(thr, dtype=np.int64), np.array(inv, dtype=np.uint8)
+    return clamp_thresholds(np.array(thr, dtype=object), lo, hi), np.array(inv, dtype=np.uint8)
 
 
 class GoldenFunction:

@@ -76,7 +76,6 @@ def _conv(cv: Converter, node, ins):
             xh,
             fields,
             bits,
-            kh * kw * cin,
             xh.frac,
             info["scale_q"],
             info["scale_frac"],
@@ -99,9 +98,7 @@ def _conv(cv: Converter, node, ins):
         "stride": stride,
         "pad": pad,
     }
-    return cv.make_affine(
-        node, "FixedConv", xh, fields, ints, kh * kw * cin, xh.frac + info["w_frac"], mul, 0, bias, layout
-    )
+    return cv.make_affine(node, "FixedConv", xh, fields, ints, xh.frac + info["w_frac"], mul, 0, bias, layout)
 
 
 @handles("Gemm", "MatMul")
@@ -144,7 +141,6 @@ def _dense(cv: Converter, node, ins):
             x,
             {"weights": bits},
             bits,
-            bits.shape[1],
             cv.frac_of(x),
             info["scale_q"],
             info["scale_frac"],
@@ -162,7 +158,6 @@ def _dense(cv: Converter, node, ins):
         x,
         fields,
         ints,
-        ints.shape[1],
         cv.frac_of(x) + info["w_frac"],
         mul,
         0,

@@ -37,7 +37,7 @@ typedef ap_int<17> l1_t;  // sum_c s[c] w1[j][c]
 typedef ap_int<18> h1_t;  // layer-1 pre-activation, 2^-12
 typedef ap_uint<8> hidden_t;
 typedef ap_int<18> l2_t;  // sum_j h[j] w2[o][j]
-typedef ap_int<19> z_t;  // layer-2 output before the clip, 2^-14
+typedef ap_int<18> z_t;  // layer-2 output before the clip, 2^-14
 typedef ap_int<16> delta_t;  // after the clip
 
 void run(const stat_t stat[PE][CF], delta_t delta[PE][NOF]) {
