@@ -48,6 +48,7 @@ from collections.abc import Callable
 from hls.folding import Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
+from hwsim.nodes import Window
 from hwsim.registry import Registry
 
 #: node type -> ``fn(graph, node, fold) -> {loop label: iterations per frame}``
@@ -100,28 +101,14 @@ def node_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
 # ------------------------------------------------------------------------------------------ sliding window
 
 
-def window_geometry(in_shape: tuple[int, ...], kernel, stride, pad) -> dict[str, int]:
-    """Padded input, output size and window of a sliding-window generator (``pad`` = top, left, bottom, right)."""
-    h, w, c = in_shape
-    kh, kw = kernel
-    sh, sw = stride
-    pt, pl, pb, pr = pad
-    ph, pw = h + pt + pb, w + pl + pr
-    return {
-        "h": h, "w": w, "c": c, "kh": kh, "kw": kw, "sh": sh, "sw": sw, "pt": pt, "pl": pl,
-        "ph": ph, "pw": pw, "oh": (ph - kh) // sh + 1, "ow": (pw - kw) // sw + 1,
-    }  # fmt: skip
-
-
-def swu_cycles(in_shape: tuple[int, ...], kernel, stride, pad, simd: int) -> int:
-    """Iterations of the sliding-window generator (formula in the module docstring)."""
-    s = window_geometry(in_shape, kernel, stride, pad)
-    cf = s["c"] // simd
-    emit = s["ow"] * s["kh"] * s["kw"] * cf
-    total = s["kh"] * s["pw"] * cf
-    for oy in range(s["oh"]):
-        rows = min(s["sh"], s["ph"] - s["kh"] - oy * s["sh"])
-        total += max(emit, rows * s["pw"] * cf)
+def swu_cycles(win: Window, simd: int) -> int:
+    """Iterations of the sliding-window generator on the window ``win`` (formula in the module docstring)."""
+    cf = win.c // simd
+    emit = win.ow * win.kh * win.kw * cf
+    total = win.kh * win.pw * cf
+    for oy in range(win.oh):
+        rows = min(win.sh, win.ph - win.kh - oy * win.sh)
+        total += max(emit, rows * win.pw * cf)
     return total
 
 
@@ -140,7 +127,7 @@ def _conv(g, node, f):
     mh, mw, n = matrix_dims(g, node)
     loops = {}
     if conv_has_swu(node):
-        loops["swu"] = swu_cycles(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.simd)
+        loops["swu"] = swu_cycles(node.window(g.spec(node.inputs[0]).shape), f.simd)
     loops["mvu"] = (mh // f.pe) * (mw // f.simd) * n
     return loops
 
@@ -154,18 +141,16 @@ def _dense(g, node, f):
 
 @loop_rule(N.SlidingWindow)
 def _window(g, node, f):
-    return {"swu": swu_cycles(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.pe)}
+    return {"swu": swu_cycles(node.window(g.spec(node.inputs[0]).shape), f.pe)}
 
 
 @loop_rule(N.MaxPool, N.AvgPool)
 def _pool(g, node, f):
     """Window generator concurrent with the reducer, which takes one window word per cycle:
     ``OH*OW*KH*KW*C/PE`` (FINN Pool_Batch)."""
-    shape = g.spec(node.inputs[0]).shape
-    pad = node.pad if isinstance(node, N.MaxPool) else (0, 0, 0, 0)
-    s = window_geometry(shape, node.kernel, node.stride, pad)
-    reduce = s["oh"] * s["ow"] * s["kh"] * s["kw"] * (s["c"] // f.pe)
-    return {"swu": swu_cycles(shape, node.kernel, node.stride, pad, f.pe), "pool": reduce}
+    win = node.window(g.spec(node.inputs[0]).shape)
+    reduce = win.oh * win.ow * win.kh * win.kw * (win.c // f.pe)
+    return {"swu": swu_cycles(win, f.pe), "pool": reduce}
 
 
 @loop_rule(

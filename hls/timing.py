@@ -76,7 +76,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from hls.cycles import conv_has_swu, node_cycles, node_loops, window_geometry
+from hls.cycles import conv_has_swu, node_cycles, node_loops
 from hls.folding import MATRIX_TYPES, Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -133,13 +133,12 @@ class NodeTiming:
     tail: int
 
 
-def _window_fill(shape: tuple[int, ...], kernel, stride, pad, simd: int) -> tuple[int, int]:
+def _window_fill(win: N.Window, simd: int) -> tuple[int, int]:
     """``(input words, iterations)`` of a window generator's fill loop: the first KH padded rows, padding
     included (the template generates padded words in the same loop as it reads real ones)."""
-    s = window_geometry(shape, kernel, stride, pad)
-    cf = s["c"] // simd
-    real_rows = max(0, min(s["kh"], s["pt"] + s["h"]) - s["pt"])
-    return real_rows * s["w"] * cf, s["kh"] * s["pw"] * cf
+    cf = win.c // simd
+    real_rows = max(0, min(win.kh, win.pt + win.h) - win.pt)
+    return real_rows * win.w * cf, win.kh * win.pw * cf
 
 
 def first_output(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
@@ -159,18 +158,15 @@ def first_output(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
         _, mw, _ = matrix_dims(g, node)
         sf = mw // f.simd
         if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
-            need, fill = _window_fill(
-                g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad, f.simd
-            )
+            need, fill = _window_fill(node.window(g.spec(node.inputs[0]).shape), f.simd)
             return need, fill - need + sf
         return sf, 0
     if isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool)):
-        pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
-        shape = g.spec(node.inputs[0]).shape
-        need, fill = _window_fill(shape, node.kernel, node.stride, pad, f.pe)
+        win = node.window(g.spec(node.inputs[0]).shape)
+        need, fill = _window_fill(win, f.pe)
         if isinstance(node, N.SlidingWindow):
             return need, fill - need
-        return need, fill - need + node.kernel[0] * node.kernel[1] * (shape[-1] // f.pe)
+        return need, fill - need + win.positions * (win.c // f.pe)
     if isinstance(node, (N.GlobalPool, N.LabelSelect)):
         return _elems(g, node.inputs[0]) // f.pe, 0
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
@@ -194,14 +190,11 @@ def tail_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
         mh, mw, _ = matrix_dims(g, node)
         nf, sf = mh // f.pe, mw // f.simd
         if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
-            s = window_geometry(g.spec(node.inputs[0]).shape, node.kernel, node.stride, node.pad)
-            return s["ow"] * nf * sf + 1
+            return node.window(g.spec(node.inputs[0]).shape).ow * nf * sf + 1
         return (nf - 1) * sf + 1
     if isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool)):
-        pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
-        shape = g.spec(node.inputs[0]).shape
-        s = window_geometry(shape, node.kernel, node.stride, pad)
-        return s["ow"] * s["kh"] * s["kw"] * (s["c"] // f.pe) + 1
+        win = node.window(g.spec(node.inputs[0]).shape)
+        return win.ow * win.positions * (win.c // f.pe) + 1
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
         loops = node_loops(g, node, f)
         return loops["hyper1"] + loops["hyper2"] + loops["frame_out"]
@@ -246,9 +239,8 @@ def window_buffer_depth(g: HwGraph, node: N.Node, fold: Fold) -> int:
     matrix unit, a pool's reducer): the window words that keep that unit busy while the generator runs the fill
     loop of the next frame (``KH*PW*CF`` iterations without output; a matrix unit spends ``NF`` cycles per word),
     one input vector of a matrix unit (``SF`` words) and the handshake (2)."""
-    pad = (0, 0, 0, 0) if isinstance(node, N.AvgPool) else node.pad
     simd = fold.simd if isinstance(node, MATRIX_TYPES) else fold.pe
-    _, fill = _window_fill(g.spec(node.inputs[0]).shape, node.kernel, node.stride, pad, simd)
+    _, fill = _window_fill(node.window(g.spec(node.inputs[0]).shape), simd)
     if isinstance(node, MATRIX_TYPES):
         mh, mw, _ = matrix_dims(g, node)
         nf, sf = mh // fold.pe, mw // fold.simd

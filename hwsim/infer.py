@@ -49,15 +49,13 @@ def _need_fixed(node: N.Node, spec: TensorSpec, what: str = "input") -> Fixed:
     return spec.dtype
 
 
-def _conv_out(node, h: int, w: int) -> tuple[int, int]:
-    kh, kw = node.kernel
-    sh, sw = node.stride
-    pt, pl, pb, pr = node.pad
-    oh = (h + pt + pb - kh) // sh + 1
-    ow = (w + pl + pr - kw) // sw + 1
-    if oh < 1 or ow < 1:
-        raise InferError(f"node {node.name!r}: window {node.kernel} larger than padded input {h}x{w}")
-    return oh, ow
+def _conv_out(node: N.WindowNode, shape: tuple[int, ...]) -> tuple[int, int]:
+    """Output height and width from the node's :class:`~hwsim.nodes.Window` (the one geometry value)."""
+    try:
+        win = node.window(shape)
+    except N.NodeValidationError as e:
+        raise InferError(str(e)) from None
+    return win.oh, win.ow
 
 
 def _exact(node: N.Node, ins: list[TensorSpec], frac: int) -> Fixed:
@@ -92,7 +90,7 @@ def _(node: N.XnorConv, ins):
         raise InferError(f"node {node.name!r}: input has {c} channels, weights expect {node.cin}")
     if isinstance(ins[0].dtype, Fixed) and node.pad_value != 0:
         raise InferError(f"node {node.name!r}: a fixed-point input needs pad_value 0")
-    oh, ow = _conv_out(node, h, w)
+    oh, ow = _conv_out(node, ins[0].shape)
     return [TensorSpec((oh, ow, node.cout), _stage_out(node, ins))]
 
 
@@ -111,7 +109,7 @@ def _(node: N.FixedConv, ins):
     h, w, c = ins[0].shape
     if c != node.cin:
         raise InferError(f"node {node.name!r}: input has {c} channels, weights expect {node.cin}")
-    oh, ow = _conv_out(node, h, w)
+    oh, ow = _conv_out(node, ins[0].shape)
     return [TensorSpec((oh, ow, node.cout), _stage_out(node, ins))]
 
 
@@ -130,7 +128,7 @@ def _(node: N.SlidingWindow, ins):
     h, w, c = ins[0].shape
     if isinstance(ins[0].dtype, Bipolar) and node.pad_value == 0 and any(node.pad):
         raise InferError(f"node {node.name!r}: a bipolar SlidingWindow pads with -1 or +1, not 0")
-    oh, ow = _conv_out(node, h, w)
+    oh, ow = _conv_out(node, ins[0].shape)
     return [TensorSpec((oh, ow, node.kernel[0] * node.kernel[1] * c), ins[0].dtype)]
 
 
@@ -187,17 +185,14 @@ def _(node: N.Add, ins):
 def _(node: N.AvgPool, ins):
     f = _need_fixed(node, ins[0])
     h, w, c = ins[0].shape
-    node_pad = type(
-        "P", (), {"kernel": node.kernel, "stride": node.stride, "pad": (0, 0, 0, 0), "name": node.name}
-    )
-    oh, ow = _conv_out(node_pad, h, w)
+    oh, ow = _conv_out(node, ins[0].shape)
     return [TensorSpec((oh, ow, c), _exact_or(node, ins, node.out, f.frac + node.shift))]
 
 
 @infer_rule(N.MaxPool)
 def _(node: N.MaxPool, ins):
     h, w, c = ins[0].shape
-    oh, ow = _conv_out(node, h, w)
+    oh, ow = _conv_out(node, ins[0].shape)
     return [TensorSpec((oh, ow, c), ins[0].dtype)]
 
 

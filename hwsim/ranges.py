@@ -47,6 +47,7 @@ field                   meaning
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,11 +166,16 @@ def dot_rows(w: np.ndarray | None, x: Interval, k: int | None = None) -> tuple[n
     if w is None:
         m = x.magnitude
         return np.array([-k * m], dtype=object), np.array([k * m], dtype=object)
-    w2 = np.asarray(w).reshape(np.asarray(w).shape[0], -1).astype(object)
+    w = np.asarray(w)
+    w2 = w.reshape(w.shape[0], -1)
+    wmax = int(np.abs(w2).max()) if w2.size else 0
+    # int64 when no sum can overflow it (the common case, and fast), Python integers otherwise
+    fits = wmax * x.magnitude * max(1, w2.shape[1]) < (1 << 62)
+    w2 = w2.astype(np.int64) if fits else w2.astype(object)
     a, b = w2 * x.lo, w2 * x.hi
-    lo = np.where(a < b, a, b)
-    hi = np.where(a < b, b, a)
-    return np.where(lo < 0, lo, 0).sum(axis=1), np.where(hi > 0, hi, 0).sum(axis=1)
+    lo = np.minimum(np.minimum(a, b), 0).sum(axis=1)
+    hi = np.maximum(np.maximum(a, b), 0).sum(axis=1)
+    return lo.astype(object), hi.astype(object)
 
 
 def matrix_acc(x: Fixed | Bipolar, weights: np.ndarray, binary: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -342,8 +348,22 @@ def _prelu(node: N.Node, ins: list[TensorSpec], hr: HyperRanges | None) -> NodeR
     return NodeRanges(node.name, (Interval.of(xin),), y, hyper=hr, steps=tuple(steps))
 
 
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def node_ranges(node: N.Node, ins: list[TensorSpec]) -> NodeRanges:
-    """The intervals of ``node`` given its input specs (raises :class:`RangeError` naming the node)."""
+    """The intervals of ``node`` given its input specs (raises :class:`RangeError` naming the node).
+
+    Nodes are immutable: the result is cached per node object and input specs (the folding search of the
+    estimator asks for the same node many times)."""
+    key = tuple(ins)
+    per_node = _CACHE.setdefault(node, {})
+    if key not in per_node:
+        per_node[key] = _node_ranges(node, ins)
+    return per_node[key]
+
+
+def _node_ranges(node: N.Node, ins: list[TensorSpec]) -> NodeRanges:
     nm = node.name
     in_iv = tuple(_iv(s) for s in ins)
     if isinstance(node, N.MatrixNode):

@@ -135,10 +135,8 @@ def _(node: N.SlidingWindow, ins, in_specs, out_specs):
     bip = isinstance(in_specs[0].dtype, Bipolar)
     padv = (1 if node.pad_value > 0 else 0) if bip else node.pad_value
     xp = pad_nhwc(x, node.pad, padv)
-    kh, kw = node.kernel
-    sh, sw = node.stride
-    n, h, w, c = xp.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = node.window(in_specs[0].shape)
+    kh, kw, sh, sw, oh, ow = win.kh, win.kw, win.sh, win.sw, win.oh, win.ow
     cols = [
         xp[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
         for i in range(kh)
@@ -221,10 +219,9 @@ def _(node: N.Add, ins, in_specs, out_specs):
 @reference(N.AvgPool)
 def _(node: N.AvgPool, ins, in_specs, out_specs):
     x = ins[0].astype(np.int64)
-    kh, kw = node.kernel
-    sh, sw = node.stride
-    n, h, w, c = x.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = node.window(in_specs[0].shape)
+    kh, kw, sh, sw, oh, ow = win.kh, win.kw, win.sh, win.sw, win.oh, win.ow
+    n, c = x.shape[0], x.shape[-1]
     s = np.zeros((n, oh, ow, c), dtype=np.int64)
     for i in range(kh):
         for j in range(kw):
@@ -237,10 +234,9 @@ def _(node: N.MaxPool, ins, in_specs, out_specs):
     x = ins[0].astype(np.int64)
     lo = np.iinfo(np.int64).min
     xp = pad_nhwc(x, node.pad, lo)
-    kh, kw = node.kernel
-    sh, sw = node.stride
-    n, h, w, c = xp.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    win = node.window(in_specs[0].shape)
+    kh, kw, sh, sw, oh, ow = win.kh, win.kw, win.sh, win.sw, win.oh, win.ow
+    n, c = x.shape[0], x.shape[-1]
     m = np.full((n, oh, ow, c), lo, dtype=np.int64)
     for i in range(kh):
         for j in range(kw):

@@ -116,8 +116,7 @@ def _matrix(env: NodeEnv, binary_w: bool) -> NodeCode:
             raise EmitError(f"node {node.name!r}: a fixed-point input pads with 0")
         masked = binary_x and pad_value == 0 and any(node.pad)
         if conv_has_swu(node):
-            swu = swu_ctx(x_spec.shape, node.kernel, node.stride, node.pad, simd, x.bits, masked,
-                          binary_x and pad_value > 0)  # fmt: skip
+            swu = swu_ctx(node.window(x_spec.shape), simd, x.bits, masked, binary_x and pad_value > 0)
             swu["win_depth"] = window_buffer_depth(env.graph, node, f)
             loops = ("swu", "mvu")
     if binary_x:

@@ -3,7 +3,6 @@ the convolutions share (``hls/templates/_swu.hpp.j2``)."""
 
 from __future__ import annotations
 
-from hls.cycles import window_geometry
 from hls.emit import EmitError, Iv, NodeCode, NodeEnv, emitter, frac_of, num_of, port
 from hls.emit.elementwise import requant_ctx
 from hls.timing import window_buffer_depth
@@ -11,20 +10,20 @@ from hwsim import nodes as N
 from hwsim.types import Bipolar
 
 
-def swu_ctx(
-    shape: tuple[int, ...], kernel, stride, pad, simd: int, bits: int, masked: bool, pad_ones: bool
-) -> dict:
-    """Context of one sliding-window generator: geometry, word width and what the padding holds.
+def swu_ctx(win: N.Window, simd: int, bits: int, masked: bool, pad_ones: bool) -> dict:
+    """Context of one sliding-window generator: the node's :class:`~hwsim.nodes.Window`, word width and what
+    the padding holds.
 
     ``masked``: padded words carry a cleared valid bit (0-padding of bits, or max-pool padding that must be
     ignored); otherwise padded words hold all ones (``pad_ones``, bipolar +1) or all zeros (-1, or fixed 0).
     """
-    g = window_geometry(shape, kernel, stride, pad)
-    cf = g["c"] // simd
-    emit = g["ow"] * g["kh"] * g["kw"] * cf  # window words per output row
-    g.update(cf=cf, simd=simd, data_bits=simd * bits, masked=masked, pad_ones=pad_ones, pad=tuple(pad),
-             win_bits=simd * bits + (1 if masked else 0), emit=emit, row_max=max(emit, g["sh"] * g["pw"] * cf))  # fmt: skip
-    return g
+    cf = win.c // simd
+    emit = win.ow * win.kh * win.kw * cf  # window words per output row
+    return {"h": win.h, "w": win.w, "c": win.c, "kh": win.kh, "kw": win.kw, "sh": win.sh, "sw": win.sw,
+            "pt": win.pt, "pl": win.pl, "ph": win.ph, "pw": win.pw, "oh": win.oh, "ow": win.ow, "cf": cf,
+            "simd": simd, "data_bits": simd * bits, "masked": masked, "pad_ones": pad_ones, "pad": win.pad,
+            "win_bits": simd * bits + (1 if masked else 0), "emit": emit,
+            "row_max": max(emit, win.sh * win.pw * cf)}  # fmt: skip
 
 
 @emitter(N.SlidingWindow)
@@ -35,8 +34,7 @@ def _sliding_window(env: NodeEnv) -> NodeCode:
     if not bipolar and node.pad_value != 0:
         raise EmitError(f"node {node.name!r}: a fixed-point SlidingWindow pads with 0")
     x = num_of(env.in_spec)
-    swu = swu_ctx(env.in_spec.shape, node.kernel, node.stride, node.pad, pe, x.bits, False,
-                  bipolar and node.pad_value > 0)  # fmt: skip
+    swu = swu_ctx(node.window(env.in_spec.shape), pe, x.bits, False, bipolar and node.pad_value > 0)
     kh, kw = node.kernel
     return NodeCode(
         "sliding_window.hpp.j2", {"swu": swu, "pe": pe}, [], ("swu",), (port(env, node.inputs[0], pe),),
@@ -52,8 +50,8 @@ def _pool(env: NodeEnv) -> NodeCode:
     x = num_of(env.in_spec)
     bipolar = isinstance(env.in_spec.dtype, Bipolar)
     is_max = isinstance(node, N.MaxPool)
-    pad = tuple(node.pad) if is_max else (0, 0, 0, 0)
-    swu = swu_ctx(env.in_spec.shape, node.kernel, node.stride, pad, pe, x.bits, is_max and any(pad), False)
+    pad = node.pad
+    swu = swu_ctx(node.window(env.in_spec.shape), pe, x.bits, is_max and any(pad), False)
     swu["win_depth"] = window_buffer_depth(env.graph, node, env.fold)
     kk = node.kernel[0] * node.kernel[1]
     ctx = {"swu": swu, "pe": pe, "x": x, "out": num_of(env.out_spec), "kk": kk, "pixels": swu["oh"] * swu["ow"],

@@ -4,8 +4,9 @@ The threshold of every channel depends on the whole feature map it binarizes, so
 design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
 
 1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
-   ``C`` statistics accumulators of ``p + ceil(log2(H*W))`` bits sum every channel (``p`` the width of the
-   elements after the per-element requantization ``HyperFunction.pre``, a requantizer per lane; else ``a``);
+   ``C`` statistics accumulators of about ``p + log2(H*W)`` bits (the channel sum's interval,
+   :mod:`hwsim.ranges`) sum every channel (``p`` the width of the elements after the per-element
+   requantization ``HyperFunction.pre``, a requantizer per lane; else ``a``);
 2. run the hyper function: ``C*Hd + Hd*C_out`` int8 x int8 multiply-accumulates on ``pe`` MAC units (DSP or
    LUT), ReLU + requantize to the hidden width, per PE lane the clip (hardtanh) and the requantization to the
    8-bit ``act`` -- or, with a tanh squash (``HyperFunction.squash_thr``), a binary search over its 255
@@ -33,6 +34,7 @@ from hls.estimate.memory import lutram_luts, map_memory, map_sequential_buffer
 from hls.estimate.records import NodeEstimate, Resources
 from hls.estimate.registry import EstimateConfig, bits_of, estimator, make
 from hls.estimate.streaming import prelu_lane
+from hls.estimate.widths import datapath_widths
 from hls.folding import Fold
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -62,24 +64,25 @@ def hyper_parts(
     a = bits_of(g, node.inputs[0])
     hy: N.HyperFunction = node.hyper
     hd, cout = hy.n_hidden, hy.n_out
-    pb = a if hy.pre is None else hy.pre.bits  # width of the summed elements (requantized to ``pre``)
-    stat_acc = pb + math.ceil(math.log2(max(2, h * w)))
+    wd = datapath_widths(g, node)  # the emitted sum_t, l1_t, h1_t, l2_t, z_t, delta_t
+    stat_acc = wd["hsum"]  # the channel sum (of ``x``, or of its requantization to ``pre``)
     w1b, w2b = _abs_bits(hy.w1), _abs_bits(hy.w2)
     sb, hb = hy.stat.bits, hy.hidden.bits
-    # MAC units: pe lanes, each multiplies an 8-bit activation by an 8-bit weight and accumulates
+    # MAC units: pe lanes, each multiplies an 8-bit activation by an 8-bit weight and accumulates into the wider of
+    # the two layers' accumulators
     mb = max(w1b, w2b)
     ab = max(sb, hb)
-    mac_acc = ab + mb + math.ceil(math.log2(max(2, c, hd)))
+    mac_acc = max(wd["l1"], wd["l2"])
     lane = Resources(lut=arith.adder_luts(mac_acc), ff=mac_acc + ab + mb)
     if arith.use_dsp(ab, mb, cfg.mult_style):
         lane = lane + Resources(dsp=arith.mult_dsps(ab, mb))
     else:
         lane = lane + Resources(lut=arith.mult_luts(ab, mb))
-    z_bits = mac_acc + 1
+    z_bits = wd["z"]
     # layer 1 (once per hidden unit): bias add, ReLU + requantize to the hidden width. Layer 2 (every PE lane, as
     # the template unrolls it): bias add, then the hardtanh clip (two comparators and a select) and, with ``act``,
     # the requantization to the act width -- or the tanh thresholds (their own parts)
-    post1 = Resources(lut=arith.adder_luts(mac_acc) + arith.requant_luts(mac_acc, hb), ff=hb)
+    post1 = Resources(lut=arith.adder_luts(wd["h1"]) + arith.requant_luts(wd["h1"], hb), ff=hb)
     if hy.squash_thr is not None:
         tail = 0
     else:
@@ -88,7 +91,7 @@ def hyper_parts(
             tail += arith.requant_luts(z_bits, hy.act.bits)
     post2 = Resources(lut=arith.adder_luts(z_bits) + tail, ff=z_bits)
     n_w = hd * c + cout * hd
-    delta_bits = z_bits if hy.act is None else hy.act.bits
+    delta_bits = wd["delta"]
     frame_words = h * w * c // pe
     pre_luts = arith.requant_luts(a, hy.pre.bits) if hy.pre is not None else 0
     parts = {
@@ -141,10 +144,9 @@ def _control(cyc: int) -> Resources:
 @estimator(N.DynamicSign)
 def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
     pe = fold.pe
-    a = bits_of(g, node.inputs[0])
     parts, delta_bits = hyper_parts(g, node, fold, cfg)
     tau_bits = _abs_bits(node.tau)
-    thr_bits = max(a, tau_bits, delta_bits) + 1
+    thr_bits = datapath_widths(g, node)["cmp"]  # tau + delta and the aligned input: the emitted cmp_t
     tau_mem = map_memory(
         node.channels // pe, pe * tau_bits, cfg.ram_style, has_uram=cfg.has_uram, writable=cfg.writable
     )
@@ -161,7 +163,6 @@ def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: Esti
 @estimator(N.DynamicPReLU)
 def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
     pe = fold.pe
-    a = bits_of(g, node.inputs[0])
     parts, delta_bits = hyper_parts(g, node, fold, cfg)
     gb, zb, bb = _abs_bits(node.gamma), _abs_bits(node.zeta), _abs_bits(node.beta)
     dyn = max(gb, zb, delta_bits) + 1  # static shift + dynamic part
@@ -169,7 +170,8 @@ def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: Es
         node.channels // pe, pe * (gb + zb + bb), cfg.ram_style, has_uram=cfg.has_uram, writable=cfg.writable
     )
     parts["prelu"] = (
-        prelu_lane(a, dyn, bb, dyn, node.out.bits, cfg) + Resources(lut=2 * arith.adder_luts(dyn))
+        prelu_lane(datapath_widths(g, node), bb, node.out.bits, cfg)
+        + Resources(lut=2 * arith.adder_luts(dyn))
     ) * pe
     parts["prelu"] = parts["prelu"] + Resources(lut=params.lut, bram18=params.bram18)
     cyc = node_cycles(g, node, fold)

@@ -83,13 +83,12 @@ def _finn_node(g: HwGraph, n: N.Node, f: Fold) -> tuple[Resources, bool]:
         w = 1 if isinstance(n, (N.XnorConv, N.XnorDense)) else n.w_bits
         r = finn_mvau(mw, mh, f.pe, f.simd, w, a, signed_in)
         if isinstance(n, (N.XnorConv, N.FixedConv)) and (n.kernel != (1, 1) or n.stride != (1, 1)):
-            _, wd, c = g.spec(n.inputs[0]).shape
-            r = r + finn_swu(n.kernel[0], n.stride[0], wd + n.pad[1] + n.pad[3], c, f.simd, a)
+            win = n.window(g.spec(n.inputs[0]).shape)
+            r = r + finn_swu(win.kh, win.sh, win.pw, win.c, f.simd, a)
         return r, True
     if isinstance(n, N.SlidingWindow):
-        _, wd, c = g.spec(n.inputs[0]).shape
-        a = g.spec(n.inputs[0]).dtype.bits
-        return finn_swu(n.kernel[0], n.stride[0], wd + n.pad[1] + n.pad[3], c, f.pe, a), True
+        win = n.window(g.spec(n.inputs[0]).shape)
+        return finn_swu(win.kh, win.sh, win.pw, win.c, f.pe, g.spec(n.inputs[0]).dtype.bits), True
     if isinstance(n, N.Sign):
         return finn_thresholding(channels(g, n), f.pe, g.spec(n.inputs[0]).dtype.bits, 1), True
     if isinstance(n, N.MultiThreshold):

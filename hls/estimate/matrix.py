@@ -23,8 +23,6 @@ input register file (``SF*Q*A`` FFs and an ``SF``:1 read mux), window line buffe
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from hls.cycles import conv_has_swu
@@ -32,6 +30,7 @@ from hls.estimate import arith
 from hls.estimate.memory import map_memory
 from hls.estimate.records import NodeEstimate, Resources
 from hls.estimate.registry import EstimateConfig, bits_of, estimator, make
+from hls.estimate.widths import datapath_widths
 from hls.folding import Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -55,17 +54,11 @@ def _signed_bits(v: int) -> int:
 
 
 def acc_width(g: HwGraph, node: N.Node, cfg: EstimateConfig) -> int:
-    """Accumulator width: ``cfg.acc_bits`` or the minimal signed width of the dot-product range."""
+    """Accumulator width: ``cfg.acc_bits`` or the width of the accumulator's interval (the emitted ``acc_t``,
+    :func:`hls.estimate.widths.datapath_widths`)."""
     if cfg.acc_bits is not None:
         return int(cfg.acc_bits)
-    _, mw, _ = matrix_dims(g, node)
-    dt = g.spec(node.inputs[0]).dtype
-    if isinstance(dt, Bipolar):
-        return _signed_bits(mw)  # dot in [-MW, MW]
-    a = dt.bits
-    w = 1 if isinstance(node, (N.XnorConv, N.XnorDense)) else node.w_bits
-    # |x| <= 2^(a-1), |w| <= 2^(w-1) (binary weights: 1)
-    return a + (w - 1 if w > 1 else 0) + math.ceil(math.log2(max(2, mw))) + 1
+    return datapath_widths(g, node)["acc"]
 
 
 def _stage(
@@ -87,35 +80,23 @@ def _stage(
             dsp += arith.mult_dsps(acc, mul_bits)
         else:
             lut += arith.mult_luts(acc, mul_bits)
-    prod = acc + mul_bits
-    lut += arith.adder_luts(max(prod, bias_bits) + 1)
+    value = datapath_widths(g, node)["value"]  # acc * mul + bias, the emitted value_t
+    lut += arith.adder_luts(value)
     if st.out is not None:
-        lut += arith.requant_luts(max(prod, bias_bits) + 1, st.out.bits)
+        lut += arith.requant_luts(value, st.out.bits)
     mem = _mem(nf, mul_bits + bias_bits, cfg.ram_style, cfg)
     return lut, dsp, mem, out_bits
 
 
-def window_buffer(
-    g: HwGraph,
-    node: N.Node,
-    lanes: int,
-    bits: int,
-    cfg: EstimateConfig,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-) -> Resources:
+def window_buffer(g: HwGraph, node: N.WindowNode, lanes: int, bits: int, cfg: EstimateConfig) -> Resources:
     """Line buffers of finn-hlslib ``ConvolutionInputGenerator``: ``K/S + 1`` blocks (array-partitioned) of
-    ``S * W_in * C/lanes`` words of ``lanes*bits`` bits (docs/estimation.md), plus the SWU's
-    fixed 300 LUTs (FINN) and its counters."""
-    kh, _ = kernel
-    sh, _ = stride
-    h, w, c = g.spec(node.inputs[0]).shape
-    pad = getattr(node, "pad", (0, 0, 0, 0))
-    w_in = w + pad[1] + pad[3]
-    blocks = kh // sh + 1
-    depth = sh * w_in * (c // lanes)
+    ``S * W_in * C/lanes`` words of ``lanes*bits`` bits (docs/estimation.md; ``W_in`` the padded width of the
+    node's :class:`~hwsim.nodes.Window`), plus the SWU's fixed 300 LUTs (FINN) and its counters."""
+    win = node.window(g.spec(node.inputs[0]).shape)
+    blocks = win.kh // win.sh + 1
+    depth = win.sh * win.pw * (win.c // lanes)
     mem = _mem(depth, lanes * bits, cfg.ram_style, cfg, writable=True) * blocks
-    ctrl_lut, ctrl_ff = arith.loop_control(h * w * c // lanes)
+    ctrl_lut, ctrl_ff = arith.loop_control(win.h * win.w * win.c // lanes)
     # window read mux over the blocks, one output word per cycle
     return mem + Resources(lut=SWU_C0 + arith.mux_luts(blocks, lanes * bits), ff=ctrl_ff + lanes * bits)
 
@@ -166,5 +147,5 @@ def estimate_matrix(g: HwGraph, node: N.Node, fold: Fold, cfg: EstimateConfig) -
     parts["control"] = Resources(lut=arith.FINN_C0 + (pe if cfg.writable else 0), ff=ctrl_ff + simd * a)
 
     if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
-        parts["window"] = window_buffer(g, node, simd, a, cfg, node.kernel, node.stride)
+        parts["window"] = window_buffer(g, node, simd, a, cfg)
     return make(g, node, fold, parts)

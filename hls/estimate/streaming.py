@@ -18,6 +18,7 @@ from hls.estimate.matrix import window_buffer
 from hls.estimate.memory import map_memory
 from hls.estimate.records import NodeEstimate, Resources
 from hls.estimate.registry import EstimateConfig, bits_of, elems, estimator, make
+from hls.estimate.widths import datapath_widths
 from hls.folding import Fold, channels
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -73,7 +74,7 @@ def estimate_sliding_window(
     g: HwGraph, node: N.SlidingWindow, fold: Fold, cfg: EstimateConfig
 ) -> NodeEstimate:
     a = bits_of(g, node.inputs[0])
-    parts = {"window": window_buffer(g, node, fold.pe, a, cfg, node.kernel, node.stride)}
+    parts = {"window": window_buffer(g, node, fold.pe, a, cfg)}
     return make(g, node, fold, parts)
 
 
@@ -105,14 +106,11 @@ def estimate_multi_threshold(
     return _simple(g, node, fold, parts)
 
 
-def prelu_lane(
-    a: int, gamma_bits: int, beta_bits: int, zeta_bits: int, out_bits: int, cfg: EstimateConfig
-) -> Resources:
-    """One PReLU lane: ``x - gamma`` (adder), ``* beta`` on the negative side (multiplier + select mux), ``+
-    zeta`` (adder), requantize to ``out``."""
-    w1 = max(a, gamma_bits) + 1
-    prod = w1 + beta_bits
-    w2 = max(prod, zeta_bits) + 1
+def prelu_lane(widths: dict[str, int], beta_bits: int, out_bits: int, cfg: EstimateConfig) -> Resources:
+    """One PReLU lane: ``x - gamma`` (adder of ``d`` bits), ``* beta`` on the negative side (multiplier + select
+    mux of ``p`` bits), ``+ zeta`` (adder of ``y`` bits), requantize to ``out``; the widths are the node's
+    :func:`~hls.estimate.widths.datapath_widths`."""
+    w1, prod, w2 = widths["d"], widths["p"], widths["y"]
     lut = arith.adder_luts(w1) + prod + arith.adder_luts(w2) + arith.requant_luts(w2, out_bits)
     dsp = 0.0
     if arith.use_dsp(w1, beta_bits, cfg.mult_style):
@@ -124,11 +122,11 @@ def prelu_lane(
 
 @estimator(N.PReLU)
 def estimate_prelu(g: HwGraph, node: N.PReLU, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
-    pe, a = fold.pe, bits_of(g, node.inputs[0])
+    pe = fold.pe
     c = channels(g, node)
     gb, zb, bb = _abs_bits(node.gamma), _abs_bits(node.zeta), _abs_bits(node.beta)
     parts = {
-        "datapath": prelu_lane(a, gb, bb, zb, node.out.bits, cfg) * pe,
+        "datapath": prelu_lane(datapath_widths(g, node), bb, node.out.bits, cfg) * pe,
         "params": _mem(c // pe, gb + zb + bb, cfg) * pe,
     }
     return _simple(g, node, fold, parts)
@@ -138,8 +136,7 @@ def estimate_prelu(g: HwGraph, node: N.PReLU, fold: Fold, cfg: EstimateConfig) -
 def estimate_add(g: HwGraph, node: N.Add, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
     """``pe`` adders of the aligned operands (the alignment shift is wiring), then the requantizer."""
     pe = fold.pe
-    a, b = bits_of(g, node.inputs[0]), bits_of(g, node.inputs[1])
-    s = max(a, b) + 1
+    s = datapath_widths(g, node)["sum"]  # the aligned sum, the emitted sum_t
     lane = arith.adder_luts(s) + (arith.requant_luts(s, node.out.bits) if node.out is not None else 0)
     out = bits_of(g, node.outputs[0])
     return _simple(g, node, fold, {"datapath": Resources(lut=pe * lane, ff=pe * out)})
@@ -162,10 +159,10 @@ def _pool(
     ow = g.spec(node.outputs[0]).shape[1]
     a = bits_of(g, node.inputs[0])
     parts: dict[str, Resources] = {}
-    if tuple(node.stride) == tuple(node.kernel) and not any(getattr(node, "pad", (0, 0, 0, 0))):
+    if tuple(node.stride) == tuple(node.kernel) and not any(node.pad):
         parts["row_buffer"] = _mem(ow * (c // pe), pe * acc_bits, cfg, writable=True)
     else:
-        parts["window"] = window_buffer(g, node, pe, a, cfg, node.kernel, node.stride)
+        parts["window"] = window_buffer(g, node, pe, a, cfg)
     cyc = node_cycles(g, node, fold)
     parts["datapath"] = Resources(lut=pe * lane_lut, ff=pe * acc_bits)
     parts["control"] = _control(cyc)
@@ -183,22 +180,21 @@ def estimate_max_pool(g: HwGraph, node: N.MaxPool, fold: Fold, cfg: EstimateConf
 
 @estimator(N.AvgPool)
 def estimate_avg_pool(g: HwGraph, node: N.AvgPool, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
-    """Running sum per lane of ``a + log2(KH*KW)`` bits (the division is a shift), then the requantizer."""
-    a = bits_of(g, node.inputs[0])
-    acc = a + node.shift
+    """Running sum per lane of the window sum's width (``a + log2(KH*KW)`` bits on a signed ``a``-bit input; the
+    division is a shift), then the requantizer."""
+    acc = datapath_widths(g, node)["sum"]  # the window sum, the emitted sum_t
     lane = arith.adder_luts(acc) + (arith.requant_luts(acc, node.out.bits) if node.out is not None else 0)
     return _pool(g, node, fold, cfg, lane, acc)
 
 
 @estimator(N.GlobalPool)
 def estimate_global_pool(g: HwGraph, node: N.GlobalPool, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
-    """``C`` accumulators of ``p + ceil(log2(H*W))`` bits in a ``C/pe``-deep memory (``p`` the input width, or
-    ``pre.bits`` after the per-element requantizer); emits after the frame."""
+    """``C`` accumulators of the channel sum's width (about ``p + log2(H*W)`` bits, ``p`` the input width or
+    ``pre.bits`` after the per-element requantizer) in a ``C/pe``-deep memory; emits after the frame."""
     pe = fold.pe
     h, w, c = g.spec(node.inputs[0]).shape
     a = bits_of(g, node.inputs[0])
-    p = a if node.pre is None else node.pre.bits
-    acc = p + math.ceil(math.log2(max(2, h * w)))
+    acc = datapath_widths(g, node)["sum"]  # the channel sum, the emitted sum_t
     lane = arith.adder_luts(acc) + (arith.requant_luts(acc, node.out.bits) if node.out is not None else 0)
     if node.pre is not None:
         lane += arith.requant_luts(a, node.pre.bits)

@@ -89,16 +89,12 @@ def _window_or(x, kh, kw, sh, sw, pt, pl, out):
                             o[q] |= r[q]
 
 
-def _out_hw(h: int, w: int, kernel_hw, stride, pad) -> tuple[int, int]:
-    pt, pl, pb, pr = pad
-    return (h + pt + pb - kernel_hw[0]) // stride[0] + 1, (w + pl + pr - kernel_hw[1]) // stride[1] + 1
-
-
 @kernel(N.AvgPool)
 def avg_pool(node: N.AvgPool, ins, in_specs, out_specs):
     x = fixed_in(ins[0])
     n, h, w, c = x.shape
-    oh, ow = _out_hw(h, w, node.kernel, node.stride, (0, 0, 0, 0))
+    win = node.window(in_specs[0].shape)
+    oh, ow = win.oh, win.ow
     s = np.empty((n, oh, ow, c), np.int64)
     _window_sum(x, *node.kernel, *node.stride, s)
     return [
@@ -112,13 +108,15 @@ def max_pool(node: N.MaxPool, ins, in_specs, out_specs):
     if isinstance(in_specs[0].dtype, Bipolar):
         x = as_packed(ins[0])
         n, h, w, cw = x.words.shape
-        oh, ow = _out_hw(h, w, node.kernel, node.stride, node.pad)
+        win = node.window(in_specs[0].shape)
+        oh, ow = win.oh, win.ow
         out = np.empty((n, oh, ow, cw), np.uint64)
         _window_or(x.words, *node.kernel, *node.stride, pt, pl, out)
         return [PackedBits(out, x.n)]
     x = fixed_in(ins[0])
     n, h, w, c = x.shape
-    oh, ow = _out_hw(h, w, node.kernel, node.stride, node.pad)
+    win = node.window(in_specs[0].shape)
+    oh, ow = win.oh, win.ow
     # a window wholly in the padding yields the int64 minimum, as in the reference: keep int64 where one can occur
     empty_window = (
         max(node.pad[0], node.pad[2]) >= node.kernel[0] or max(node.pad[1], node.pad[3]) >= node.kernel[1]

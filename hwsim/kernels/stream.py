@@ -87,13 +87,6 @@ def _top_k(x, k, out):
         out[r, :] = order[:k]
 
 
-def _out_hw(node, h: int, w: int) -> tuple[int, int]:
-    pt, pl, pb, pr = node.pad
-    return (h + pt + pb - node.kernel[0]) // node.stride[0] + 1, (
-        w + pl + pr - node.kernel[1]
-    ) // node.stride[1] + 1
-
-
 @kernel(N.SlidingWindow)
 def sliding_window(node: N.SlidingWindow, ins, in_specs, out_specs):
     kh, kw = node.kernel
@@ -101,14 +94,16 @@ def sliding_window(node: N.SlidingWindow, ins, in_specs, out_specs):
     if isinstance(in_specs[0].dtype, Bipolar):
         x = as_packed(ins[0])
         n, h, w, _ = x.words.shape
-        oh, ow = _out_hw(node, h, w)
+        win = node.window(in_specs[0].shape)
+        oh, ow = win.oh, win.ow
         border = word_mask(x.n) if node.pad_value > 0 else np.zeros(n_words(x.n), np.uint64)
         out = np.empty((n, oh, ow, n_words(kh * kw * x.n)), np.uint64)
         _im2col_words(x.words, kh, kw, *node.stride, pt, pl, x.n, border, out)
         return [PackedBits(out, kh * kw * x.n)]
     x = fixed_in(ins[0])
     n, h, w, c = x.shape
-    oh, ow = _out_hw(node, h, w)
+    win = node.window(in_specs[0].shape)
+    oh, ow = win.oh, win.ow
     out = np.empty((n, oh, ow, kh * kw * c), out_storage(out_specs))
     _im2col_int(x, kh, kw, *node.stride, pt, pl, node.pad_value, out)
     return [out]

@@ -2,7 +2,16 @@
 
 from hwsim.nodes.add import Add
 from hwsim.nodes.avg_pool import AvgPool
-from hwsim.nodes.base import NODE_TYPES, HyperFunction, MatrixNode, Node, NodeValidationError, OutputStage
+from hwsim.nodes.base import (
+    NODE_TYPES,
+    HyperFunction,
+    MatrixNode,
+    Node,
+    NodeValidationError,
+    OutputStage,
+    Window,
+    WindowNode,
+)
 from hwsim.nodes.concat import Concat
 from hwsim.nodes.duplicate import Duplicate
 from hwsim.nodes.dynamic_prelu import DynamicPReLU
@@ -50,5 +59,7 @@ __all__ = [
     "Sign",
     "SlidingWindow",
     "XnorConv",
+    "Window",
+    "WindowNode",
     "XnorDense",
 ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.nodes.base import Node, NodeValidationError, check_pair
+from hwsim.nodes.base import Node, NodeValidationError, WindowNode, check_pair
 from hwsim.types import Fixed
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AvgPool(Node):
+class AvgPool(Node, WindowNode):
     """``y = sum over the KHxKW window / (KH*KW)``, ``KH*KW`` a power of two (exact: fraction bits grow by
     ``log2(KH*KW)``), no padding; requantized to ``out`` when set."""
 
@@ -27,6 +27,11 @@ class AvgPool(Node):
             raise NodeValidationError(
                 f"node {self.name!r}: AvgPool window {self.kernel} is not a power of two"
             )
+
+    @property
+    def pad(self) -> tuple[int, int, int, int]:
+        """No padding (the window geometry of :class:`~hwsim.nodes.base.WindowNode`)."""
+        return (0, 0, 0, 0)
 
     @property
     def shift(self) -> int:

@@ -105,6 +105,85 @@ class Node:
         return dataclasses.replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The geometry of a sliding window over an ``(H, W, C)`` map: the one value that inference, the kernels and
+    the reference, the emitters, the estimators and the timing model read (never re-derived).
+
+    ``pad`` is (top, left, bottom, right); the padded map is ``PH x PW = (H + pt + pb) x (W + pl + pr)`` and the
+    output ``OH x OW`` with ``OH = (PH - KH) // SH + 1``, ``OW = (PW - KW) // SW + 1`` (windows that do not fit
+    are dropped, as in ONNX/PyTorch with floor rounding).
+    """
+
+    h: int
+    w: int
+    c: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    pt: int = 0
+    pl: int = 0
+    pb: int = 0
+    pr: int = 0
+
+    @property
+    def ph(self) -> int:
+        return self.h + self.pt + self.pb
+
+    @property
+    def pw(self) -> int:
+        return self.w + self.pl + self.pr
+
+    @property
+    def oh(self) -> int:
+        return (self.ph - self.kh) // self.sh + 1
+
+    @property
+    def ow(self) -> int:
+        return (self.pw - self.kw) // self.sw + 1
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return self.kh, self.kw
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        return self.sh, self.sw
+
+    @property
+    def pad(self) -> tuple[int, int, int, int]:
+        return self.pt, self.pl, self.pb, self.pr
+
+    @property
+    def positions(self) -> int:
+        """Window positions ``KH * KW``."""
+        return self.kh * self.kw
+
+
+class WindowNode:
+    """Mixin of the nodes that slide a window (XnorConv, FixedConv, SlidingWindow, MaxPool, AvgPool): fields
+    ``kernel``, ``stride`` and ``pad`` (AvgPool: no padding)."""
+
+    name: str
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pad: tuple[int, int, int, int]
+
+    def window(self, in_shape: tuple[int, ...]) -> Window:
+        """The :class:`Window` of this node on an ``(H, W, C)`` input; an error naming the node when the window
+        does not fit the padded map."""
+        if len(in_shape) != 3:
+            raise NodeValidationError(f"node {self.name!r}: expects an (H, W, C) input, got shape {in_shape}")
+        h, w, c = (int(v) for v in in_shape)
+        win = Window(h, w, c, *self.kernel, *self.stride, *self.pad)
+        if win.oh < 1 or win.ow < 1:
+            raise NodeValidationError(
+                f"node {self.name!r}: window {self.kernel} larger than padded input {h}x{w}"
+            )
+        return win
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class MatrixNode(Node):
     """A matrix unit (XnorConv/Dense, FixedConv/Dense): ``weights`` is ``(Cout, ..., Cin)``."""

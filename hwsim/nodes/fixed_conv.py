@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.nodes.base import MatrixNode, OutputStage, check_array, check_pair
+from hwsim.nodes.base import MatrixNode, OutputStage, WindowNode, check_array, check_pair
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class FixedConv(MatrixNode):
+class FixedConv(MatrixNode, WindowNode):
     """``acc[n,y,x,o] = sum_{i,j,c} q[n, y*sh+i-pt, x*sw+j-pl, c] * w[o,i,j,c]`` with zero padding.
 
     ``weights`` are integers ``(Cout, KH, KW, Cin)`` of ``w_bits`` bits (signed) at ``w_frac`` fraction bits

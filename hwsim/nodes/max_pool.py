@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.nodes.base import Node, check_pair
+from hwsim.nodes.base import Node, WindowNode, check_pair
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class MaxPool(Node):
+class MaxPool(Node, WindowNode):
     """Window maximum; padded positions are ignored (``-inf``). On bits the maximum is an OR."""
 
     kernel: tuple[int, int]

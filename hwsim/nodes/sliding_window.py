@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.nodes.base import Node, NodeValidationError, check_pair
+from hwsim.nodes.base import Node, NodeValidationError, WindowNode, check_pair
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class SlidingWindow(Node):
+class SlidingWindow(Node, WindowNode):
     """``(H, W, C) -> (OH, OW, KH*KW*C)``, window elements in ``(i, j, c)`` order, border = ``pad_value``.
 
     On bits, ``pad_value`` is -1 or +1 (a bit); on fixed point it must be 0. XnorDense/FixedDense then treat the

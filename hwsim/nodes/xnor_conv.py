@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.nodes.base import MatrixNode, NodeValidationError, OutputStage, check_array, check_pair
+from hwsim.nodes.base import MatrixNode, NodeValidationError, OutputStage, WindowNode, check_array, check_pair
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class XnorConv(MatrixNode):
+class XnorConv(MatrixNode, WindowNode):
     """``acc[n,y,x,o] = sum_{i,j,c} a[n, y*sh+i-pt, x*sw+j-pl, c] * w[o,i,j,c]`` with ``w`` in {-1,+1}.
 
     ``weights`` are bits ``(Cout, KH, KW, Cin)`` (bit 1 is +1). On a bipolar input the product is XNOR and the

@@ -327,9 +327,7 @@ def test_window_nodes_generate_for_any_geometry_and_folding(case):
     assert "src/n.hpp" in files
     loops = C.node_loops(g, node, fold)
     if "swu" in loops:
-        s = C.window_geometry(
-            g.spec(node.inputs[0]).shape, node.kernel, node.stride, getattr(node, "pad", (0,) * 4)
-        )
+        s = node.window(g.spec(node.inputs[0]).shape)
         simd = fold.simd if kind in ("xnor", "fixed") else fold.pe
-        words_out = s["oh"] * s["ow"] * s["kh"] * s["kw"] * c // simd
-        assert loops["swu"] >= max(words_out, s["ph"] * s["pw"] * c // simd)
+        words_out = s.oh * s.ow * s.kh * s.kw * c // simd
+        assert loops["swu"] >= max(words_out, s.ph * s.pw * c // simd)
