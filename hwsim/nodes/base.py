@@ -115,24 +115,35 @@ class Window:
     are dropped, as in ONNX/PyTorch with floor rounding).
     """
 
-    h: int
-    w: int
-    c: int
-    kh: int
-    kw: int
-    sh: int
-    sw: int
-    pt: int = 0
-    pl: int = 0
-    pb: int = 0
-    pr: int = 0
+    #: input ``(H, W, C)``
+    in_shape: tuple[int, int, int]
+    #: ``(KH, KW)``
+    kernel: tuple[int, int]
+    #: ``(SH, SW)``
+    stride: tuple[int, int]
+    #: ``(top, left, bottom, right)``
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    h = property(lambda self: self.in_shape[0])
+    w = property(lambda self: self.in_shape[1])
+    c = property(lambda self: self.in_shape[2])
+    kh = property(lambda self: self.kernel[0])
+    kw = property(lambda self: self.kernel[1])
+    sh = property(lambda self: self.stride[0])
+    sw = property(lambda self: self.stride[1])
+    pt = property(lambda self: self.pad[0])
+    pl = property(lambda self: self.pad[1])
+    pb = property(lambda self: self.pad[2])
+    pr = property(lambda self: self.pad[3])
 
     @property
     def ph(self) -> int:
+        """Padded height ``H + pt + pb``."""
         return self.h + self.pt + self.pb
 
     @property
     def pw(self) -> int:
+        """Padded width ``W + pl + pr``."""
         return self.w + self.pl + self.pr
 
     @property
@@ -142,18 +153,6 @@ class Window:
     @property
     def ow(self) -> int:
         return (self.pw - self.kw) // self.sw + 1
-
-    @property
-    def kernel(self) -> tuple[int, int]:
-        return self.kh, self.kw
-
-    @property
-    def stride(self) -> tuple[int, int]:
-        return self.sh, self.sw
-
-    @property
-    def pad(self) -> tuple[int, int, int, int]:
-        return self.pt, self.pl, self.pb, self.pr
 
     @property
     def positions(self) -> int:
@@ -176,7 +175,7 @@ class WindowNode:
         if len(in_shape) != 3:
             raise NodeValidationError(f"node {self.name!r}: expects an (H, W, C) input, got shape {in_shape}")
         h, w, c = (int(v) for v in in_shape)
-        win = Window(h, w, c, *self.kernel, *self.stride, *self.pad)
+        win = Window((h, w, c), tuple(self.kernel), tuple(self.stride), tuple(self.pad))
         if win.oh < 1 or win.ow < 1:
             raise NodeValidationError(
                 f"node {self.name!r}: window {self.kernel} larger than padded input {h}x{w}"
