@@ -69,23 +69,21 @@ def _int_dense(x, w, st, out_int, out_bits):
             stage_block(acc, 1, kdot, 1, st, out_int, out_bits, r, 0, nout)
 
 
-def int_conv(x: np.ndarray, w: np.ndarray, stride, pad, pad_value: int, st: Stage, dtype=np.int64):
-    """Integer convolution of ``x (N,H,W,Cin)`` with ``w (KH,KW,Cin,Cout)`` int64, then the output stage
-    (integers stored as ``dtype``)."""
+def int_conv(x: np.ndarray, w: np.ndarray, win: N.Window, pad_value: int, st: Stage, dtype=np.int64):
+    """Integer convolution of ``x (N,H,W,Cin)`` with ``w (KH,KW,Cin,Cout)`` int64 over the node's window ``win``,
+    then the output stage (integers stored as ``dtype``)."""
     x = fixed_in(x)
-    n, h, wd, _ = x.shape
-    kh, kw, _, nout = w.shape
-    pt, pl, pb, pr = pad
-    oh = (h + pt + pb - kh) // stride[0] + 1
-    ow = (wd + pl + pr - kw) // stride[1] + 1
+    n = x.shape[0]
+    nout = w.shape[3]
+    oh, ow = win.oh, win.ow
     out_int, out_bits = alloc_outputs((n, oh, ow), st, nout, dtype)
     _int_conv(
         x,
         w,
-        stride[0],
-        stride[1],
-        pt,
-        pl,
+        win.sh,
+        win.sw,
+        win.pt,
+        win.pl,
         pad_value,
         oh,
         ow,
@@ -133,7 +131,7 @@ def _dense_params(node) -> tuple[np.ndarray, Stage]:
 @kernel(N.FixedConv, cost=matrix_cost)
 def fixed_conv(node: N.FixedConv, ins, in_specs, out_specs):
     w, st = prepared(node, "int", lambda: _conv_params(node))
-    return [int_conv(ins[0], w, node.stride, node.pad, 0, st, out_storage(out_specs))]
+    return [int_conv(ins[0], w, node.window(in_specs[0].shape), 0, st, out_storage(out_specs))]
 
 
 @kernel(N.FixedDense, cost=matrix_cost)

@@ -298,21 +298,17 @@ def xnor_conv_packed(
     x: PackedBits,
     wt: np.ndarray,
     wpop: np.ndarray,
-    kernel_hw,
-    stride,
-    pad,
+    win: N.Window,
     pad_value: int,
     st: Stage,
     dtype=np.int64,
 ):
-    """Binary convolution of packed ``x`` (prepared weights from :func:`conv_weights`), fused output stage."""
+    """Binary convolution of packed ``x`` (prepared weights from :func:`conv_weights`) over the node's window
+    ``win``, fused output stage."""
     n, h, w, _ = x.words.shape
-    kh, kw = kernel_hw
-    pt, pl, pb, pr = pad
-    oh = (h + pt + pb - kh) // stride[0] + 1
-    ow = (w + pl + pr - kw) // stride[1] + 1
+    kw, oh, ow = win.kw, win.oh, win.ow
     nout = wpop.shape[2]
-    xp = pad_words(x.words, x.n, pad, pad_value)
+    xp = pad_words(x.words, x.n, win.pad, pad_value)
     xp = xp.reshape(n, xp.shape[1], -1)
     out_int, out_bits = alloc_outputs((n, oh, ow), st, nout, dtype)
     _xnor_conv(
@@ -320,10 +316,10 @@ def xnor_conv_packed(
         wt,
         wpop,
         kw,
-        stride[0],
-        stride[1],
-        pt,
-        pl,
+        win.sh,
+        win.sw,
+        win.pt,
+        win.pl,
         h,
         w,
         x.n,
@@ -358,13 +354,13 @@ def xnor_conv(node: N.XnorConv, ins, in_specs, out_specs):
         x = as_packed(ins[0])
         return [
             xnor_conv_packed(
-                x, wt, wpop, node.kernel, node.stride, node.pad, node.pad_value, st, out_storage(out_specs)
+                x, wt, wpop, node.window(in_specs[0].shape), node.pad_value, st, out_storage(out_specs)
             )
         ]
     ws = prepared(
         node, "int", lambda: np.ascontiguousarray(2 * node.weights.astype(np.int64).transpose(1, 2, 3, 0) - 1)
     )
-    return [int_conv(ins[0], ws, node.stride, node.pad, node.pad_value, st, out_storage(out_specs))]
+    return [int_conv(ins[0], ws, node.window(in_specs[0].shape), node.pad_value, st, out_storage(out_specs))]
 
 
 @kernel(N.XnorDense, cost=matrix_cost)
