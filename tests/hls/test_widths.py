@@ -92,6 +92,7 @@ def test_widths_agree_on_reactnet_a(rng):
     assert check_widths_agree(D.reactnet_a(rng)) > 100
 
 
+@pytest.mark.slow  # an export with training steps and a lowering: about a minute on 2 loaded cores
 @pytest.mark.xdist_group("lower-dybnn-tiny")
 def test_widths_agree_on_the_lowered_dybnn_tiny():
     from hwsim.lower import lower
