@@ -23,6 +23,7 @@ import numpy as np
 from hls.emit import NodeCode, NodeEnv, Num
 from hls.estimate.memory import map_memory
 from hwsim import nodes as N
+from hwsim.registry import Registry
 
 #: the library of SystemVerilog modules (one file per module, ``<module>.sv``)
 LIB_DIR = Path(__file__).parent / "lib"
@@ -62,18 +63,13 @@ class Instance:
     packed_inputs: bool = False
 
 
-RTL_MODULES: dict[type, Callable[[NodeEnv, NodeCode], Instance]] = {}
+#: node type -> RTL generator (``@rtl_module``), the project's one registry style (:mod:`hwsim.registry`)
+RTL_MODULES = Registry("RTL module")
 
 
 def rtl_module(*classes: type) -> Callable:
-    """Register the RTL generator of one or more node types."""
-
-    def deco(fn: Callable[[NodeEnv, NodeCode], Instance]) -> Callable[[NodeEnv, NodeCode], Instance]:
-        for c in classes:
-            RTL_MODULES[c] = fn
-        return fn
-
-    return deco
+    """Register the RTL generator of one or more node types (a second one for a type is an error)."""
+    return RTL_MODULES.register(*classes)
 
 
 def instance_of(env: NodeEnv, code: NodeCode) -> Instance:
