@@ -221,6 +221,8 @@ def run_sim(
     log = r.stdout + r.stderr
     if r.returncode != 0:
         raise SimError(f"{d}: the RTL simulation failed (exit status {r.returncode}): {_tail(log, 5)}")
+    if "$readmem" in log:  # Verilator only warns when a memory image is missing, and simulates zeros
+        raise SimError(f"{d}: a memory image could not be read: {_tail(log, 3)}")
     stats = json.loads((work / "stats.json").read_text())
     got: list[list[int]] = [[] for _ in names]
     for line in (work / "output.txt").read_text().splitlines():

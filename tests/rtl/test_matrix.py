@@ -1,6 +1,6 @@
 """Matrix units (XnorDense, XnorConv, FixedDense, FixedConv), SlidingWindow and the streaming nodes in RTL
 against hwsim, exactly, with and without random gaps and back-pressure, at a random folding; cycles per frame
-equal to the timing model; a stall names the FIFOs."""
+equal to the timing model; a stall names the FIFOs; a missing memory image is an error."""
 
 from __future__ import annotations
 
@@ -27,3 +27,7 @@ def test_matrix_and_stream_units(tmp_path, rng):
     # a stall: with almost no input and a 3-cycle limit the testbench stops and names the FIFOs
     with pytest.raises(SimError, match="stall: no handshake .* empty FIFOs: "):
         run_sim(tmp_path / "prj", g, x, gaps=0.99, stall_cycles=3, build_s=0.0)
+    # a missing memory image is an error, not a simulation of zeros
+    next((tmp_path / "prj" / "mem").glob("*.mem")).unlink()
+    with pytest.raises(SimError, match="memory image"):
+        run_sim(tmp_path / "prj", g, x, build_s=0.0)
