@@ -1,0 +1,87 @@
+"""RTL generators of DyBNN's dynamic units DynamicSign and DynamicPReLU: ``dybnn_dynamic_core`` (frame buffer,
+channel statistics, hyper-function MLP) and the per-channel compare or PReLU lanes. Every width, shift and grid is
+the HLS emitter's (``hls/emit/dynamic.py``); the constants are laid out in the order the loops read them."""
+
+from __future__ import annotations
+
+from hls.emit import NodeCode, NodeEnv
+from hls.estimate.memory import map_sequential_buffer
+from hwsim import nodes as N
+from rtl.gen_elementwise import RAM_STYLE, num, per_channel_roms, prelu_params, ram_style
+from rtl.gen_stream import _param, with_rom
+from rtl.modules import Instance, Mem, RtlError, bit, rom, rtl_module
+
+
+def frame_style(depth: int, width: int) -> str:
+    """``ram_style`` of a frame buffer by the estimator's rule (:func:`map_sequential_buffer`, a part without
+    URAM)."""
+    return RAM_STYLE[map_sequential_buffer(depth, width).style]
+
+
+def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], list[Mem]]:
+    """Parameters and ROMs of ``dybnn_dynamic_core`` (``hls.emit.dynamic.hyper_ctx``)."""
+    c = code.context
+    h = c["hyper"]
+    if h["hidden"].signed:
+        raise RtlError(f"node {env.node.name!r}: the hyper function's hidden layer must be unsigned")
+    pe = h["pe"]
+    params: dict[str, int | str] = {
+        "PE": pe, "CF": h["cf"], "PIXELS": c["pixels"], **num("X", c["x"]), "PRE": bit(h["pre"]),
+        "PRE_BITS": h["pre_bits"] or 1, "PRE_SIGNED": bit(h["pre_signed"]), "PRE_SHIFT": h["pre_shift"],
+        "SUM_BITS": h["sum_num"].bits, **num("STAT", h["stat"]), "STAT_SHIFT": h["stat_shift"], "HD": h["hd"],
+        **num("W1", h["w1_num"]), "L1_BITS": h["l1_num"].bits, "A1": h["a1"], **num("B1", h["b1_num"]),
+        "H1_BITS": h["h1_num"].bits, "HID_BITS": h["hidden"].bits, "HID_SHIFT": h["hidden_shift"], "NOF": h["nof"],
+        **num("W2", h["w2_num"]), "L2_BITS": h["l2_num"].bits, "A2": h["a2"], **num("B2", h["b2_num"]),
+        "Z_BITS": h["z_num"].bits, "FZ": h["fz"], "ACT": bit(h["act"]), "ACT_BITS": h["act_bits"] or 1,
+        "ACT_SIGNED": bit(h["act_signed"]), "ACT_SHIFT": h["act_shift"], "SQUASH": bit(h["squash"]),
+        "SQ_STEPS": max(1, h["sq_steps"]), "SQ_LO": h["sq_lo"], "DELTA_BITS": h["delta_num"].bits,
+    }  # fmt: skip
+    w1 = _param(code, "w1")  # [PE][HD][CF]: word j*CF + cf, the layer-1 loop order
+    w2 = _param(code, "w2")  # [PE][NOF][HD]: word of*HD + j, the layer-2 loop order
+    b1 = _param(code, "b1")  # [HD]
+    b2 = _param(code, "b2")  # [PE][NOF]
+    nums = {p.name: p.num for p in code.params}
+    mems = [
+        rom("W1", [(w1.reshape(pe, -1), nums["w1"].bits)]),
+        rom("B1", [(b1.reshape(1, -1), nums["b1"].bits)]),
+        rom("W2", [(w2.reshape(pe, -1), nums["w2"].bits)]),
+        rom("B2", [(b2, nums["b2"].bits)]),
+    ]
+    if h["squash"]:
+        params.update(num("SQ", nums["sq_thr"]))
+        mems.append(rom("SQ", [(_param(code, "sq_thr").reshape(1, -1), nums["sq_thr"].bits)]))
+    else:
+        params.update(SQ_BITS=1, SQ_SIGNED=0)
+    params["FRAME_STYLE"] = frame_style(c["words"], pe * c["x"].bits)
+    params["STAT_STYLE"] = ram_style(h["cf"], pe * h["sum_num"].bits)
+    params["DELTA_STYLE"] = ram_style(h["cf"], pe * h["delta_num"].bits)
+    return params, mems
+
+
+def _styled(inst: Instance) -> Instance:
+    """rom_style of every ROM by the estimator's rule, except the squash table: every PE reads SQ_STEPS of its
+    entries in one cycle, so it is logic (LUT ROM, as the estimator counts it), declared in the module."""
+    with_rom(inst)
+    inst.params.pop("SQ_STYLE", None)
+    return inst
+
+
+@rtl_module(N.DynamicSign)
+def _dynamic_sign(env: NodeEnv, code: NodeCode) -> Instance:
+    c = code.context
+    params, mems = hyper_instance(env, code)
+    p, m = per_channel_roms(code, ("tau",))
+    params.update(p, CMP_BITS=c["cmp_num"].bits, SHIFT_X=c["shift_x"], SHIFT_DELTA=c["shift_delta"])
+    return _styled(Instance("dybnn_dynamic_sign", params, mems + m))
+
+
+@rtl_module(N.DynamicPReLU)
+def _dynamic_prelu(env: NodeEnv, code: NodeCode) -> Instance:
+    c = code.context
+    params, mems = hyper_instance(env, code)
+    p, m = per_channel_roms(code, ("gamma", "zeta", "beta"))
+    params.update(p, **prelu_params(c), G_DELTA_SHIFT=c["g_delta_shift"], Z_DELTA_SHIFT=c["z_delta_shift"])
+    return _styled(Instance("dybnn_dynamic_prelu", params, mems + m))
+
+
+__all__ = ["frame_style", "hyper_instance"]
