@@ -1,0 +1,35 @@
+"""Whole lowered designs through the RTL back end: dybnn-tiny (the DyBNN dynamic units, residual Adds, a
+strided block with an average-pooled shortcut, a Concat, GlobalPool, FixedDense, LabelSelect), exported with
+random weights and lowered as tests/hls/test_csim.py does, at the folding search's choice. Every output equals
+hwsim exactly, with and without random gaps and back-pressure. Its cycles per frame are NOT the model's yet
+(docs/rtl.md, "Whole designs"), so the test records them without asserting them."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from tests.rtl.helpers import check_design
+
+pytestmark = [pytest.mark.rtl, pytest.mark.slow]
+
+
+def _lowered(tmp_path, name: str):
+    export = pytest.importorskip("training.export")
+    lower_mod = pytest.importorskip("hwsim.lower")
+    params = inspect.signature(export.export_random).parameters
+    kw = {k: v for k, v in {"check": False, "calib_steps": 4}.items() if k in params}
+    return lower_mod.lower(export.export_random(name, tmp_path / "export", **kw))
+
+
+def test_dybnn_tiny_exact(tmp_path):
+    from hls.estimate import folding_search
+
+    g = _lowered(tmp_path, "dybnn-tiny")
+    folding = folding_search(g, 10.0, fit="zcu104")
+    x = np.random.default_rng(2).standard_normal((3, *g.spec(g.inputs[0]).shape))
+    res = check_design(tmp_path, g, folding, x, timed=False)
+    print(res.summary())
+    assert res.cycles_per_frame >= res.model_cycles_per_frame
