@@ -175,12 +175,51 @@ def build_from_checkpoint(ckpt: dict[str, Any], source: str | os.PathLike = "che
         apply_step(model, int(ckpt["step"]))
         if is_folded(model) != bool(ckpt["folded"]):
             raise ValueError(f"step {ckpt['step']} contradicts folded={ckpt['folded']}")
-        model.load_state_dict(ckpt["model_state"], strict=True)
+        try:
+            model.load_state_dict(ckpt["model_state"], strict=True)
+        except RuntimeError:
+            _check_state_keys(model, ckpt["model_state"], source)  # a one-line diagnosis of the keys
+            raise
         load_quant_stats_state(model, ckpt.get("quant_stats", {}))
+    except CheckpointError:
+        raise
     except (RuntimeError, TypeError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0][:160]
         raise CheckpointError(f"{source}: state does not fit model {name!r} ({first})") from None
     return model
+
+
+def _check_state_keys(model: nn.Module, state: dict[str, Any], source: str | os.PathLike) -> None:
+    """One-line errors for a state dict that ``load_state_dict`` refused, if its keys are the reason.
+
+    A checkpoint written before :class:`~training.layers.GlobalSumShift` requantized its input to 8 bits
+    (``pre_q``, the exact-by-construction statistic of the hyper functions and the global pooling) lacks exactly
+    the ``pre_q`` quantizers' state. It cannot be completed: ``pre_q``'s scale is a statistic of the
+    activations of the training run, and the model without it computed a different function (a sum of the
+    unrequantized feature map), so such a checkpoint is refused with what to do instead.
+    """
+    with _full_state_dict():
+        expected = set(model.state_dict())
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - expected)
+    if missing and not unexpected and all(".pre_q." in k for k in missing):
+        modules = sorted({k.split(".pre_q.")[0] for k in missing})
+        raise CheckpointError(
+            f"{source}: written by an older dybnn, before the feature-map statistics (GlobalSumShift) gained "
+            f"their 8-bit requantizer pre_q: no state for {len(modules)} of them (e.g. {modules[0]}.pre_q); "
+            "the model now computes a different statistic, so this checkpoint cannot be completed: retrain it "
+            "with `dybnn train`, or write a fresh random-init model with `dybnn export --random-init`"
+        )
+    if missing or unexpected:
+        what = []
+        if missing:
+            what.append(f"{len(missing)} missing key(s), e.g. {missing[0]}")
+        if unexpected:
+            what.append(f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}")
+        raise CheckpointError(
+            f"{source}: state does not fit model {model.model_name!r} ({'; '.join(what)}); "
+            "was it written by another version of dybnn?"
+        )
 
 
 def deployed_checkpoint(model: nn.Module, cfg: ModelConfig, **extra: Any) -> dict[str, Any]:

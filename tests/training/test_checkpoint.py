@@ -125,3 +125,22 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
         atomic_write_json(tmp_path / "m.json", {"a": object()})
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
     assert (tmp_path / "m.json").read_text().strip().endswith("}")
+
+
+def test_checkpoint_from_before_pre_q_is_refused_in_one_line(tmp_path):
+    """A checkpoint written before GlobalSumShift gained its 8-bit requantizer ``pre_q`` lacks its state; the
+    scale is a statistic of the training run and the old model computed another function, so it is refused."""
+    model = build_model("dybnn-tiny")
+    ckpt = _checkpoint(model, "dybnn-tiny", 1, False)
+    old = {k: v for k, v in ckpt["model_state"].items() if ".pre_q." not in k}
+    assert len(old) < len(ckpt["model_state"])
+    ckpt["model_state"] = old
+    f = tmp_path / "old.pt"
+    torch.save(ckpt, f)
+    msg = _one_line_error(f)
+    assert str(f) in msg and "pre_q" in msg and "dybnn train" in msg and "--random-init" in msg
+    # other key mismatches name a key
+    ckpt["model_state"] = {**old, "stem.extra": torch.zeros(1)}
+    torch.save(ckpt, f)
+    msg = _one_line_error(f)
+    assert "unexpected key(s), e.g. stem.extra" in msg and "missing key(s)" in msg
