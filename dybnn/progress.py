@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from typing import IO
 
+from runfiles.progress import heartbeat  # noqa: F401 - re-exported: the progress contract's helpers in one place
+
 #: ``progress(stage, done, total)``; ``total`` None when unknown.
 Progress = Callable[[str, int, "int | None"], None]
 

@@ -23,6 +23,7 @@ from hls.project import MANIFEST, expected_outputs, float_bits, is_project
 from hls.timing import stream_graph
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
+from runfiles.progress import heartbeat
 
 
 class CsimError(RuntimeError):
@@ -117,19 +118,14 @@ def run_csim(
 
     ``graph`` is the graph the project was written from (same outputs). The result holds the mismatch count per
     output, the measured and modelled loop counts and cycles, and the build and run times. ``progress(stage,
-    done, total)`` is called at the start and end of the build and of the run.
+    done, total)`` counts the seconds of the build and of the run (:func:`runfiles.progress.heartbeat`).
     """
-
-    def stage(name: str, done: int) -> None:
-        if progress is not None:
-            progress(name, done, 1)
 
     d = Path(project_dir)
     graph = accelerator_part(graph)  # the project ends at the integers before a float tail
     deadline = time.perf_counter() + timeout
-    stage("C simulation: g++ build", 0)
-    build_s = build(d, timeout) if rebuild or not (d / "build" / "csim").exists() else 0.0
-    stage("C simulation: g++ build", 1)
+    with heartbeat(progress, "C simulation: g++ build, seconds"):  # one g++ run on top.cpp: no finer steps
+        build_s = build(d, timeout) if rebuild or not (d / "build" / "csim").exists() else 0.0
     doc = json.loads((d / MANIFEST).read_text())
     names = [o["tensor"] for o in doc["outputs"]]
     missing = [t for t in names if t not in graph.tensors]
@@ -146,18 +142,17 @@ def run_csim(
         for row in bits:
             f.write(" ".join(map(str, row.tolist())) + "\n")
     t0 = time.perf_counter()
-    stage(f"C simulation: {len(x)} frame(s)", 0)
     try:
-        r = subprocess.run(
-            [str((d / "build" / "csim").resolve()), str(work / "input.txt"), str(work)],
-            capture_output=True, text=True, timeout=max(1.0, deadline - t0),
-        )  # fmt: skip
+        with heartbeat(progress, f"C simulation: {len(x)} frame(s), seconds"):
+            r = subprocess.run(
+                [str((d / "build" / "csim").resolve()), str(work / "input.txt"), str(work)],
+                capture_output=True, text=True, timeout=max(1.0, deadline - t0),
+            )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise CsimError(
             f"{d}: the C simulation of {len(x)} frame(s) did not finish within the timeout"
         ) from None
     run_s = time.perf_counter() - t0
-    stage(f"C simulation: {len(x)} frame(s)", 1)
     log = r.stdout + r.stderr
     if r.returncode != 0:
         raise CsimError(f"{d}: the C simulation failed (exit status {r.returncode}):\n{_tail(log)}")

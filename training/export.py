@@ -43,6 +43,7 @@ from torch import nn
 
 from runfiles.layout import MODEL_ONNX as ONNX_NAME
 from runfiles.outputs import atomic_write
+from runfiles.progress import heartbeat
 from training.calibration import (
     ExportError,
     Progress,
@@ -167,7 +168,9 @@ def export_model(
         dynamo: use the torch.export (dynamo) exporter instead of TorchScript; slower, same graph semantics.
         metadata: extra metadata entries (JSON-serializable values), e.g. ``input_normalization``.
         calib_steps: forwards of the calibration when one is needed (default :func:`calibration_defaults`).
-        progress: ``progress(stage, done, total)`` for the stages ``calibrate``, ``check`` and ``export``.
+        progress: ``progress(stage, done, total)`` for the stages ``calibrate``, ``check``, ``export: export_qonnx
+            ...`` (seconds so far, :func:`runfiles.progress.heartbeat`: Brevitas' export cannot report) and
+            ``export: QONNX cleanup``.
         check_samples: inputs of the range check (default 4, 1 above 3x64x64: the check keeps every
             intermediate of both runs, ~1.6 GB for ReActNet-A at 224x224).
 
@@ -200,23 +203,19 @@ def export_model(
     check_exact_range(model, xs, progress=progress)
 
     example = synthetic_inputs(model, batch, seed)
-    step = (lambda i: progress("export", i, 3)) if progress is not None else (lambda i: None)  # noqa: E731
     side: Path | None = None  # the dynamo exporter writes weights to a side file next to the temporary one
     try:
         with atomic_write(out_path) as tmp:  # the project's one atomic-write helper (runfiles.outputs)
             side = tmp.with_name(tmp.name + ".data")
-            step(0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
-                step(1)
-                mw = cleanup_model(ModelWrapper(str(tmp), fix_missing_initializer_valueinfo=False))
-                step(2)
+                with heartbeat(progress, "export: export_qonnx (TorchScript trace, ONNX), seconds"):
+                    export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
+                mw = cleanup_model(ModelWrapper(str(tmp), fix_missing_initializer_valueinfo=False), progress)
             props = {p.key: p.value for p in mw.model.metadata_props}
             props.update(_metadata(model, batch, metadata))
             onnx.helper.set_model_props(mw.model, props)
             onnx.save(mw.model, str(tmp))  # every tensor inline (the models are far below 2 GB)
-        step(3)
     except OSError as e:
         raise ExportError(f"cannot write {out_path}: {e.strerror or e}") from e
     finally:
@@ -226,14 +225,15 @@ def export_model(
     return out_path
 
 
-def cleanup_model(mw):
+def cleanup_model(mw, progress: Progress | None = None):
     """The graph of ``qonnx.util.cleanup.cleanup_model`` (quantizer nodes kept), computed in linear time by
     :func:`training.onnx_cleanup.cleanup` (qonnx's takes 400 s of CPU on ``dybnn-reactnet-a``)."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     from training.onnx_cleanup import cleanup
 
-    return ModelWrapper(cleanup(mw.model), make_deepcopy=False, fix_missing_initializer_valueinfo=False)
+    clean = cleanup(mw.model, progress)
+    return ModelWrapper(clean, make_deepcopy=False, fix_missing_initializer_valueinfo=False)
 
 
 def export_random(

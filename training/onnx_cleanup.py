@@ -438,11 +438,10 @@ def cleanup(model: onnx.ModelProto, progress=None) -> onnx.ModelProto:
     """The cleaned-up QONNX model (a new ``ModelProto``; ``model`` is left as it is).
 
     Args:
-        progress: ``progress(step, done, total)`` after each of the steps ``shapes``, ``fold``, ``transpose``,
-            ``names``, if given.
+        progress: ``progress("export: QONNX cleanup", done, 4)`` after each of its four steps (shapes, constant
+            folding, transposes, names), if given.
     """
-    step_names = ("shapes", "fold", "transpose", "names")
-    tick = (lambda k: progress(step_names[k], k + 1, len(step_names))) if progress else (lambda k: None)  # noqa: E731
+    tick = (lambda k: progress("export: QONNX cleanup", k, 4)) if progress else (lambda k: None)  # noqa: E731
     gr = _Graph(model)
     for n in gr.nodes:
         if n.op_type in QONNX_DOMAIN_OPS:
@@ -450,15 +449,15 @@ def cleanup(model: onnx.ModelProto, progress=None) -> onnx.ModelProto:
     gr.fix_initializer_shapes()  # ModelWrapper(...)
     _infer_shapes(gr)
     _post_step(gr)
-    tick(0)
+    tick(1)
     if _fold_constants(gr):
         _infer_shapes(gr)
     _post_step(gr)
-    tick(1)
+    tick(2)
     _fold_transposes(gr)
     _post_step(gr)
-    tick(2)
+    tick(3)
     _readable_names(gr)
     _post_step(gr)
-    tick(3)
+    tick(4)
     return gr.write()

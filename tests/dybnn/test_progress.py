@@ -109,7 +109,28 @@ def test_csim_reports_its_stages(tmp_path, rng):
     x = rng.standard_normal((2, *g.spec(g.inputs[0]).shape)).astype("float32")
     res = run_csim(prj, g, x, progress=lambda *a: calls.append(a))
     assert res.ok
-    assert calls == [
-        ("C simulation: g++ build", 0, 1), ("C simulation: g++ build", 1, 1),
-        ("C simulation: 2 frame(s)", 0, 1), ("C simulation: 2 frame(s)", 1, 1),
+    stages = [c[0] for c in calls]
+    assert sorted(set(stages), key=stages.index) == [
+        "C simulation: g++ build, seconds", "C simulation: 2 frame(s), seconds"
     ]  # fmt: skip
+    for st in set(stages):  # seconds so far, then the end (done == total)
+        mine = [c for c in calls if c[0] == st]
+        assert mine[0][1:] == (0, None) and mine[-1][1] == mine[-1][2] >= 1
+
+
+def test_heartbeat_reports_seconds_while_a_silent_call_runs():
+    import threading
+
+    calls = []
+    release = threading.Event()
+    with P.heartbeat(lambda *a: calls.append(a), "export: silent, seconds", interval=0.01):
+        while sum(1 for c in calls if c[2] is None) < 3:  # ticks arrive while the body runs
+            release.wait(0.005)
+    assert calls[0] == ("export: silent, seconds", 0, None)
+    assert calls[-1][0] == "export: silent, seconds" and calls[-1][1] == calls[-1][2] >= 1  # the end
+    n = len(calls)
+    with pytest.raises(RuntimeError), P.heartbeat(lambda *a: calls.append(a), "x", interval=0.01):
+        raise RuntimeError("boom")
+    assert calls[-1][0] == "x" and calls[-1][1] == calls[-1][2] and len(calls) >= n + 2  # ended on error too
+    with P.heartbeat(None, "nothing"):  # no progress: nothing happens
+        pass
