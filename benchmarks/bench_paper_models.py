@@ -13,6 +13,8 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
 * ``lower``        ``dybnn lower DIR/model.onnx --out DIR/hw``
 * ``verify``       ``dybnn verify DIR --samples 2`` (torch, qonnx, ref, numba; exact or exit 1)
 * ``estimate``     ``dybnn estimate DIR/model.onnx --part u250``
+* ``hls-csim``     ``dybnn hls DIR/model.onnx --part u250 --clock-ns 4 --out DIR/hls --csim --samples 1`` (project
+                   generation, g++ build of the C simulation, one frame, compared with hwsim exactly)
 
 The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
 status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 
 MODELS = ("dybnn-reactnet-a", "dybnn-react-resnet18")
-STEPS = ("export", "export-real", "lower", "verify", "estimate")
+STEPS = ("export", "export-real", "lower", "verify", "estimate", "hls-csim")
 
 
 def run(cmd: list[str], cwd: Path) -> dict:
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             "lower": [*py, "lower", str(d / "model.onnx"), "--out", str(d / "hw")],
             "verify": [*py, "verify", str(d), "--samples", str(a.samples), "--qonnx-samples", str(a.samples)],
             "estimate": [*py, "estimate", str(d / "model.onnx"), "--part", "u250"],
+            "hls-csim": [*py, "hls", str(d / "model.onnx"), "--part", "u250", "--clock-ns", "4",
+                         "--out", str(d / "hls"), "--csim", "--samples", "1", "--timeout", "1200"],
         }  # fmt: skip
         for s in steps:
             r = {"model": m, "step": s, **run(plan[s], root)}
