@@ -195,7 +195,7 @@ def test_failed_export_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, mo
     out = tmp_path / "model.onnx"
     out.write_bytes(b"previous model")
 
-    def boom(mw):
+    def boom(mw, progress=None):
         raise RuntimeError("cleanup failed")
 
     monkeypatch.setattr(E, "cleanup_model", boom)
