@@ -18,6 +18,13 @@ KINDS = {"xnor": 0, "signed_add": 1, "mac": 2}
 FIFO_STYLE = {"srl": "srl", "lutram": "distributed", "bram": "block", "uram": "ultra"}
 #: estimator memory style -> ram_style
 RAM_STYLE = {"lutram": "distributed", "bram": "block", "uram": "ultra"}
+#: one module per layer shape: binary and multi-bit weights differ only in the matrix unit's KIND parameter
+MODULE = {
+    N.XnorDense: "dybnn_dense",
+    N.FixedDense: "dybnn_dense",
+    N.XnorConv: "dybnn_conv",
+    N.FixedConv: "dybnn_conv",
+}
 
 
 def _weights(code: NodeCode, m: dict) -> Mem:
@@ -77,9 +84,7 @@ def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
             params["WIN_STYLE"] = FIFO_STYLE[fifo_cost(depth, m["in_bits"]).style]
         else:  # the stream word is the matrix unit's input word
             params["DATA_W"] = m["in_bits"]
-    module = {N.XnorDense: "dybnn_xnor_dense", N.XnorConv: "dybnn_xnor_conv", N.FixedDense: "dybnn_fixed_dense",
-              N.FixedConv: "dybnn_fixed_conv"}[type(env.node)]  # fmt: skip
-    return with_rom(Instance(module, params, [_weights(code, m), pmem]))
+    return with_rom(Instance(MODULE[type(env.node)], params, [_weights(code, m), pmem]))
 
 
 @rtl_module(N.SlidingWindow)

@@ -1,7 +1,8 @@
-// dybnn_xnor_dense: XnorDense: binary weights (XNOR-popcount on a bipolar input, +-x on a fixed-point one); the
+// dybnn_dense: XnorDense (binary weights: XNOR-popcount on a bipolar input, +-x on a fixed-point one) and
+// FixedDense (multi-bit weights, multiply-accumulate), the mode set by the matrix unit's parameters; the
 // matrix-vector unit dybnn_mvu with its output stage (see there for the parameters and the memory layout).
 // Leading axes of the input (pixels after a SlidingWindow) are further vectors: N*NF*SF iterations per frame.
-module dybnn_xnor_dense #(
+module dybnn_dense #(
     parameter int PE = 1,
     parameter int SIMD = 1,
     parameter int NF = 1,

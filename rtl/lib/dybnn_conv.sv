@@ -1,9 +1,10 @@
-// dybnn_fixed_conv: FixedConv: multi-bit convolution (the stem). As in the HLS template, the sliding-window generator
+// dybnn_conv: XnorConv (binary weights) and FixedConv (multi-bit weights, the stem); the matrix unit's mode
+// parameters say which. As in the HLS template, the sliding-window generator
 // dybnn_swu and the matrix-vector unit dybnn_mvu run concurrently, connected by a stream of WIN_DEPTH words
 // (hls.timing.window_buffer_depth; the inner dataflow region: the node's cycles per frame are the larger of the two loops); HAS_SWU = 0 (a 1x1, stride-1,
 // unpadded convolution) feeds the input straight to the matrix unit. MASKED (0-padding of bits) makes the
 // window words carry a valid bit. Parameters: dybnn_mvu's and dybnn_swu's (IN_W = the stream's word width).
-module dybnn_fixed_conv #(
+module dybnn_conv #(
     parameter bit HAS_SWU = 1'b1,
     parameter int WIN_DEPTH = 2,
     parameter WIN_STYLE = "srl",
