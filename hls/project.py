@@ -36,7 +36,7 @@ from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from hwsim.types import Float
 from runfiles.layout import PROJECT_JSON as MANIFEST
-from runfiles.outputs import write_owned
+from runfiles.outputs import has_format, write_owned
 
 FORMAT = "dybnn-hls-project"
 VERSION = 1
@@ -391,11 +391,7 @@ def manifest(plan: Plan, part: str, clock_ns: float) -> dict[str, Any]:
 
 
 def is_project(d: Path) -> bool:
-    try:
-        doc = json.loads((d / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    return has_format(d, MANIFEST, FORMAT)
 
 
 def write_project(

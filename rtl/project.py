@@ -46,7 +46,7 @@ from hls.project import Plan, expected_outputs, float_bits, make_plan, top_name,
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from rtl.modules import LIB_DIR, Instance, RtlError, instance_of
-from runfiles.outputs import write_owned
+from runfiles.outputs import has_format, write_owned
 
 FORMAT = "dybnn-rtl-project"
 VERSION = 1
@@ -304,11 +304,7 @@ def manifest(rp: RtlPlan, clock_ns: float) -> dict[str, Any]:
 
 
 def is_project(d: Path) -> bool:
-    try:
-        doc = json.loads((d / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    return has_format(d, MANIFEST, FORMAT)
 
 
 def write_rtl_project(

@@ -133,6 +133,16 @@ class OutputError(OSError):
     """An output directory that cannot be written as asked (the message names it and says why)."""
 
 
+def has_format(directory: str | os.PathLike, manifest: str, fmt: str) -> bool:
+    """Whether ``directory`` holds a JSON manifest ``manifest`` whose ``format`` is ``fmt`` (a project this
+    package wrote, which it may therefore replace)."""
+    try:
+        doc = json.loads((Path(directory) / manifest).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == fmt
+
+
 def read_manifest(directory: str | os.PathLike, owner: str) -> dict[str, Any] | None:
     """The manifest ``owner`` left in ``directory``, or None (absent or unreadable)."""
     try:

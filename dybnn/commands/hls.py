@@ -30,6 +30,25 @@ def _folding(g, spec: str, part: str, clock_ns: float):
         return {n.name: Fold() for n in g.nodes}, f"folding: PE = SIMD = 1 everywhere ({e})"
 
 
+def design_inputs(model: Path, part: str, clock_ns: float, folding_opt: str, samples: int):
+    """The checked arguments a design backend (``dybnn hls``, ``dybnn rtl``) starts from: the hardware graph, the
+    device and the folding (printed how it was chosen)."""
+    from hls.devices import resolve_part
+
+    if not (math.isfinite(clock_ns) and clock_ns > 0):
+        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
+    if samples < 1:
+        raise UserError(f"--samples must be at least 1, got {samples}")
+    try:
+        device = resolve_part(part)
+    except ValueError as e:  # UnknownPartError lists the known parts and aliases
+        raise UserError(str(e)) from None
+    g = _load_graph(model)
+    folding, how = _folding(g, folding_opt, part, clock_ns)
+    click.echo(how)
+    return g, device, folding
+
+
 def _inputs(g, samples: int, dataset: str | None, seed: int):
     import numpy as np
 
@@ -85,19 +104,8 @@ def command(
     from hls.folding import FoldingError
     from hls.project import ProjectError, write_project
 
-    if not (math.isfinite(clock_ns) and clock_ns > 0):
-        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
-    if samples < 1:
-        raise UserError(f"--samples must be at least 1, got {samples}")
-    from hls.devices import resolve_part
-
-    try:
-        device_part = resolve_part(part).part
-    except ValueError as e:  # UnknownPartError lists the known parts and aliases
-        raise UserError(str(e)) from None
-    g = _load_graph(model)
-    folding, how = _folding(g, folding_opt, part, clock_ns)
-    click.echo(how)
+    g, device, folding = design_inputs(model, part, clock_ns, folding_opt, samples)
+    device_part = device.part
     try:
         prj = write_project(g, out, device_part, clock_ns, folding, made_from=graph_provenance(model))
     except (FoldingError, ProjectError, EmitError) as e:

@@ -3,15 +3,13 @@ exactly against hwsim, with cycles per frame, latency and FIFO occupancy beside 
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
 import click
 
 from dybnn.commands.common import graph_provenance
-from dybnn.commands.common import load_graph as _load_graph
-from dybnn.commands.hls import _folding, _inputs
+from dybnn.commands.hls import _inputs, design_inputs
 from dybnn.errors import UserError
 
 
@@ -52,24 +50,13 @@ def command(
     stress: bool,
     timeout: float,
 ) -> None:
-    from hls.devices import resolve_part
     from hls.emit import EmitError
     from hls.folding import FoldingError
     from rtl.modules import RtlError
     from rtl.project import write_rtl_project
     from runfiles.outputs import OutputError
 
-    if not (math.isfinite(clock_ns) and clock_ns > 0):
-        raise UserError(f"--clock-ns must be a positive number of ns, got {clock_ns}")
-    if samples < 1:
-        raise UserError(f"--samples must be at least 1, got {samples}")
-    try:
-        device = resolve_part(part)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    g = _load_graph(model)
-    folding, how = _folding(g, folding_opt, part, clock_ns)
-    click.echo(how)
+    g, device, folding = design_inputs(model, part, clock_ns, folding_opt, samples)
     try:
         prj = write_rtl_project(g, out, device.part, clock_ns, folding, made_from=graph_provenance(model))
     except (FoldingError, EmitError, RtlError, OutputError) as e:
