@@ -39,7 +39,7 @@ import jinja2
 import numpy as np
 
 from hls.devices import resolve_part
-from hls.emit import NodeEnv
+from hls.emit import NodeEnv, jinja_env
 from hls.estimate.memory import fifo_cost
 from hls.folding import Fold
 from hls.project import Plan, expected_outputs, float_bits, make_plan, top_name, with_probes
@@ -142,15 +142,7 @@ _ENV: jinja2.Environment | None = None
 def template_env() -> jinja2.Environment:
     global _ENV
     if _ENV is None:
-        _ENV = jinja2.Environment(
-            loader=jinja2.PackageLoader("rtl", "templates"),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        _ENV.filters["sv"] = _sv_value
+        _ENV = jinja_env("rtl", sv=_sv_value)
     return _ENV
 
 

@@ -262,20 +262,26 @@ def _pod(n: Num) -> str:
 _ENV: jinja2.Environment | None = None
 
 
+def jinja_env(package: str, **filters: Callable) -> jinja2.Environment:
+    """A Jinja2 environment over ``package``'s ``templates/`` as every back end renders them (StrictUndefined,
+    trim_blocks, lstrip_blocks, the trailing newline kept, no escaping), with the back end's filters."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(package, "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(filters)
+    return env
+
+
 def template_env() -> jinja2.Environment:
-    """The Jinja2 environment of all templates (StrictUndefined, trim_blocks, lstrip_blocks)."""
+    """The Jinja2 environment of the HLS templates."""
     global _ENV
     if _ENV is None:
-        env = jinja2.Environment(
-            loader=jinja2.PackageLoader("hls", "templates"),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        env.filters.update(ap=_ap, c_bool=_c_bool, c_hex=_c_hex, c_int=_c_int, pod=_pod)
-        _ENV = env
+        _ENV = jinja_env("hls", ap=_ap, c_bool=_c_bool, c_hex=_c_hex, c_int=_c_int, pod=_pod)
     return _ENV
 
 
