@@ -21,7 +21,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dybnn flow --out out/demo
 
-# The default suite (about 6 minutes on 2 cores); `make test-slow` runs the long end-to-end cases.
+# The default suite (9 minutes on 2 busy cores, measured 2026-12-05); `make test-slow` runs the long end-to-end cases.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
