@@ -18,10 +18,11 @@ KINDS = {"xnor": 0, "signed_add": 1, "mac": 2}
 FIFO_STYLE = {"srl": "srl", "lutram": "distributed", "bram": "block", "uram": "ultra"}
 #: estimator memory style -> ram_style
 RAM_STYLE = {"lutram": "distributed", "bram": "block", "uram": "ultra"}
-#: one module per layer shape: binary and multi-bit weights differ only in the matrix unit's KIND parameter
+#: a dense layer is the matrix unit itself; a convolution adds its window generator (binary and multi-bit weights
+#: differ only in the matrix unit's KIND parameter)
 MODULE = {
-    N.XnorDense: "dybnn_dense",
-    N.FixedDense: "dybnn_dense",
+    N.XnorDense: "dybnn_mvu",
+    N.FixedDense: "dybnn_mvu",
     N.XnorConv: "dybnn_conv",
     N.FixedConv: "dybnn_conv",
 }

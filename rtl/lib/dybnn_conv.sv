@@ -59,10 +59,13 @@ module dybnn_conv #(
     output logic                   out0_tvalid,
     input  logic                   out0_tready
 );
+  // the matrix unit's input: the window stream (through its FIFO) or, without a window generator, the input
+  logic [IN_W-1:0] mv_tdata;
+  logic mv_tvalid, mv_tready;
   generate
     if (HAS_SWU) begin : g_swu
-      logic [IN_W-1:0] win_tdata, mv_tdata;
-      logic win_tvalid, win_tready, mv_tvalid, mv_tready;
+      logic [IN_W-1:0] win_tdata;
+      logic win_tvalid, win_tready;
       /* verilator lint_off PINCONNECTEMPTY */  // the inner stream's occupancy is not observed
       dybnn_swu #(
       .H(H),
@@ -92,65 +95,39 @@ module dybnn_conv #(
           .out0_tdata(mv_tdata), .out0_tvalid(mv_tvalid), .out0_tready(mv_tready), .level()
       );
       /* verilator lint_on PINCONNECTEMPTY */
-      dybnn_mvu #(
-      .PE(PE),
-      .SIMD(SIMD),
-      .NF(NF),
-      .SF(SF),
-      .KIND(KIND),
-      .MASKED(MASKED),
-      .X_W(X_W),
-      .X_SIGNED(X_SIGNED),
-      .IN_W(IN_W),
-      .W_W(W_W),
-      .ACC_W(ACC_W),
-      .STAGE(STAGE),
-      .THR_W(THR_W),
-      .MUL_W(MUL_W),
-      .BIAS_W(BIAS_W),
-      .VALUE_W(VALUE_W),
-      .REQUANT(REQUANT),
-      .SHIFT(SHIFT),
-      .OUT_BITS(OUT_BITS),
-      .OUT_SIGNED(OUT_SIGNED),
-      .W_INIT_FILE(W_INIT_FILE),
-      .W_STYLE(W_STYLE),
-      .P_INIT_FILE(P_INIT_FILE),
-      .P_STYLE(P_STYLE)
-      ) u_mvu (
-          .clk(clk), .rst_n(rst_n), .in0_tdata(mv_tdata), .in0_tvalid(mv_tvalid), .in0_tready(mv_tready),
-          .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready)
-      );
     end else begin : g_direct
-      dybnn_mvu #(
-      .PE(PE),
-      .SIMD(SIMD),
-      .NF(NF),
-      .SF(SF),
-      .KIND(KIND),
-      .MASKED(MASKED),
-      .X_W(X_W),
-      .X_SIGNED(X_SIGNED),
-      .IN_W(IN_W),
-      .W_W(W_W),
-      .ACC_W(ACC_W),
-      .STAGE(STAGE),
-      .THR_W(THR_W),
-      .MUL_W(MUL_W),
-      .BIAS_W(BIAS_W),
-      .VALUE_W(VALUE_W),
-      .REQUANT(REQUANT),
-      .SHIFT(SHIFT),
-      .OUT_BITS(OUT_BITS),
-      .OUT_SIGNED(OUT_SIGNED),
-      .W_INIT_FILE(W_INIT_FILE),
-      .W_STYLE(W_STYLE),
-      .P_INIT_FILE(P_INIT_FILE),
-      .P_STYLE(P_STYLE)
-      ) u_mvu (
-      .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
-      .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready)
-      );
+      assign mv_tdata = in0_tdata;
+      assign mv_tvalid = in0_tvalid;
+      assign in0_tready = mv_tready;
     end
   endgenerate
+  dybnn_mvu #(
+      .PE(PE),
+      .SIMD(SIMD),
+      .NF(NF),
+      .SF(SF),
+      .KIND(KIND),
+      .MASKED(MASKED),
+      .X_W(X_W),
+      .X_SIGNED(X_SIGNED),
+      .IN_W(IN_W),
+      .W_W(W_W),
+      .ACC_W(ACC_W),
+      .STAGE(STAGE),
+      .THR_W(THR_W),
+      .MUL_W(MUL_W),
+      .BIAS_W(BIAS_W),
+      .VALUE_W(VALUE_W),
+      .REQUANT(REQUANT),
+      .SHIFT(SHIFT),
+      .OUT_BITS(OUT_BITS),
+      .OUT_SIGNED(OUT_SIGNED),
+      .W_INIT_FILE(W_INIT_FILE),
+      .W_STYLE(W_STYLE),
+      .P_INIT_FILE(P_INIT_FILE),
+      .P_STYLE(P_STYLE)
+      ) u_mvu (
+      .clk(clk), .rst_n(rst_n), .in0_tdata(mv_tdata), .in0_tvalid(mv_tvalid), .in0_tready(mv_tready),
+      .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready)
+  );
 endmodule
