@@ -88,6 +88,45 @@ def test_dynamic_units_with_tanh_squash_bit_exact(tmp_path, rng):
     _check(_csim(tmp_path, g, folding, x, probes=None), "tanh squash")
 
 
+def test_requantization_to_a_grid_coarser_than_the_value_is_exact(tmp_path, rng):
+    """``dybnn::requantize`` with a right shift at or above the value's width: every value rounds to 0 or +-1
+    (ties to even at exactly +-1/2). Before the fix the C++ computed ``2^(S-1)`` and ``floor << S`` in the
+    value's own width, which wrapped for ``S > W``: every non-negative value rounded up to 1. That is how
+    dybnn-reactnet-a at 224 lost exactness: a DynamicPReLU's hyper output ``z`` (16 bits) requantized by 17
+    bits to its 8-bit ``act`` grid. Here both forms: Requant nodes with shifts W-2 .. W+21 on a 9-bit input,
+    and a DynamicPReLU whose ``act`` shift exceeds the width of its ``z``."""
+    import dataclasses
+
+    from hwsim import nodes as N
+    from hwsim.ranges import node_ranges
+    from tests.hwsim.graphs import hyper
+
+    q = Fixed(8, 4, True)  # the requant template reads it as ap_int<9>
+    shifts = (7, 8, 9, 10, 11, 16, 30)
+    nodes = [N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=q)]
+    for s in shifts:
+        for signed in (True, False):
+            nm = f"rq{s}{'s' if signed else 'u'}"
+            nodes.append(
+                N.Requant(name=nm, inputs=("q",), outputs=(nm + "_y",), out=Fixed(3, q.frac - s, signed))
+            )
+    c = 4
+    hf = hyper(rng, c, 2 * c, hidden=2)
+    hf = dataclasses.replace(hf, w2=rng.integers(-3, 4, hf.w2.shape), b2=rng.integers(-50, 50, 2 * c))
+    hf = dataclasses.replace(hf, act=Fixed(8, -6, True))  # rounds z (at 2^-14) to multiples of 2^6
+    nodes.append(N.DynamicPReLU(name="dprelu", inputs=("q",), outputs=("dp_y",), gamma=rng.integers(-40, 40, c),
+                                gamma_frac=5, zeta=rng.integers(-40, 40, c), zeta_frac=6,
+                                beta=rng.integers(-60, 60, c), beta_frac=6, hyper=hf, out=Fixed(10, 4, True)))  # fmt: skip
+    g = build("rq", (4, 4, c), nodes)
+    g.outputs = [o for n in nodes[1:] for o in n.outputs]
+    z = node_ranges(nodes[-1], [g.spec("q")]).hyper.z
+    assert hf.z_frac - hf.act.frac > z.signed_bits, "the act shift must exceed z's width"
+    # every 8-bit value of q: the extremes -8 and +7.9375 and the ties +-2^(s-1) of the small shifts
+    x = np.concatenate([np.arange(-128, 128) / 16.0, [-8.0] * 32, [7.9375] * 32]).reshape(-1, 4, 4, c)
+    folding = {n.name: Fold(1) for n in nodes}
+    _check(_csim(tmp_path, g, folding, x, probes=None), "coarse requantization")
+
+
 def test_input_quantizer_is_exact_on_tricky_floats(tmp_path, rng):
     """Ties, +-0, subnormals, infinities and out-of-range floats through six quantizers sharing one build."""
     from hwsim import nodes as N

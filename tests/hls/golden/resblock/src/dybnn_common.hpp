@@ -53,15 +53,19 @@ ap_int<BITS + 1> requantize(const ap_int<W>& v) {
     constexpr int S = SHIFT > 0 ? SHIFT : 0;
     constexpr int L = SHIFT < 0 ? -SHIFT : 0;
     constexpr int R = (W + L + 1 > BITS + 1) ? W + L + 1 : BITS + 1;  // holds the shifted value and the bounds
+    // V holds v, floor << S (|floor << S| <= |v| + 2^S) and 2^(S-1): SHIFT may exceed v's width (a small value
+    // rounded to a coarse grid), so V is sized from both (ap_int shifts keep the left operand's width)
+    constexpr int V = (W > S ? W : S) + 2;
     const ap_int<R> lo = SIGNED ? ap_int<R>(-(ap_int<R>(1) << (BITS - 1))) : ap_int<R>(0);
     const ap_int<R> hi = SIGNED ? ap_int<R>((ap_int<R>(1) << (BITS - 1)) - 1) : ap_int<R>((ap_int<R>(1) << BITS) - 1);
     ap_int<R> r;
     if (S > 0) {
-        const ap_int<W + 1> floor = v >> S;                      // arithmetic shift: rounds toward -inf
-        const ap_int<W + 1> rem = ap_int<W + 1>(v) - (floor << S); // in [0, 2^S)
-        const ap_int<W + 1> half = ap_int<W + 1>(1) << (S > 0 ? S - 1 : 0);
+        const ap_int<V> vx = v;
+        const ap_int<V> floor = vx >> S;                   // arithmetic shift: rounds toward -inf
+        const ap_int<V> rem = vx - (floor << S);           // in [0, 2^S)
+        const ap_int<V> half = ap_int<V>(1) << (S > 0 ? S - 1 : 0);
         const bool up = rem > half || (rem == half && floor[0] == 1);
-        r = floor + (up ? 1 : 0);
+        r = ap_int<R>(floor) + (up ? 1 : 0);
     } else {
         r = ap_int<R>(v) << L;
     }
