@@ -217,7 +217,7 @@ def _wire(plan: Plan, taken: set[str]) -> None:
                 plan.channels.append({"var": dv, "width": p.width, "label": f"{p.tensor} ({p.elems} per word)",
                                       "depth": c.depth, "producer": label, "consumer": n.name})  # fmt: skip
                 if src in chan:
-                    chan[src]["consumer"] = label
+                    chan[src]["depth"], chan[src]["consumer"] = c.src_depth, label
                 plan.loops.append(label)
                 plan.calls.append({"kind": "dwc", "in_e": have, "out_e": p.elems, "bits": p.num.bits,
                                    "total": _elems(g, p.tensor), "counter": dwc_id, "args": [src, dv],

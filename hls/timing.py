@@ -16,7 +16,8 @@ Use::
 
 Units: one cycle is one iteration of a pipelined (II = 1) loop of a node's template, as in :mod:`hls.cycles`,
 which owns the per-node loop table (cycles per frame) and is checked loop by loop against the C simulation's
-counters. Pipeline depth (a few cycles per loop) is not modelled.
+counters. Pipeline depth: each node's output register and the FIFO behind it (``HOP`` cycles per stream) in the
+word schedule; deeper HLS pipelines (a few cycles per loop) are not modelled.
 
 **Streams.** A dataflow stream has one producer and one consumer, so :func:`stream_graph` first runs
 :class:`hwsim.passes.InsertDuplicates` (the lowering's fork pass) on the graph: a tensor read by several nodes,
@@ -43,13 +44,31 @@ latest ``T[i]``, ``i0`` its first input)::
 A stream is as spread out as the slowest node upstream makes it (``L`` inherits the input's span plus the
 node's tail), and a frame buffer's output (DynamicSign, GlobalPool) is a burst at its own pace.
 
-The latency of a frame is the latest ``L`` of the graph outputs (cycles from the first input word to the last
-output word); the throughput bound is the largest ``cycles`` (FINN ``dataflow_performance``).
+``L`` of the graph outputs bounds the latency from below; the latency itself comes from the word schedule below.
+The throughput bound is the largest ``cycles`` (FINN ``dataflow_performance``).
 
-**FIFO depths.** A node with several inputs (Add, Concat) takes nothing from an early input before its latest
-input starts, so the stream of input ``i`` must hold what arrives in between::
+**Word schedule** (:func:`word_schedule`): every word of a few frames through the design, each node running
+its loops (:func:`node_words`: the iterations of :func:`hls.cycles.node_loops`, one per cycle, reading and
+writing the words in the iterations that the HLS templates and the RTL modules read and write them), with
+unbounded streams. An iteration that reads waits for its word; a word written in iteration ``s`` can be read
+from cycle ``s + HOP`` (the producer's output register, then the FIFO: the pipeline depth per node that the RTL
+modules have, ``HOP = 2``); an output port takes it at ``s + 1``. The graph input offers frame ``k`` from cycle
+``k * max_cycles``, one word per cycle. The **latency** is the first frame's last output word (cycles from its
+first input word); it equals the Verilator simulation of the RTL on the test designs (docs/rtl.md).
 
-    depth_i = min(W_i, ceil((T_start - T[i]) / r[i])) + 2        (if T[i] < T_start)
+**FIFO depths.** A node with several inputs (Add, Concat) reads all of them in lockstep, so the stream of an
+input whose branch is early must hold every word that arrives before the late branch delivers the matching one:
+its depth is the most words it holds in the word schedule (a shortcut around a window generator holds the rows
+the generator reads ahead, a Duplicate's fork makes its branches start together, and the frame's time through
+the long branch, converted to words at the rate the fork delivers them). The FIFO in front of a width converter
+holds the burst its producer writes faster than the converter passes it on (``Channel.src_depth``, the most
+words it holds in the word schedule; 2 when the converter keeps up). With these depths no stream ever stalls the
+early branch's producer, so the design does not slow down; and it cannot deadlock under any input gaps or
+output back-pressure: when the late branch emits its word ``m`` it has read every word it needs for it, so the
+early stream then holds at least (words the late branch needs for ``m``) - ``m`` words in the schedule, the
+most it ever has to hold for the join to go on (measured on reactnet-tiny: before,
+the first shortcut had 271 words and the simulation deadlocked; the word schedule gives 340 and the RTL runs at
+the model's cycles per frame).
 
 Streams into nodes that read in bursts (:func:`burst_depth`) hold the burst, so that the producer keeps going
 instead of stalling (with 2 words it stalls, and the design's period is longer than its slowest node's: measured
@@ -65,16 +84,17 @@ and a window generator reads the ``need`` real words of its fill loop in one bur
 Inside a convolution or pool, the stream from the window generator to the matrix unit / reducer has
 :func:`window_buffer_depth` words: enough to keep the matrix unit busy while the generator runs the next frame's
 fill loop (no output), ``SF + ceil((KH*PW*CF + 4) / NF) + 2`` (a pool: ``KH*PW*CF + 4 + 2``).
-Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). This is the whole frame
-when the other branch holds a DyBNN dynamic unit (it emits nothing before it has read its whole frame): the
-shortcut FIFO is part of the price of a dynamic threshold. The depth is sized so that the early branch never
-stalls on a full FIFO: its words keep arriving every ``r[i]`` cycles during the wait.
+Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). A shortcut around a DyBNN
+dynamic unit holds the whole frame (the unit emits nothing before it has read its whole frame): the shortcut
+FIFO is part of the price of a dynamic threshold.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from hls.cycles import conv_has_swu, node_cycles, node_loops
 from hls.folding import MATRIX_TYPES, Fold, matrix_dims
@@ -323,6 +343,8 @@ class Channel:
     period: int
     #: FIFO depth in words
     depth: int = DEFAULT_DEPTH
+    #: depth of the FIFO between the producer and the width converter (if any), in producer words
+    src_depth: int = DEFAULT_DEPTH
 
     @property
     def rate(self) -> float:
@@ -353,6 +375,8 @@ class Timing:
     period: dict[str, int] = field(default_factory=dict)
     #: every stream: node inputs in graph order, then the graph outputs
     channels: list[Channel] = field(default_factory=list)
+    #: every word of a few frames (:func:`word_schedule`): the latency and the join FIFOs' depths
+    words: WordSchedule | None = None
 
     @property
     def graph(self) -> HwGraph:
@@ -360,7 +384,10 @@ class Timing:
 
     @property
     def latency(self) -> int:
-        """Cycles from the first input word to the last output word of a frame."""
+        """Cycles from the first input word of a frame to its last output word, through an empty pipeline
+        (:attr:`WordSchedule.latency`)."""
+        if self.words is not None:
+            return self.words.latency
         return int(math.ceil(max((c.last for c in self.channels if c.consumer is None), default=0.0)))
 
     @property
@@ -426,12 +453,6 @@ def schedule(sg: StreamGraph) -> Timing:
         burst = burst_depth(g, n, f)
         if ins and burst > ins[0].depth:
             ins[0] = replace(ins[0], depth=burst)
-        if isinstance(n, MULTI_INPUT):
-            for i, c in enumerate(ins):
-                wait = start - c.first
-                if wait > 0:
-                    backlog = math.ceil(wait / c.rate)
-                    ins[i] = replace(c, depth=max(DEFAULT_DEPTH, min(c.words, backlog) + 2))
         tm.channels += ins
         tm.nodes[n.name], tm.start[n.name] = nt, start
         tm.first[n.name], tm.last[n.name], tm.period[n.name] = first, last, period
@@ -443,9 +464,266 @@ def schedule(sg: StreamGraph) -> Timing:
             continue
         first, last, period, have = src[t]
         tm.channels.append(Channel(t, p.name, None, have, have, _elems(g, t) // have, first, last, period))
+    words = sum(c.words for c in tm.channels if c.producer is not None)
+    if words * WORD_FRAMES > WORD_BUDGET:  # too big to schedule word by word: the uniform-rate backlog
+        for i, c in enumerate(tm.channels):
+            if c.consumer is not None and isinstance(g.node(c.consumer), MULTI_INPUT):
+                wait = tm.start[c.consumer] - c.first
+                if wait > 0:
+                    backlog = math.ceil(wait / c.rate)
+                    tm.channels[i] = replace(c, depth=max(c.depth, min(c.words, backlog) + DEFAULT_DEPTH))
+        return tm
+    tm.words = word_schedule(sg, tm.max_cycles)
+    for i, c in enumerate(tm.channels):
+        if c.consumer is not None and isinstance(g.node(c.consumer), MULTI_INPUT):
+            level = tm.words.max_level[(c.consumer, c.tensor)]
+            tm.channels[i] = c = replace(c, depth=max(c.depth, level))
+        if c.converter and c.producer is not None:
+            level = tm.words.max_level[(c.consumer, c.tensor, "converter")]
+            tm.channels[i] = replace(c, src_depth=max(DEFAULT_DEPTH, level))
     return tm
 
 
 def timing(g: HwGraph, folding: dict[str, Fold] | None = None) -> Timing:
     """:func:`schedule` of :func:`stream_graph` ``(g, folding)``: the timing of the design ``dybnn hls`` writes."""
     return schedule(stream_graph(g, folding))
+
+
+# ------------------------------------------------------------------------------------------ word schedule
+
+#: cycles from the iteration that writes a word to the first iteration of its consumer that can read it: the
+#: producer's output register (the word is valid the next cycle) and the FIFO (a word written in a cycle can
+#: leave it the next); an output port takes the word one cycle after the iteration that wrote it
+HOP = 2
+#: frames the word schedule runs: the first through an empty pipeline (the latency), the others in steady state
+WORD_FRAMES = 3
+#: the most stream words (all streams, all frames) the word schedule handles; a bigger design (the 224 x 224
+#: ReActNets: 18 M words per frame) keeps the uniform-rate schedule's latency and shortcut depths
+WORD_BUDGET = 3_000_000
+
+
+class _Loop:
+    """A pipelined (II = 1) loop of ``n`` iterations per frame that runs ``frames`` frames back to back and
+    blocks on its reads: iteration ``i`` runs in cycle ``s[i] = max(s[i-1] + 1, a[i])``, ``a[i]`` the cycle
+    from which the words it reads can be read, so ``s[i] = i + max(0, max_{j <= i} (a[j] - j))``. ``reads``
+    holds per input stream the iterations that read (within a frame), the word each reads, the cycle from which
+    each word of the stream (all frames) can be read, and the stream's words per frame. Only the reading
+    iterations are stored (memory in words, not iterations)."""
+
+    def __init__(self, n: int, frames: int, reads: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]):
+        self.n, self.frames = n, frames
+        fr = np.arange(frames)[:, None]
+        its, vals = [], []
+        for it, word, avail, w in reads:
+            its.append((fr * n + it[None, :]).ravel())
+            vals.append(avail[(fr * w + word[None, :]).ravel()])
+        if len(its) == 1:  # one input: its reads are in iteration order
+            self._it, v = its[0], vals[0]
+        else:
+            it = np.concatenate(its) if its else np.zeros(0, np.int64)
+            order = np.argsort(it, kind="stable")
+            self._it, v = it[order], (np.concatenate(vals)[order] if its else np.zeros(0))
+        self._lag = np.maximum.accumulate(v - self._it) if len(v) else v
+
+    def at(self, it: np.ndarray) -> np.ndarray:
+        """Cycles of the iterations ``it`` (within a frame) in every frame."""
+        q = (np.arange(self.frames)[:, None] * self.n + it[None, :]).ravel()
+        k = np.searchsorted(self._it, q, side="right") - 1
+        lag = np.where(k >= 0, self._lag[np.maximum(k, 0)] if len(self._lag) else 0.0, 0.0)
+        return q + np.maximum(0.0, lag)
+
+
+def _swu_words(win, cf: int, avail: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The window generator (``dybnn_swu``, the HLS ``_swu`` template): ``(cycles its window words are written,
+    cycles its input words are read)``. The fill loop reads the first ``KH`` padded rows, one padded word per
+    iteration; output row ``oy`` takes ``max(E, rows(oy)*PW*CF)`` iterations, emitting window word ``i`` in
+    iteration ``i < E`` and reading the next padded word in iteration ``i < rows(oy)*PW*CF``; a padded position
+    takes an iteration and reads nothing (:func:`hls.cycles.swu_cycles` counts the same iterations)."""
+    row = win.pw * cf
+    emit = win.ow * win.kh * win.kw * cf
+    read_it = [np.arange(win.kh * row)]
+    write_it = []
+    pos = win.kh * row
+    for oy in range(win.oh):
+        rows = min(win.sh, win.ph - win.kh - oy * win.sh)
+        read_it.append(pos + np.arange(rows * row))
+        write_it.append(pos + np.arange(emit))
+        pos += max(emit, rows * row)
+    rit = np.concatenate(read_it)
+    p = np.arange(len(rit))
+    py, px = p // row, (p // cf) % win.pw
+    real = (py >= win.pt) & (py < win.pt + win.h) & (px >= win.pl) & (px < win.pl + win.w)
+    rit = rit[real]
+    words = win.h * win.w * cf
+    s = _Loop(pos, frames, [(rit, np.arange(words), avail, words)])
+    return s.at(np.concatenate(write_it)), s.at(rit)
+
+
+def _mvu_words(nvec: int, nf: int, sf: int, avail: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The matrix unit (``dybnn_mvu``): ``nvec * NF * SF`` iterations, the vector's ``SF`` words read in the first
+    neuron fold, output word ``(v, nf)`` written in the fold's last synapse iteration."""
+    n = nvec * nf * sf
+    v = np.arange(nvec)[:, None]
+    rit = (v * nf * sf + np.arange(sf)[None, :]).ravel()
+    wit = (v * nf * sf + np.arange(nf)[None, :] * sf + sf - 1).ravel()
+    s = _Loop(n, frames, [(rit, np.arange(nvec * sf), avail, nvec * sf)])
+    return s.at(wit), s.at(rit)
+
+
+def _dwc_words(
+    have: int, want: int, total: int, avail: np.ndarray, frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A width converter from ``have`` to ``want`` elements per word: ``total / gcd`` iterations of ``gcd``
+    elements, reading a word when one starts, writing one when it is complete."""
+    gg = math.gcd(have, want)
+    n = total // gg
+    e = np.arange(n) * gg
+    rit = np.flatnonzero(e % have == 0)
+    wit = np.flatnonzero((e + gg) % want == 0)
+    s = _Loop(n, frames, [(rit, np.arange(len(rit)), avail, total // have)])
+    return s.at(wit), s.at(rit)
+
+
+def node_words(
+    g: HwGraph, node: N.Node, fold: Fold, avail: list[np.ndarray], frames: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The word schedule of one node: ``(cycles of the iterations that write its output words, cycles of the
+    iterations that read the words of each input)``, every frame, given the cycle from which each input word can
+    be read (``avail``, one array per input at the node's read width). The iterations are those of
+    :func:`hls.cycles.node_loops` at one per cycle (the RTL modules and the HLS templates run them so)."""
+    f = fold
+    win_words = [_elems(g, t) // read_elems(node, f) for t in node.inputs]
+    out_words = _elems(g, node.outputs[0]) // write_elems(node, f)
+    if isinstance(node, MATRIX_TYPES):
+        mh, mw, nvec = matrix_dims(g, node)
+        nf, sf = mh // f.pe, mw // f.simd
+        if isinstance(node, (N.XnorConv, N.FixedConv)) and conv_has_swu(node):
+            win = node.window(g.spec(node.inputs[0]).shape)
+            wr, rd = _swu_words(win, win.c // f.simd, avail[0], frames)
+            out, _ = _mvu_words(nvec, nf, sf, wr + HOP, frames)
+            return out, [rd]
+        out, rd = _mvu_words(nvec, nf, sf, avail[0], frames)
+        return out, [rd]
+    if isinstance(node, N.SlidingWindow):
+        win = node.window(g.spec(node.inputs[0]).shape)
+        wr, rd = _swu_words(win, win.c // f.pe, avail[0], frames)
+        return wr, [rd]
+    if isinstance(node, (N.MaxPool, N.AvgPool)):
+        win = node.window(g.spec(node.inputs[0]).shape)
+        cf = win.c // f.pe
+        wr, rd = _swu_words(win, cf, avail[0], frames)
+        kk, npix = win.positions * cf, win.oh * win.ow
+        wit = (np.arange(npix)[:, None] * kk + (win.positions - 1) * cf + np.arange(cf)[None, :]).ravel()
+        s = _Loop(npix * kk, frames, [(np.arange(npix * kk), np.arange(npix * kk), wr + HOP, npix * kk)])
+        return s.at(wit), [rd]
+    if isinstance(node, N.GlobalPool):
+        n = win_words[0]
+        s = _Loop(n, frames, [(np.arange(n), np.arange(n), avail[0], n)])
+        return s.at(n - out_words + np.arange(out_words)), [s.at(np.arange(n))]
+    if isinstance(node, N.LabelSelect):
+        n = win_words[0] + node.k
+        s = _Loop(n, frames, [(np.arange(win_words[0]), np.arange(win_words[0]), avail[0], win_words[0])])
+        return s.at(win_words[0] + np.arange(node.k)), [s.at(np.arange(win_words[0]))]
+    if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
+        loops = node_loops(g, node, f)
+        n = sum(loops.values())
+        fin = loops["frame_in"]
+        s = _Loop(n, frames, [(np.arange(fin), np.arange(fin), avail[0], fin)])
+        return s.at(n - out_words + np.arange(out_words)), [s.at(np.arange(fin))]
+    if isinstance(node, N.Concat):
+        cfo = g.spec(node.outputs[0]).shape[-1] // f.pe
+        npix = out_words // cfo
+        reads, its, off = [], [], 0
+        for t, w in zip(node.inputs, win_words, strict=True):
+            cfk = g.spec(t).shape[-1] // f.pe
+            it = (np.arange(npix)[:, None] * cfo + off + np.arange(cfk)[None, :]).ravel()
+            reads.append((it, np.arange(w), avail[len(reads)], w))
+            its.append(it)
+            off += cfk
+        s = _Loop(out_words, frames, reads)
+        return s.at(np.arange(out_words)), [s.at(it) for it in its]
+    # one word of every input and of the output per iteration
+    for t, w in zip(node.inputs, win_words, strict=True):
+        if w != out_words:
+            raise ValueError(f"node {node.name!r} ({node.op_type}): no word schedule for input {t!r} of {w} "
+                             f"words per frame and an output of {out_words}")  # fmt: skip
+    base = np.arange(out_words * frames, dtype=np.float64)
+    a = avail[0] if len(avail) == 1 else np.maximum.reduce(avail)
+    s = base + np.maximum(0.0, np.maximum.accumulate(a - base))  # (:class:`_Loop`, every iteration reads)
+    return s, [s for _ in avail]
+
+
+@dataclass
+class WordSchedule:
+    """Every word of ``frames`` frames through the design with unbounded streams (:func:`word_schedule`)."""
+
+    frames: int
+    #: cycles per frame at which the graph input offers its frames (the design's initiation interval)
+    period: int
+    #: (consumer, tensor) -> the most words waiting in the stream (the FIFO in front of the consumer);
+    #: (consumer, tensor, "converter") -> the same for the FIFO in front of its width converter
+    max_level: dict[tuple, int] = field(default_factory=dict)
+    #: graph output tensor -> cycle each of its words leaves the design
+    out_cycles: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from the first input word of the first frame to its last output word."""
+        last = 0.0
+        for c in self.out_cycles.values():
+            last = max(last, float(c[: len(c) // self.frames].max()))
+        return int(math.ceil(last))
+
+
+def _max_level(push: np.ndarray, pop: np.ndarray) -> int:
+    """The most words a FIFO holds when a word is pushed in the cycles ``push`` and popped in ``pop`` (a push in
+    a cycle in which a word leaves still needs the room: pops count after the pushes of their cycle)."""
+    if len(push) == 0:
+        return 0
+    # the k-th push (in time order) finds k words pushed before it, less the pops of earlier cycles
+    held = np.arange(1, len(push) + 1) - np.searchsorted(pop, push, side="left")  # both in time order
+    return int(held.max())
+
+
+def word_schedule(
+    sg: StreamGraph, period: int, frames: int = WORD_FRAMES, levels: str = "joins"
+) -> WordSchedule:
+    """Every word of ``frames`` frames through the stream graph ``sg``, nodes running their loops
+    (:func:`node_words`) with unbounded streams: the graph input offers frame ``k`` from cycle ``k * period``,
+    one word per cycle; a word written in iteration ``s`` can be read from ``s + HOP``. Gives the latency of
+    the first frame and the most words a stream holds (the FIFO depth that never stalls its producer): of the
+    inputs of multi-input nodes and the streams in front of width converters, or (``levels="all"``) of every
+    stream."""
+    g = sg.graph
+    ws = WordSchedule(frames, period)
+    src: dict[str, tuple[np.ndarray, int]] = {}  # tensor -> (write cycles of its words, elements per word)
+    for n in g.nodes:
+        f = sg.fold(n.name)
+        want = read_elems(n, f)
+        avail, pushes = [], []
+        for t in n.inputs:
+            total = _elems(g, t)
+            if g.producer(t) is None:
+                w = total // want
+                avail.append(
+                    (np.arange(frames)[:, None] * period + np.arange(w)[None, :]).ravel().astype(float)
+                )
+                pushes.append(None)
+                continue
+            wr, have = src[t]
+            if have != want:
+                push = wr + 1
+                wr, rd = _dwc_words(have, want, total, wr + HOP, frames)
+                ws.max_level[(n.name, t, "converter")] = _max_level(push, rd)
+            avail.append(wr + HOP)
+            pushes.append(wr + 1)
+        out, reads = node_words(g, n, f, avail, frames)
+        for t, push, rd in zip(n.inputs, pushes, reads, strict=True):
+            if push is not None and (levels == "all" or isinstance(n, MULTI_INPUT)):
+                ws.max_level[(n.name, t)] = _max_level(push, rd)
+        for t in n.outputs:
+            src[t] = (out, write_elems(n, f))
+    for t in g.outputs:
+        if t in src:
+            ws.out_cycles[t] = src[t][0] + 1
+    return ws

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from runfiles import layout as L
-from runfiles.records import EstimatesRecord, Record, RunFileError, VerifyReport
+from runfiles.records import EstimatesRecord, Record, RtlSimRecord, RunFileError, VerifyReport
 
 #: step -> file of the run directory that shows the step is done (relative path)
 STEP_FILES: dict[str, str] = {
@@ -63,6 +63,7 @@ STEP_COMMANDS: dict[str, str] = {
     "hls": "dybnn flow --out {dir} --only hls",
     "thresholds": "dybnn flow --out {dir} --only thresholds",
     "study": "dybnn study --out {dir}",
+    "rtl": "dybnn rtl {dir} --part xc7z020clg400-1 --clock-ns 10 --out {dir}/rtl --sim",
 }
 
 #: step -> one line: what the step is
@@ -75,6 +76,7 @@ STEP_TITLES: dict[str, str] = {
     "hls": "HLS C-simulation",
     "thresholds": "Dynamic thresholds",
     "study": "Static vs dynamic thresholds",
+    "rtl": "RTL simulation (Verilator)",
 }
 
 
@@ -98,6 +100,8 @@ class RunRecords:
     csim: Mapping[str, Any] | None = None
     thresholds: Mapping[str, np.ndarray] | None = None
     study: Mapping[str, Any] | None = None
+    #: ``rtl_sim.json`` (``dybnn rtl RUN_DIR --sim``); the report shows it only when present
+    rtl_sim: RtlSimRecord | None = None
     #: step -> relative path of the file read (or expected)
     files: Mapping[str, str] = field(default_factory=dict)
     #: step -> why its file could not be read
@@ -116,6 +120,7 @@ class RunRecords:
             "hls": self.csim,
             "thresholds": self.thresholds,
             "study": self.study,
+            "rtl": self.rtl_sim,
         }[step]
 
 
@@ -197,6 +202,8 @@ def load_run(run_dir: str | os.PathLike) -> RunRecords:
     attempt("hls", "csim", csim_path, _read_json)
     attempt("thresholds", "thresholds", run_dir / files["thresholds"], read_thresholds)
     attempt("study", "study", run_dir / files["study"], _read_json)
+    files["rtl"] = L.RTL_SIM_JSON
+    attempt("rtl", "rtl_sim", run_dir / L.RTL_SIM_JSON, record(RtlSimRecord))
     onnx = run_dir / files["export"]
     if onnx.is_file():
         out["model_onnx"] = onnx
@@ -211,6 +218,7 @@ STEP_INPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("lower",),
     "hls": ("lower",),
     "thresholds": ("train",),
+    "rtl": ("lower",),
 }
 #: ``made_from`` key -> (the file it stands for, the step that writes it)
 _DIGEST_FILES = {
@@ -236,7 +244,7 @@ def staleness(run_dir: Path, records: Mapping[str, Any]) -> dict[str, str]:
         "lower": made_from(run_dir / L.HW_DIR, "lower"),
         "thresholds": made_from(run_dir, "thresholds"),
     }
-    for step, key in (("verify", "verify"), ("estimate", "estimates")):
+    for step, key in (("verify", "verify"), ("estimate", "estimates"), ("rtl", "rtl_sim")):
         rec = records.get(key)
         recorded[step] = rec.made_from if rec is not None else None
     csim = records.get("csim")

@@ -62,6 +62,7 @@ MISSING: dict[str, str] = {
     "hls": "No HLS C-simulation result found",
     "thresholds": "No dynamic thresholds found",
     "study": "No static vs dynamic study found",
+    "rtl": "No RTL simulation result found",
 }
 
 
@@ -120,7 +121,7 @@ def _t(header: Sequence[str], rows: Sequence[Sequence[str]], title: str = "", al
 
 def _absent(step: str, run: RunRecords) -> Section | None:
     """The section of a step whose file is missing or unreadable; ``None`` when the record is there."""
-    source = run.files.get(step, STEP_FILES[step])
+    source = run.files[step] if step in run.files else STEP_FILES[step]
     cmd = step_command(step, run.run_dir)
     if step in run.errors:
         return Section(
@@ -655,7 +656,59 @@ def study_section(run: RunRecords) -> Section:
     )
 
 
-SECTION_BUILDERS: tuple[Callable[[RunRecords], Section], ...] = (
+def rtl_section(run: RunRecords) -> Section | None:
+    """The RTL simulation's measurements beside the timing model's; no section when the run has none."""
+    if "rtl" not in run.errors and run.rtl_sim is None:
+        return None
+    if (s := _absent("rtl", run)) is not None:
+        return s
+    r = run.rtl_sim
+    assert r is not None
+    verdict = "exact" if r.ok else f"FAILED ({fmt_int(r.mismatches)} output values differ from the simulator)"
+    stress = {True: "; with random input gaps and output back-pressure: exact, no stall",
+              False: "; with random input gaps and output back-pressure: FAILED", None: ""}[r.stress_ok]  # fmt: skip
+    paras = [
+        f"Verilator simulation of the RTL design ({r.part}, {fmt_float(r.clock_ns)} ns), {fmt_int(r.frames)} "
+        f"frames: {verdict}{stress}. Build {fmt_seconds(r.build_seconds)}, run {fmt_seconds(r.run_seconds)} "
+        f"({fmt_sci(r.cycles_per_second)} cycles/s)."
+    ]
+    same = lambda a, b: NA if a is None or b is None else ("yes" if a == b else "NO")  # noqa: E731
+    timing = _t(
+        ("", "RTL (measured)", "timing model", "equal"),
+        [
+            (
+                "cycles per frame",
+                fmt_int(r.cycles_per_frame),
+                fmt_int(r.model_cycles_per_frame),
+                same(r.cycles_per_frame, r.model_cycles_per_frame),
+            ),
+            (
+                "first-frame latency (cycles)",
+                fmt_int(r.latency_cycles),
+                fmt_int(r.model_latency_cycles),
+                same(r.latency_cycles, r.model_latency_cycles),
+            ),
+        ],  # fmt: skip
+        "Cycles",
+    )
+    fifos = _t(
+        ("stream", "producer", "consumer", "depth (model)", "max occupancy (RTL)"),
+        [
+            (f.tensor, f.producer, f.consumer or "output", fmt_int(f.depth), fmt_int(f.max_level))
+            for f in r.fifos
+        ],
+        "FIFO occupancy",
+        "lllrr",
+    )
+    full = sum(1 for f in r.fifos if f.max_level >= f.depth)
+    paras.append(f"{full} of {len(r.fifos)} FIFOs were full at some point (a full FIFO stalls its producer).")
+    key = (f"{'exact' if r.ok else 'FAIL'}, {fmt_int(r.cycles_per_frame)} / {fmt_int(r.model_cycles_per_frame)} "
+           "cycles per frame (RTL / model)")  # fmt: skip
+    return Section("rtl", STEP_TITLES["rtl"], "done" if r.ok else "failed", run.files["rtl"], key, tuple(paras),
+                   (timing, fifos))  # fmt: skip
+
+
+SECTION_BUILDERS: tuple[Callable[[RunRecords], Section | None], ...] = (
     training_section,
     export_section,
     lower_section,
@@ -664,6 +717,7 @@ SECTION_BUILDERS: tuple[Callable[[RunRecords], Section], ...] = (
     hls_section,
     thresholds_section,
     study_section,
+    rtl_section,
 )
 
 
@@ -678,7 +732,7 @@ def _mark_stale(s: Section, run: RunRecords) -> Section:
 
 def build_sections(run: RunRecords) -> Report:
     """Every section of the report of ``run``, and the flow table (step, status, key numbers, file)."""
-    sections = tuple(_mark_stale(b(run), run) for b in SECTION_BUILDERS)
+    sections = tuple(_mark_stale(s, run) for b in SECTION_BUILDERS if (s := b(run)) is not None)
     flow = _t(
         ("step", "status", "key numbers", "file"),
         [(s.step, s.status, s.key_numbers or "-", f"`{s.source}`") for s in sections],

@@ -32,6 +32,7 @@ from hls.timing import timing
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from rtl.project import expected_outputs, input_words, load_manifest, unpack_words
+from runfiles.records import RtlFifoRow, RtlSimRecord
 
 
 class SimError(RuntimeError):
@@ -130,6 +131,20 @@ class SimResult:
     @property
     def ok(self) -> bool:
         return self.total_mismatches == 0
+
+    def record(self, graph: str, part: str, clock_ns: float, stress_ok: bool | None = None,
+               made_from: dict | None = None) -> RtlSimRecord:  # fmt: skip
+        """The typed record of this (timed) run, ``rtl_sim.json`` of a run directory."""
+        return RtlSimRecord(
+            graph=graph, part=part, clock_ns=float(clock_ns), frames=self.frames,
+            mismatches=self.total_mismatches, ok=self.ok, cycles_per_frame=self.cycles_per_frame,
+            model_cycles_per_frame=self.model_cycles_per_frame, latency_cycles=self.latency,
+            model_latency_cycles=self.model_latency, build_seconds=round(self.build_s, 2),
+            run_seconds=round(self.run_s, 3), cycles_per_second=round(self.cycles_per_second, 1),
+            fifos=[RtlFifoRow(f["tensor"], f["producer"], f["consumer"], f["depth"], f["max_level"], f["style"])
+                   for f in self.fifos],
+            stress_ok=stress_ok, made_from=made_from,
+        )  # fmt: skip
 
     def summary(self) -> str:
         lines = [f"{'PASS' if self.ok else 'FAIL'}: {self.frames} frame(s), {self.total_mismatches} mismatching "

@@ -12,6 +12,8 @@ A run directory (``dybnn flow --out DIR``, or the verbs one by one) holds::
     DIR/estimates.json       resources and performance        (runfiles.records.EstimatesRecord)
     DIR/folding.json         the folding (PE, SIMD per node)  (hls.folding)
     DIR/hls/                 the HLS project                  (hls.project; project.json, csim.json)
+    DIR/rtl_sim.json         the RTL simulation's measurements (runfiles.records.RtlSimRecord, ``dybnn rtl
+                             DIR --sim``)
     DIR/thresholds.npz       dynamic thresholds per image     (the flow's thresholds step)
     DIR/study.json           static vs dynamic study          (``dybnn study``)
     DIR/flow.json            the flow's configuration and step records (dybnn.flow)
@@ -33,6 +35,7 @@ FOLDING_JSON = "folding.json"
 HLS_DIR = "hls"
 PROJECT_JSON = "project.json"
 CSIM_JSON = "csim.json"
+RTL_SIM_JSON = "rtl_sim.json"
 THRESHOLDS_NPZ = "thresholds.npz"
 STUDY_JSON = "study.json"
 STUDY_CONFIG_JSON = "study_config.json"

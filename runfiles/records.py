@@ -1,4 +1,4 @@
-"""Typed records of the run directory's JSON files: ``verify.json`` and ``estimates.json``.
+"""Typed records of the run directory's JSON files: ``verify.json``, ``estimates.json`` and ``rtl_sim.json``.
 
 Each record is a dataclass whose fields are the file's keys, in the order they are written. ``to_json()`` gives
 the document (the writers dump exactly that), ``from_json(doc, where)`` checks it: a missing or unknown key, or a
@@ -8,7 +8,8 @@ layers[3].cycles: expected an integer, got 'x'``). Keys that only some writers a
 
 The writers: :mod:`verify.levels` builds :class:`VerifyReport` (``dybnn verify --json``, the flow's
 ``verify.json``), ``hls.estimate.report.to_document`` builds :class:`EstimatesRecord` (``dybnn estimate
---json``, the flow's ``estimates.json``). The reader: :mod:`reports`.
+--json``, the flow's ``estimates.json``), ``rtl.sim.SimResult.record`` builds :class:`RtlSimRecord` (``dybnn rtl
+RUN_DIR --sim``, ``rtl_sim.json``). The reader: :mod:`reports`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from runfiles.layout import ESTIMATES_JSON, VERIFY_JSON
+from runfiles.layout import ESTIMATES_JSON, RTL_SIM_JSON, VERIFY_JSON
 
 
 class RunFileError(ValueError):
@@ -434,3 +435,53 @@ EstimatesRecord.KEY_ORDER = (
         if f.name not in ("graph", "clock_ns", *_SUMMARY_KEYS)
     ),
 )
+
+
+# ---------------------------------------------------------------------------------------------- rtl_sim.json
+
+
+class RtlSimPart(Record):
+    """A record of ``rtl_sim.json`` (errors name that file)."""
+
+    FILE: ClassVar[str] = RTL_SIM_JSON
+
+
+@dataclass(frozen=True)
+class RtlFifoRow(RtlSimPart):
+    """One FIFO of the RTL design: the timing model's depth and the most words it held in the timed run."""
+
+    tensor: str
+    producer: str
+    #: the consuming node, or null for a graph output
+    consumer: str | None
+    depth: int
+    max_level: int
+    style: str
+
+
+@dataclass(frozen=True)
+class RtlSimRecord(RtlSimPart):
+    """``rtl_sim.json``: a Verilator simulation of the RTL design (``dybnn rtl RUN_DIR --sim``): exactness against
+    hwsim, and the measured cycles, latency and FIFO occupancy beside the timing model's (``hls.timing``)."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"made_from", "stress_ok"})
+
+    graph: str
+    part: str
+    clock_ns: float
+    frames: int
+    #: output values that differ from hwsim (level ref) in the timed run
+    mismatches: int
+    ok: bool
+    #: null with fewer than 2 frames
+    cycles_per_frame: int | None
+    model_cycles_per_frame: int
+    latency_cycles: int
+    model_latency_cycles: int
+    build_seconds: float
+    run_seconds: float
+    cycles_per_second: float
+    fifos: list[RtlFifoRow]
+    #: the run with random input gaps and output back-pressure was exact and did not stall (null: not run)
+    stress_ok: bool | None = None
+    made_from: dict[str, Any] | None = None

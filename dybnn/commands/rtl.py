@@ -1,5 +1,7 @@
 """``dybnn rtl``: write the SystemVerilog design of a model and (with ``--sim``) simulate it with Verilator,
-exactly against hwsim, with cycles per frame, latency and FIFO occupancy beside the timing model."""
+exactly against hwsim, with cycles per frame, latency and FIFO occupancy beside the timing model. The timed run's
+measurements are written to ``PRJ/rtl_sim.json`` and, when MODEL is a run directory, to ``RUN_DIR/rtl_sim.json``
+(``runfiles.records.RtlSimRecord``), which the run report shows."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from dybnn.errors import UserError
 @click.option("--folding", "folding_opt", default="auto", show_default=True,
               help="'auto' (folding search for the part) or a folding JSON file (hls/folding.py format).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Project directory to write.")
-@click.option("--sim", is_flag=True, help="Build the Verilator model and compare it with hwsim exactly.")
+@click.option("--sim", is_flag=True, help="Build the Verilator model and compare it with hwsim exactly; write the "
+              "measurements to PRJ/rtl_sim.json (and RUN_DIR/rtl_sim.json when MODEL is a run directory).")  # fmt: skip
 @click.option("--samples", type=int, default=4, show_default=True, help="Input frames for --sim.")
 @click.option(
     "--dataset", default=None, help="Use this dataset's test images for --sim instead of N(0, 1) inputs."
@@ -84,5 +87,14 @@ def command(
     click.echo(f"estimator: latency {est.latency_cycles} cycles, {est.max_cycles} cycles per frame")
     if stressed is not None:
         click.echo(stressed.summary().splitlines()[0] + " (random gaps and back-pressure)")
+    from runfiles.layout import RTL_SIM_JSON
+    from runfiles.outputs import atomic_write_json
+
+    rec = res.record(g.name, device.part, clock_ns, None if stressed is None else stressed.ok,
+                     graph_provenance(model))  # fmt: skip
+    dests = [prj / RTL_SIM_JSON] + ([model / RTL_SIM_JSON] if model.is_dir() else [])
+    for d in dests:  # the project's, and the run directory's (the run report shows it)
+        atomic_write_json(d, rec.to_json())
+    click.echo(f"wrote {', '.join(str(d) for d in dests)}")
     if not res.ok or (stressed is not None and not stressed.ok):
         sys.exit(1)

@@ -159,6 +159,10 @@ class GraphModel:
                     depth = cfg.stream_depth
                 add(f"fifo:{c.producer}->{c.consumer}", c.producer, c.consumer, depth, c.src_elems * bits,
                     c.elems * bits)  # fmt: skip
+                if c.converter and c.src_depth > DEFAULT_DEPTH:  # a burst in front of the width converter
+                    dwc = f"{c.tensor}__dwc/dwc"
+                    add(f"fifo:{c.producer}->{dwc}", c.producer, dwc, c.src_depth, c.src_elems * bits,
+                        c.src_elems * bits)  # fmt: skip
         return out
 
     def critical_path_cycles(self, folding: dict[str, Fold]) -> int:

@@ -270,7 +270,9 @@ def test_shortcut_fifo_spans_the_dynamic_frame(rng) -> None:
     est = estimate(g, {}, 10.0)
     depth = est.shortcut_fifos["add1"]["s_b"]  # the shortcut around DynamicSign + conv1
     words = 6 * 6 * 8
-    assert words // 2 < depth <= words + 2
+    # the whole frame (the dynamic unit emits nothing before it has read it), and the first words of the next
+    # frame that the fork delivers while the Add drains this one
+    assert words <= depth <= words + 4
     assert est.shortcut_fifos["add1"]["y1"] <= 3
     s = estimate(static_equivalent(g), {}, 10.0)
     assert s.shortcut_fifos["add1"]["s_b"] < depth

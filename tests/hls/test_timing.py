@@ -31,10 +31,9 @@ def _written_depths(prj) -> dict[tuple[str, int], list[int]]:
     out: dict[tuple[str, int], list[int]] = {}
     for f in doc["fifos"]:
         assert int(pragma[f["var"]]) == f["depth"], f["var"]  # the manifest says what top.cpp declares
-        if not f["consumer"].endswith("__dwc/dwc"):  # the stream in front of a width converter: depth 2
+        # the stream in front of a width converter: the estimator lists it where it is deeper than 2
+        if not f["consumer"].endswith("__dwc/dwc") or f["depth"] > T.DEFAULT_DEPTH:
             out.setdefault((f["consumer"], f["width"]), []).append(f["depth"])
-        else:
-            assert f["depth"] == T.DEFAULT_DEPTH
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -142,7 +141,9 @@ def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
     tm = T.timing(g, {})
     words = 6 * 6 * 8
     sc = tm.channel("add1", "s_b")
-    assert sc.words == words and sc.depth == words + 2
+    # the shortcut holds the whole frame, and the next frame's first words while the Add drains this one: the
+    # most words it holds in the word schedule
+    assert sc.words == words and words <= sc.depth == tm.words.max_level[("add1", "s_b")] <= words + 4
     assert tm.channel("add1", "y1").depth == T.DEFAULT_DEPTH
     d = tm.nodes["dsign"]
     assert d.need == words and d.extra == d.cycles - 2 * words
@@ -153,7 +154,7 @@ def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
     assert tm.period["dsign"] == max(c.period, d.cycles)
     out = [c for c in tm.channels if c.producer == "dsign"][0]
     assert out.rate == 1.0 and out.last - out.first == out.words - 1  # frame out: one word per cycle
-    assert tm.latency == max(c.last for c in tm.channels if c.consumer is None)
+    assert tm.latency >= max(c.last for c in tm.channels if c.consumer is None)
     assert tm.latency >= tm.max_cycles
 
 

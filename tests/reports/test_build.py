@@ -272,3 +272,41 @@ def test_thresholds_npz_roundtrip(run_dir: Path) -> None:
     assert list(run.thresholds["sites"]) == list(ref["sites"])
     for k, v in ref.items():
         np.testing.assert_array_equal(run.thresholds[k], v)
+
+
+def _rtl_sim(ok: bool = True) -> dict:
+    """An ``rtl_sim.json`` as ``dybnn rtl RUN_DIR --sim`` writes it (``RtlSimRecord``)."""
+    from runfiles.records import RtlFifoRow, RtlSimRecord
+
+    fifos = [RtlFifoRow("q", "inq", "conv0", 30, 30, "srl"), RtlFifoRow("s_b", "dup0", "add1", 340, 339, "block"),
+             RtlFifoRow("y", "fc", None, 2, 1, "srl")]  # fmt: skip
+    return RtlSimRecord(graph="dybnn-tiny", part="xc7z020clg400-1", clock_ns=10.0, frames=3,
+                        mismatches=0 if ok else 5, ok=ok, cycles_per_frame=1854, model_cycles_per_frame=1854,
+                        latency_cycles=4185, model_latency_cycles=4185, build_seconds=37.5, run_seconds=0.06,
+                        cycles_per_second=2.3e5, fifos=fifos, stress_ok=ok).to_json()  # fmt: skip
+
+
+def test_rtl_section_only_with_a_simulation(run_dir: Path) -> None:
+    """No rtl_sim.json: no RTL section (it is not a flow step); with one: measured cycles, latency and every FIFO's
+    occupancy beside the model's, the same numbers as the file; a malformed file names the field."""
+    assert [s for s in summarize(run_dir).sections if s.step == "rtl"] == []
+    doc = _rtl_sim()
+    (run_dir / "rtl_sim.json").write_text(json.dumps(doc))
+    report = summarize(run_dir)
+    (rtl,) = [s for s in report.sections if s.step == "rtl"]
+    assert rtl.status == "done" and rtl.source == "rtl_sim.json"
+    cycles, fifos = rtl.tables
+    assert cycles.rows[0][1:] == ("1,854", "1,854", "yes") and cycles.rows[1][1:] == ("4,185", "4,185", "yes")
+    assert [(r[0], parse_number(r[3]), parse_number(r[4])) for r in fifos.rows] == [
+        (f["tensor"], f["depth"], f["max_level"]) for f in doc["fifos"]
+    ]
+    assert "1 of 3 FIFOs were full" in " ".join(rtl.paragraphs)
+    (run_dir / "rtl_sim.json").write_text(json.dumps(_rtl_sim(ok=False)))
+    assert [s.status for s in summarize(run_dir).sections if s.step == "rtl"] == ["failed"]
+    doc["fifos"][1]["max_level"] = "x"
+    (run_dir / "rtl_sim.json").write_text(json.dumps(doc))
+    (rtl,) = [s for s in summarize(run_dir).sections if s.step == "rtl"]
+    assert (
+        rtl.status == "unreadable"
+        and "rtl_sim.json: field fifos[1].max_level: expected an integer" in (rtl.paragraphs[0])
+    )

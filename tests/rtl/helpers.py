@@ -47,6 +47,8 @@ def check_design(
         assert m == 0
     if timed and len(x) >= 3:
         assert res.cycles_per_frame == res.model_cycles_per_frame, res.summary()
+    if timed:  # first-frame latency within 5 % of the timing model's (the estimator's)
+        assert abs(res.latency - res.model_latency) <= 0.05 * res.model_latency, res.summary()
     if gaps:
         res2 = run_sim(prj, g, x, gaps=0.4, backpressure=0.4, seed=seed + 1, build_s=0.0)
         for t in res2.mismatches:

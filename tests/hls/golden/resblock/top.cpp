@@ -59,7 +59,7 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<13> > s_y2("y2");
 #pragma HLS STREAM variable=s_y2 depth=2
     hls::stream<ap_uint<18> > s_sc("sc");
-#pragma HLS STREAM variable=s_sc depth=18
+#pragma HLS STREAM variable=s_sc depth=15
     hls::stream<ap_uint<16> > s_r2("r2");
 #pragma HLS STREAM variable=s_r2 depth=2
     hls::stream<ap_uint<16> > s_p2("p2");
@@ -67,7 +67,7 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<16> > s_p2_a("p2_a");
 #pragma HLS STREAM variable=s_p2_a depth=18
     hls::stream<ap_uint<16> > s_p2_b("p2_b");
-#pragma HLS STREAM variable=s_p2_b depth=18
+#pragma HLS STREAM variable=s_p2_b depth=17
     hls::stream<ap_uint<16> > s_m("m");
 #pragma HLS STREAM variable=s_m depth=2
     hls::stream<ap_uint<16> > s_cc("cc");
@@ -87,7 +87,7 @@ void resblock_top(hls::stream<ap_uint<32> >& in_x, hls::stream<ap_uint<32> >& ou
     hls::stream<ap_uint<56> > s_y1_4("y1 (4 per word)");
 #pragma HLS STREAM variable=s_y1_4 depth=2
     hls::stream<ap_uint<64> > s_s_b_4("s_b (4 per word)");
-#pragma HLS STREAM variable=s_s_b_4 depth=18
+#pragma HLS STREAM variable=s_s_b_4 depth=16
     hls::stream<ap_uint<16> > s_r1_1("r1 (1 per word)");
 #pragma HLS STREAM variable=s_r1_1 depth=2
     hls::stream<ap_uint<16> > s_g_2("g (2 per word)");
