@@ -12,9 +12,12 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
 * ``export-real``  the same calibrated on 2 digits images resized to 224x224 (``--calib-data digits``)
 * ``lower``        ``dybnn lower DIR/model.onnx --out DIR/hw``
 * ``verify``       ``dybnn verify DIR --samples 2`` (torch, qonnx, ref, numba; exact or exit 1)
+* ``verify-real``  the same on the digits-calibrated export
 * ``estimate``     ``dybnn estimate DIR/model.onnx --part u250``
 * ``hls-csim``     ``dybnn hls DIR/model.onnx --part u250 --clock-ns 4 --out DIR/hls --csim --samples 1`` (project
                    generation, g++ build of the C simulation, one frame, compared with hwsim exactly)
+* ``train``        ``dybnn train --model M --dataset digits --input-size 224`` for a few steps (3 epochs of one
+                   batch of 2 images: one step of each training step, BatchNorm folded in the third), no export
 
 The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
 status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 
 MODELS = ("dybnn-reactnet-a", "dybnn-react-resnet18")
-STEPS = ("export", "export-real", "lower", "verify", "estimate", "hls-csim")
+STEPS = ("export", "export-real", "lower", "verify", "verify-real", "estimate", "hls-csim", "train")
 
 
 def run(cmd: list[str], cwd: Path) -> dict:
@@ -78,9 +81,13 @@ def main(argv: list[str] | None = None) -> int:
                             "--calib-data", "digits", "--calib-images", "2"],
             "lower": [*py, "lower", str(d / "model.onnx"), "--out", str(d / "hw")],
             "verify": [*py, "verify", str(d), "--samples", str(a.samples), "--qonnx-samples", str(a.samples)],
+            "verify-real": [*py, "verify", str(real), "--samples", str(a.samples), "--qonnx-samples", str(a.samples)],
             "estimate": [*py, "estimate", str(d / "model.onnx"), "--part", "u250"],
             "hls-csim": [*py, "hls", str(d / "model.onnx"), "--part", "u250", "--clock-ns", "4",
                          "--out", str(d / "hls"), "--csim", "--samples", "1", "--timeout", "1200"],
+            "train": [*py, "train", "--model", m, "--dataset", "digits", "--input-size", "224", "--epochs", "3",
+                      "--batch-size", "2", "--max-steps-per-epoch", "1", "--out", str(a.out / f"{m}-train"),
+                      "--overwrite", "--no-export", "--quiet"],
         }  # fmt: skip
         for s in steps:
             r = {"model": m, "step": s, **run(plan[s], root)}

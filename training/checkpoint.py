@@ -27,7 +27,7 @@ from torch import nn
 
 from runfiles.layout import CHECKPOINT as CHECKPOINT_NAME
 from runfiles.outputs import atomic_write_bytes
-from training.layers import HyperConfig, is_folded
+from training.layers import FoldableBatchNorm2d, HyperConfig, is_folded
 from training.models import MODELS, ModelConfig, build_model
 from training.steps import apply_step
 
@@ -196,7 +196,9 @@ def _check_state_keys(model: nn.Module, state: dict[str, Any], source: str | os.
     (``pre_q``, the exact-by-construction statistic of the hyper functions and the global pooling) lacks exactly
     the ``pre_q`` quantizers' state. It cannot be completed: ``pre_q``'s scale is a statistic of the
     activations of the training run, and the model without it computed a different function (a sum of the
-    unrequantized feature map), so such a checkpoint is refused with what to do instead.
+    unrequantized feature map), so such a checkpoint is refused with what to do instead. Likewise a folded
+    checkpoint written before the BatchNorm after a real convolution was folded into that convolution
+    (:meth:`training.layers.FixedConv2d.absorb`): it holds a separate ``affine`` scale-bias instead.
     """
     with _full_state_dict():
         expected = set(model.state_dict())
@@ -209,6 +211,18 @@ def _check_state_keys(model: nn.Module, state: dict[str, Any], source: str | os.
             f"their 8-bit requantizer pre_q: no state for {len(modules)} of them (e.g. {modules[0]}.pre_q); "
             "the model now computes a different statistic, so this checkpoint cannot be completed: retrain it "
             "with `dybnn train`, or write a fresh random-init model with `dybnn export --random-init`"
+        )
+    absorbed = sorted(
+        n for n, m in model.named_modules() if isinstance(m, FoldableBatchNorm2d) and m.absorbed
+    )
+    old_affine = [k for k in unexpected if k.split(".affine.")[0] in absorbed]
+    if old_affine and len(old_affine) == len(unexpected) and all(k.endswith(".conv.bias") for k in missing):
+        raise CheckpointError(
+            f"{source}: written by an older dybnn, whose folded BatchNorm after a real convolution was a "
+            f"separate scale-bias ({old_affine[0]}); the BatchNorm is now folded into the convolution's weights "
+            "and a bias on its accumulator grid (exact in float32 for any statistics), a different function, so "
+            "this folded checkpoint cannot be loaded: retrain the integer step from a step-2 checkpoint, or "
+            "write a fresh random-init model with `dybnn export --random-init`"
         )
     if missing or unexpected:
         what = []

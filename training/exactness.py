@@ -584,7 +584,9 @@ def _as_float64(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @torch.no_grad()
-def pooling_bounds(model: nn.Module, x: torch.Tensor | None = None) -> list[TensorRange]:
+def pooling_bounds(
+    model: nn.Module, x: torch.Tensor | None = None, convolutions: bool = False
+) -> list[TensorRange]:
     """The worst case over every input of each reduction over a feature map of ``model`` (sum-pooling,
     average pooling), from the bit widths of its input type alone, as :func:`check_exact_range` checks it.
 
@@ -592,7 +594,13 @@ def pooling_bounds(model: nn.Module, x: torch.Tensor | None = None) -> list[Tens
     module graph and the map sizes: the bounds do not depend on the values, and hold whatever the calibration.
     A pooling whose input type is unknown (not a quantizer's output) is returned with ``static=False`` and
     ``units = inf``. Cheap enough to check every registry model at its native size in the fast tests.
+
+    ``convolutions``: also every convolution (binary or real, with its bias: a real convolution with its
+    BatchNorm folded in, :meth:`training.layers.FixedConv2d.absorb`), bounded the same way from its input type,
+    its quantized weights and bias; the model must then be folded and have run an inference forward (the
+    bias' scale is the input's times the weights', cached by that forward).
     """
+    kinds = (*_POOLING, QuantConv2d) if convolutions else _POOLING
     if x is None:
         x = synthetic_inputs(model, 1)
     statics: dict[int, _Static] = {}
@@ -607,7 +615,7 @@ def pooling_bounds(model: nn.Module, x: torch.Tensor | None = None) -> list[Tens
             st = _Static(t, xs.bound, xs.grid)
         if st is not None and id(t) not in statics:
             statics[id(t)] = st
-        if not isinstance(module, _POOLING) or id(t) in statics:
+        if not isinstance(module, kinds) or (id(t) in statics and isinstance(module, _POOLING)):
             return
         if xs is None and isinstance(module, GlobalSumShift) and inp is not None:
             xs = _Static(inp, torch.zeros(0), torch.zeros(0))

@@ -62,7 +62,8 @@ from training.layers import (
 
 @torch.no_grad()
 def prepare_for_export(model: nn.Module) -> nn.Module:
-    """Fold every BatchNorm into its integer scale-bias form (if not yet) and put the model in ``eval()``.
+    """Fold every BatchNorm into its integer scale-bias form, or into the real convolution that feeds it (if not
+    yet), and put the model in ``eval()``.
 
     The folded scale-bias quantizers (8-bit per-channel PoT scale, 16-bit bias with its own scale) compute their
     scales from the parameters on every call, so they need no calibration; this checks that they give finite,
@@ -78,7 +79,7 @@ def prepare_for_export(model: nn.Module) -> nn.Module:
     fold_batchnorms(model)
     model.eval()
     for name, m in model.named_modules():
-        if isinstance(m, FoldableBatchNorm2d):
+        if isinstance(m, FoldableBatchNorm2d) and m.affine is not None:  # not one folded into its conv
             for what, q in (("scale", m.affine.quant_weight()), ("bias", m.affine.quant_bias())):
                 scale = q.scale.detach().double()
                 log2 = torch.log2(scale)

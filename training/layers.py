@@ -37,6 +37,7 @@ from training.quantizers import (
     Int16ActFixedPoint,
     Int16BiasFixedPoint,
     Int16ParamFixedPoint,
+    Int24AccumulatorBias,
     Uint8ActFixedPoint,
 )
 
@@ -50,8 +51,11 @@ def binary_act(ste: str = "approxsign") -> qnn.QuantIdentity:
     return qnn.QuantIdentity(act_quant=ACT_STE[ste], return_quant_tensor=False)
 
 
-def fixed_act(bits: int = 16, signed: bool = True) -> qnn.QuantIdentity:
-    """A fixed-point requantizer (round half to even, saturate) with a power-of-two scale."""
+def fixed_act(bits: int = 16, signed: bool = True, quant_tensor: bool = False) -> qnn.QuantIdentity:
+    """A fixed-point requantizer (round half to even, saturate) with a power-of-two scale.
+
+    ``quant_tensor``: return a Brevitas ``QuantTensor`` (value and scale), for a :class:`FixedConv2d` whose bias
+    lives on its accumulator's grid (input scale x weight scale) once a BatchNorm is folded into it."""
     if signed and bits == 16:
         q = Int16ActFixedPoint
     elif signed and bits == 8:
@@ -60,7 +64,7 @@ def fixed_act(bits: int = 16, signed: bool = True) -> qnn.QuantIdentity:
         q = Uint8ActFixedPoint
     else:
         raise ValueError(f"no fixed-point activation quantizer for bits={bits} signed={signed}")
-    return qnn.QuantIdentity(act_quant=q, return_quant_tensor=False)
+    return qnn.QuantIdentity(act_quant=q, return_quant_tensor=quant_tensor)
 
 
 class QuantParam(nn.Module):
@@ -136,19 +140,43 @@ class BinaryLinear(nn.Module):
 
 
 class FixedConv2d(nn.Module):
-    """Multi-bit convolution (stem): 8-bit per-channel PoT weights on a fixed-point input, no bias."""
+    """Multi-bit convolution (stem, downsampling shortcut): 8-bit per-channel PoT weights on a fixed-point input,
+    no bias; with a BatchNorm folded in (:meth:`absorb`), the folded weights and a 24-bit bias on the
+    accumulator's grid."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> None:
         super().__init__()
-        self.conv = qnn.QuantConv2d(
+        self.conv = self._make(cin, cout, kernel, stride, padding, bias=False)
+
+    @staticmethod
+    def _make(cin: int, cout: int, kernel, stride, padding, bias: bool) -> qnn.QuantConv2d:
+        conv = qnn.QuantConv2d(
             cin,
             cout,
             kernel,
             stride=stride,
             padding=padding,
-            bias=False,
+            bias=bias,
             weight_quant=Int8WeightPerChannelFxp,
+            bias_quant=Int24AccumulatorBias if bias else None,
         )
+        if bias:  # an inference forward caches the bias scale: quant_bias() (the range analysis) needs no input
+            conv.bias_quant.cache_inference_quant_bias = True
+        return conv
+
+    @torch.no_grad()
+    def absorb(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        """Fold the per-channel affine ``a_c * y + b_c`` that follows the convolution into it: weights
+        ``a_c * W_c`` (requantized to 8-bit per-channel PoT by the weight quantizer), bias ``b_c`` on the
+        accumulator's grid (:class:`~training.quantizers.Int24AccumulatorBias`). The input must then be a
+        ``QuantTensor`` (:func:`fixed_act` with ``quant_tensor=True``)."""
+        c = self.conv
+        new = self._make(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, bias=True)
+        new = new.to(c.weight.device)
+        new.weight.copy_(c.weight * a.view(-1, 1, 1, 1))
+        new.bias.copy_(b)
+        new.train(c.training)
+        self.conv = new
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
@@ -179,24 +207,37 @@ class FoldableBatchNorm2d(nn.Module):
     from the BatchNorm statistics ``a = gamma / sqrt(var + eps)``, ``b = beta - mean * a``.
     """
 
-    def __init__(self, channels: int, ndim: int = 4) -> None:
+    def __init__(self, channels: int, ndim: int = 4, into: FixedConv2d | None = None) -> None:
         super().__init__()
         self.channels = channels
         self.ndim = ndim
         self.bn = nn.BatchNorm2d(channels) if ndim == 4 else nn.BatchNorm1d(channels)
         self.affine: qnn.QuantScaleBias | None = None
+        # a plain tuple, not a submodule: the convolution belongs to the model (one copy in the state dict)
+        self._into = (into,) if into is not None else ()
+        self.absorbed = False
 
     @property
     def folded(self) -> bool:
-        return self.affine is not None
+        return self.affine is not None or self.absorbed
 
     @torch.no_grad()
     def fold(self) -> None:
+        """Fold into the scale-bias form, or, when built with ``into=conv`` (a real convolution feeding this
+        BatchNorm directly), into that convolution's weights and bias: its float32 sum then stays below
+        2**24 units for any statistics (``docs/numerics.md``), where a separate scale ``a_c`` of 8 bits times
+        an accumulator of up to 22 bits would not."""
         if self.folded:
             return
         bn = self.bn
         a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         b = bn.bias - bn.running_mean * a
+        if self._into:
+            self._into[0].absorb(a, b)
+            del self.bn
+            self.bn = None
+            self.absorbed = True
+            return
         shape = (1, -1, 1, 1) if self.ndim == 4 else (1, -1)
         self.affine = qnn.QuantScaleBias(
             self.channels,
@@ -212,6 +253,8 @@ class FoldableBatchNorm2d(nn.Module):
         self.bn = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.absorbed:
+            return x
         if self.affine is not None:
             return self.affine(x)
         return self.bn(x)

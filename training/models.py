@@ -117,9 +117,9 @@ class ReActNetA(nn.Module):
     ) -> None:
         super().__init__()
         self.cfg = cfg
-        self.in_q = fixed_act(8)
+        self.in_q = fixed_act(8, quant_tensor=True)
         self.stem = FixedConv2d(in_channels, stem_channels, 3, stride=stem_stride, padding=1)
-        self.stem_bn = FoldableBatchNorm2d(stem_channels)
+        self.stem_bn = FoldableBatchNorm2d(stem_channels, into=self.stem)
         self.stem_q = fixed_act(16)
         blocks = []
         cin = stem_channels
@@ -151,11 +151,12 @@ class BasicBlock18(nn.Module):
         self.bn = FoldableBatchNorm2d(cout)
         self.down = None
         if stride != 1 or cin != cout:
+            conv = FixedConv2d(cin, cout, 1)
             self.down = nn.Sequential(
                 nn.AvgPool2d(2) if stride == 2 else nn.Identity(),
-                fixed_act(8),
-                FixedConv2d(cin, cout, 1),
-                FoldableBatchNorm2d(cout),
+                fixed_act(8, quant_tensor=True),
+                conv,
+                FoldableBatchNorm2d(cout, into=conv),
             )
         self.add_q = fixed_act(16)
         self.prelu = DyPReLU(cout, cfg.hyper) if cfg.dynamic else RPReLU(cout)
@@ -173,9 +174,9 @@ class ReActResNet18(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, widths: list[int], cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.in_q = fixed_act(8)
+        self.in_q = fixed_act(8, quant_tensor=True)
         self.stem = FixedConv2d(in_channels, widths[0], 7, stride=2, padding=3)
-        self.stem_bn = FoldableBatchNorm2d(widths[0])
+        self.stem_bn = FoldableBatchNorm2d(widths[0], into=self.stem)
         self.stem_q = fixed_act(16)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         blocks = []

@@ -30,6 +30,7 @@ from brevitas.quant.fixed_point import (
     Int8BiasPerTensorFixedPointInternalScaling,
     Int8WeightPerChannelFixedPoint,
 )
+from brevitas.quant.scaled_int import Int24Bias
 from torch import nn
 
 #: Number of training steps during which fixed-point activation scales come from batch statistics
@@ -146,6 +147,17 @@ class Int16BiasFixedPoint(Int8BiasPerTensorFixedPointInternalScaling):
 
     bit_width = 16
     scaling_min_val = 2.0  # a bound on the range: scale >= 2 / 2**15
+
+
+class Int24AccumulatorBias(Int24Bias):
+    """Signed 24-bit bias on the accumulator's grid: scale = input scale x per-channel weight scale (the layer's
+    input must be a Brevitas ``QuantTensor``).
+
+    The bias of a real convolution with its BatchNorm folded in (:meth:`training.layers.FixedConv2d.absorb`):
+    on the accumulator's own grid it adds at most ``2**23`` units to a sum of ``K`` products of an 8-bit input and
+    8-bit weights (``K * 2**7 * 127`` units), so the float32 convolution is exact for every ``K <= 516`` whatever
+    the BatchNorm statistics (``docs/numerics.md``).
+    """
 
 
 class Int16ParamFixedPoint(Int8WeightPerTensorFixedPoint):

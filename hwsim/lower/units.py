@@ -38,6 +38,14 @@ def _conv_input(cv: Converter, node, x: Any) -> tuple[HwT, tuple[int, int, int, 
 def _conv(cv: Converter, node, ins):
     x, w = ins[0], ins[1]
     bias = ins[2] if len(ins) > 2 else None
+    if isinstance(bias, Const) and np.asarray(bias.value).ndim == 1:
+        # ONNX Conv's bias B is (Cout,): one value per output channel (axis 1), not NumPy-broadcast on the last axis
+        sc = bias.scale
+        bias = bias.with_value(
+            bias.name,
+            np.asarray(bias.value).reshape(-1, 1, 1),
+            None if sc is None else np.broadcast_to(sc, np.shape(bias.value)).reshape(-1, 1, 1),
+        )
     if attr(node, "group", 1) != 1:
         raise unsupported(node, f"grouped convolution (group={attr(node, 'group')}) is not supported")
     if any(d != 1 for d in attr(node, "dilations", [1, 1])):

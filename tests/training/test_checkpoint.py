@@ -144,3 +144,26 @@ def test_checkpoint_from_before_pre_q_is_refused_in_one_line(tmp_path):
     torch.save(ckpt, f)
     msg = _one_line_error(f)
     assert "unexpected key(s), e.g. stem.extra" in msg and "missing key(s)" in msg
+
+
+def test_folded_checkpoint_with_a_separate_stem_scale_bias_is_refused_in_one_line(tmp_path):
+    """Before the BatchNorm after a real convolution was folded into it, a folded checkpoint held a separate
+    ``stem_bn.affine`` scale-bias and no convolution bias: refused in one line naming the key; a folded
+    checkpoint of this version round-trips."""
+    from training.layers import fold_batchnorms
+
+    model = build_model("dybnn-tiny")
+    fold_batchnorms(model)
+    ckpt = _checkpoint(model, "dybnn-tiny", 3, True)
+    f = tmp_path / "new.pt"
+    torch.save(ckpt, f)
+    load_checkpoint(f)
+    state = dict(ckpt["model_state"])
+    c = state.pop("stem.conv.bias").numel()
+    state["stem_bn.affine.weight"] = torch.ones(c)
+    state["stem_bn.affine.bias"] = torch.zeros(c)
+    ckpt["model_state"] = state
+    f = tmp_path / "old.pt"
+    torch.save(ckpt, f)
+    msg = _one_line_error(f)
+    assert "stem_bn.affine" in msg and "folded into the convolution" in msg and "--random-init" in msg
