@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "estimate": ("estimate", "Estimate LUT/FF/BRAM/URAM/DSP and cycles per layer; pick the folding."),
     "hls": ("hls", "Generate an HLS C++ project (and C-simulate it with g++)."),
     "rtl": ("rtl", "Generate the RTL (SystemVerilog) design (and simulate it with Verilator)."),
+    "synth": ("synth", "Synthesize the RTL design with Yosys per instance; resources beside the estimate."),
     "flow": ("flow", "Run every step, train to report, skipping the ones that are up to date."),
     "study": ("study", "Static vs dynamic thresholds: accuracy over seeds and hardware cost."),
     "report": ("report", "Rebuild report.html and summary.md from what a run directory holds."),

@@ -158,6 +158,20 @@ def mem_path(ident: str, name: str) -> str:
     return f"mem/{ident}_{name.lower()}.mem"
 
 
+def instance_params(rp: RtlPlan, node: str) -> dict[str, int | str]:
+    """The SV parameters of ``node``'s instance, the ``<X>_INIT_FILE`` paths of its memory images included."""
+    inst = rp.instances[node]
+    params = dict(inst.params)
+    for m in inst.mems:
+        if m.kind == "rom":
+            params[f"{m.name}_INIT_FILE"] = mem_path(rp.idents[node], m.name)
+    return params
+
+
+def _dwc_params(c: dict[str, Any]) -> dict[str, int]:
+    return {"IN_E": c["in_e"], "OUT_E": c["out_e"], "BITS": c["bits"], "G": math.gcd(c["in_e"], c["out_e"])}
+
+
 def _context(rp: RtlPlan) -> dict[str, Any]:
     """Plain values for top.sv.j2 and the testbench templates."""
     plan = rp.hls
@@ -183,18 +197,14 @@ def _context(rp: RtlPlan) -> dict[str, Any]:
     for c in plan.calls:
         if c["kind"] == "dwc":
             a, b = c["args"]
-            dwcs.append({"name": f"u_dwc_{b}", "params": {"IN_E": c["in_e"], "OUT_E": c["out_e"], "BITS": c["bits"],
-                         "G": math.gcd(c["in_e"], c["out_e"])}, "src": src(a), "dst": dst(b)})  # fmt: skip
+            dwcs.append({"name": f"u_dwc_{b}", "params": _dwc_params(c), "src": src(a), "dst": dst(b)})
     for n in g.nodes:
         inst = rp.instances[n.name]
         code = plan.codes[n.name]
         ident = rp.idents[n.name]
         args = by_node[n.name]["args"]
         nin = len(code.inputs)
-        params = dict(inst.params)
-        for m in inst.mems:
-            if m.kind == "rom":
-                params[f"{m.name}_INIT_FILE"] = mem_path(ident, m.name)
+        params = instance_params(rp, n.name)
         ins = [{"sig": src(v), "width": p.width} for v, p in zip(args[:nin], code.inputs, strict=True)]
         outs = [{"sig": dst(v), "width": p.width} for v, p in zip(args[nin:], code.outputs, strict=True)]
         in_w = max(i["width"] for i in ins)
@@ -284,9 +294,16 @@ def manifest(rp: RtlPlan, clock_ns: float) -> dict[str, Any]:
                 "instance": f"u_{rp.idents[n.name]}",
                 "module": rp.instances[n.name].module,
                 "op_type": n.op_type,
+                # the instance's SV parameters (``dybnn synth`` elaborates each instance alone with them)
+                "params": instance_params(rp, n.name),
             }
             for n in g.nodes
         },  # fmt: skip
+        "width_converters": [
+            {"instance": f"u_dwc_{c['args'][1]}", "params": _dwc_params(c)}
+            for c in plan.calls
+            if c["kind"] == "dwc"
+        ],
         "node_cycles": {n.name: tm.nodes[n.name].cycles for n in g.nodes},
         "model": {"cycles_per_frame": tm.max_cycles, "latency_cycles": tm.latency},
     }

@@ -1,0 +1,168 @@
+"""Yosys synthesis of whole designs (``dybnn synth``): wall and CPU time with a cold cache, totals beside the
+estimate; with ``--dynamic-cost`` the per-site cost of the DyBNN dynamic threshold units.
+
+Designs (random weights; the folding search's choice for the part at 10 ns):
+
+* ``dybnn-tiny``, ``reactnet-tiny``: ``training.export.export_random(name, calib_steps=4)``, lowered; zcu104;
+* ``dybnn-tiny-static``: dybnn-tiny with every dynamic unit replaced by its static equivalent
+  (``hls.estimate.static_equivalent``: Sign on ``tau``, PReLU on ``gamma``/``zeta``/``beta``), same folding;
+* ``tfc``, ``lfc``: Brevitas ``bnn_pynq`` ``tfc_1w1a`` / ``lfc_1w1a`` exported to QONNX and lowered; pynq-z1.
+
+Usage::
+
+    python benchmarks/bench_synth.py dybnn-tiny tfc --jobs 2            # cold cache (a fresh temp dir) each
+    python benchmarks/bench_synth.py dybnn-tiny reactnet-tiny dybnn-tiny-static --dynamic-cost --cache DIR
+    python benchmarks/bench_synth.py ... --json out.json
+
+Timing is the whole ``rtl.synth.synthesize`` call (project writing excluded); CPU = the Yosys child processes'
+user + system time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PARTS = {"dybnn-tiny": "zcu104", "reactnet-tiny": "zcu104", "dybnn-tiny-static": "zcu104", "tfc": "pynq-z1",
+         "lfc": "pynq-z1"}  # fmt: skip
+
+
+def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-process memo of lowered graphs
+    """(graph, folding, part) of a benchmark design."""
+    from hls.estimate import folding_search, static_equivalent
+    from hwsim.lower import lower
+
+    if name in _cache:
+        return _cache[name]
+    if name in ("dybnn-tiny", "reactnet-tiny"):
+        from training.export import export_random
+
+        g = lower(export_random(name, work / f"export-{name}", calib_steps=4))
+        folding = folding_search(g, 10.0, fit=PARTS[name])
+    elif name == "dybnn-tiny-static":
+        g0, folding, _ = build("dybnn-tiny", work)
+        g = static_equivalent(g0)
+    elif name in ("tfc", "lfc"):
+        from tests.hwsim.foreign import BNN_PYNQ_SHAPES, bnn_pynq, export
+
+        key = f"{name}_1w1a"
+        g = lower(export(bnn_pynq(key), work / f"{key}.onnx", BNN_PYNQ_SHAPES[key]))
+        folding = folding_search(g, 10.0, fit=PARTS[name])
+    else:
+        raise SystemExit(f"unknown design {name!r} (known: {', '.join(PARTS)})")
+    _cache[name] = (g, folding, PARTS[name])
+    return _cache[name]
+
+
+def run(name: str, work: Path, jobs: int, cache: Path | None) -> dict:
+    from hls.devices import resolve_part
+    from hls.estimate import estimate
+    from hwsim.partition import accelerator_part
+    from rtl.project import write_rtl_project
+    from rtl.synth import synthesize, write_synth
+    from rtl.synth_report import estimate_columns, format_table
+
+    g, folding, part = build(name, work)
+    dev = resolve_part(part)
+    prj = write_rtl_project(g, work / f"prj-{name}", dev.part, 10.0, folding)
+    cold = cache is None
+    cache_dir = Path(tempfile.mkdtemp(prefix="synth-cache-", dir=work)) if cold else cache
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    n = [0]
+
+    def on_unit(u, done, total):
+        n[0] = total
+        print(f"  [{done}/{total}] {u.instance} {'cached' if u.cached else f'{u.seconds:.1f} s'}", flush=True)
+
+    rec = synthesize(prj, jobs=jobs, cache=cache_dir, on_unit=on_unit)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rec.estimate = estimate_columns(estimate(accelerator_part(g), folding, 10.0, dev))
+    write_synth(prj / "synth.json", rec)
+    print(format_table(rec))
+    distinct = len({u.key for u in rec.units})
+    print(f"{name}: {len(rec.units)} instances ({distinct} distinct), {wall:.0f} s wall, {cpu:.0f} s CPU, "
+          f"jobs {jobs}, {'cold' if cold else 'given'} cache")  # fmt: skip
+    return {"design": name, "part": dev.part, "instances": len(rec.units), "distinct": distinct, "wall_s": wall,
+            "cpu_s": cpu, "jobs": jobs, "cold": cold, "synth": rec.to_json()}  # fmt: skip
+
+
+def dynamic_cost(results: dict[str, dict]) -> str:
+    """Per site: the DyBNN dynamic unit (dybnn-tiny), the static unit at the same place (dybnn-tiny-static) and
+    reactnet-tiny's unit at the same position; LUT (logic + LUTRAM + SRL), FF, BRAM18, DSP from Yosys."""
+    from rtl.synth import SynthRecord
+
+    recs = {k: SynthRecord.from_json(v["synth"]) for k, v in results.items()}
+    dyn = recs["dybnn-tiny"]
+    sites = [u for u in dyn.by_kind("node") if u.op_type in ("DynamicSign", "DynamicPReLU")]
+    static = (
+        {u.name: u for u in recs["dybnn-tiny-static"].by_kind("node")} if "dybnn-tiny-static" in recs else {}
+    )
+    react = []
+    if "reactnet-tiny" in recs:
+        react = [u for u in recs["reactnet-tiny"].by_kind("node") if u.op_type in ("Sign", "PReLU")]
+
+    def cols(u) -> str:
+        if u is None:
+            return "- | - | - | -"
+        r = u.resources
+        return f"{r.lut_total:,} | {r.ff:,} | {r.bram18} | {r.dsp}"
+
+    lines = ["| site | dybnn-tiny unit | LUT | FF | BRAM18 | DSP | static equivalent | LUT | FF | BRAM18 | DSP "
+             "| reactnet-tiny unit | LUT | FF | BRAM18 | DSP |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    kinds = {"DynamicSign": "Sign", "DynamicPReLU": "PReLU"}
+    count = {"Sign": 0, "PReLU": 0}
+    for u in sites:
+        s = static.get(u.name)
+        k = kinds[u.op_type]
+        same = [x for x in react if x.op_type == k]
+        r = same[count[k]] if count[k] < len(same) else None
+        count[k] += 1
+        lines.append(f"| {u.name} | {u.op_type} | {cols(u)} | {s.op_type if s else '-'} | {cols(s)} | "
+                     f"{r.name + ' ' + r.op_type if r else '-'} | {cols(r)} |")  # fmt: skip
+    tot = {}
+    for key, rec in recs.items():
+        t = rec.totals
+        tot[key] = f"{t.lut_total:,} LUT, {t.ff:,} FF, {t.bram18} BRAM18, {t.dsp} DSP"
+    lines.append("")
+    lines += [f"- {k} total: {v}" for k, v in tot.items()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("designs", nargs="+", choices=list(PARTS))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument(
+        "--cache", type=Path, default=None, help="Cache directory (default: a fresh one per design)."
+    )
+    ap.add_argument("--work", type=Path, default=None, help="Where the projects go (default: a temp dir).")
+    ap.add_argument(
+        "--dynamic-cost", action="store_true", help="Print the per-site table of the dynamic units."
+    )
+    ap.add_argument("--json", type=Path, default=None, help="Write the results here.")
+    a = ap.parse_args()
+    work = a.work or Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = {d: run(d, work, a.jobs, a.cache) for d in a.designs}
+    if a.dynamic_cost:
+        print(dynamic_cost(results))
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=1))
+    for r in results.values():
+        print(f"{r['design']}: {r['wall_s']:.0f} s wall, {r['cpu_s']:.0f} s CPU ({r['instances']} instances, "
+              f"{r['distinct']} distinct, jobs {r['jobs']}, {'cold' if r['cold'] else 'given'} cache)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

