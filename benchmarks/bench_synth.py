@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PARTS = {"dybnn-tiny": "zcu104", "reactnet-tiny": "zcu104", "dybnn-tiny-static": "zcu104", "tfc": "pynq-z1",
-         "lfc": "pynq-z1"}  # fmt: skip
+         "lfc": "pynq-z1", "matrix-a": "pynq-z1", "matrix-b": "zcu104", "elementwise": "pynq-z1",
+         "dynamic-a": "pynq-z1", "dynamic-b": "zcu104"}  # fmt: skip
 
 
 def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-process memo of lowered graphs
@@ -55,6 +56,25 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
         key = f"{name}_1w1a"
         g = lower(export(bnn_pynq(key), work / f"{key}.onnx", BNN_PYNQ_SHAPES[key]))
         folding = folding_search(g, 10.0, fit=PARTS[name])
+    elif name.startswith(("matrix", "elementwise", "dynamic")):
+        # the RTL tests' fuzz designs (every node type): random kernels, strides, padding, foldings
+        import numpy as np
+
+        from tests.hls.cases import random_folding
+        from tests.rtl.cases import matrix_graph
+        from tests.rtl.cases_d2 import dynamic_graph, elementwise_graph, varied_folding
+
+        seed = {"matrix-a": 0, "matrix-b": 1, "elementwise": 2, "dynamic-a": 3, "dynamic-b": 4}[name]
+        rng = np.random.default_rng(seed)
+        if name.startswith("matrix"):
+            g = matrix_graph(rng, c=4 if seed == 0 else 8, hw=6, co=4 if seed == 0 else 16, streaming=True)
+            folding = random_folding(g, rng)
+        elif name == "elementwise":
+            g = elementwise_graph(rng, c=10, hw=4, dynamic=False)
+            folding = varied_folding(g, rng)
+        else:
+            g = dynamic_graph(rng, c=6 if seed == 3 else 16, hw=4 if seed == 3 else 6)
+            folding = varied_folding(g, rng)
     else:
         raise SystemExit(f"unknown design {name!r} (known: {', '.join(PARTS)})")
     _cache[name] = (g, folding, PARTS[name])
@@ -139,6 +159,42 @@ def dynamic_cost(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def node_errors(results: dict[str, dict]) -> str:
+    """Per node instance of every design: the estimate beside Yosys (LUT = logic + LUTRAM + SRL), the relative
+    errors, and per node type the median and largest absolute LUT and FF error."""
+    from statistics import median
+
+    from rtl.synth import SynthRecord
+
+    rows, by_type = [], {}
+    for d, v in results.items():
+        rec = SynthRecord.from_json(v["synth"])
+        for u in rec.by_kind("node"):
+            e = (rec.estimate or {}).get(u.name)
+            if e is None:
+                continue
+            r = u.resources
+
+            def err(est: float, ys: int) -> float | None:
+                return None if ys == 0 and est == 0 else (est - ys) / max(ys, 1)
+
+            el, ef = err(e["lut"], r.lut_total), err(e["ff"], r.ff)
+            rows.append(f"| {d} | {u.name} | {u.op_type} | {round(e['lut']):,} / {r.lut_total:,} | "
+                        f"{el:+.0%} | {round(e['ff']):,} / {r.ff:,} | {ef:+.0%} | {e['bram18']:g} / {r.bram18} | "
+                        f"{e['dsp']:g} / {r.dsp} |")  # fmt: skip
+            by_type.setdefault(u.op_type, []).append((abs(el or 0), abs(ef or 0), e["bram18"] == r.bram18,
+                                                      e["dsp"] == r.dsp))  # fmt: skip
+    out = ["| design | node | type | LUT est / Yosys | err | FF est / Yosys | err | BRAM18 | DSP |",
+           "|---|---|---|---|---|---|---|---|---|", *rows, "",
+           "| type | instances | LUT median / max abs err | FF median / max abs err | BRAM18 equal | DSP equal |",
+           "|---|---|---|---|---|---|"]  # fmt: skip
+    for t, v in sorted(by_type.items()):
+        lut, ff = [x[0] for x in v], [x[1] for x in v]
+        out.append(f"| {t} | {len(v)} | {median(lut):.0%} / {max(lut):.0%} | {median(ff):.0%} / {max(ff):.0%} | "
+                   f"{sum(x[2] for x in v)}/{len(v)} | {sum(x[3] for x in v)}/{len(v)} |")  # fmt: skip
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("designs", nargs="+", choices=list(PARTS))
@@ -151,12 +207,17 @@ def main() -> None:
         "--dynamic-cost", action="store_true", help="Print the per-site table of the dynamic units."
     )
     ap.add_argument("--json", type=Path, default=None, help="Write the results here.")
+    ap.add_argument(
+        "--node-errors", action="store_true", help="Per node: estimate beside Yosys, errors by type."
+    )
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-synth-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {d: run(d, work, a.jobs, a.cache) for d in a.designs}
     if a.dynamic_cost:
         print(dynamic_cost(results))
+    if a.node_errors:
+        print(node_errors(results))
     if a.json:
         a.json.write_text(json.dumps(results, indent=1))
     for r in results.values():
