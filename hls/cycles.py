@@ -11,8 +11,10 @@ frame). They are combined into the node's cycles per frame (:func:`node_cycles`)
 * **concurrent** loops (a convolution's sliding-window generator and its matrix-vector unit, a pool's window
   generator and its reducer) are separate processes of an inner ``#pragma HLS DATAFLOW`` region: the node's
   initiation interval is the largest trip count;
-* **sequential** loops of one process (DynamicSign: frame in, hyper-function layers, frame out; LabelSelect:
-  select, emit) add up.
+* **sequential** loops of one process (LabelSelect: select, emit) add up;
+* the DyBNN dynamic units (DynamicSign, DynamicPReLU) are three processes -- frame in, hyper function (its two
+  layers one after the other), frame out -- joined by the frame buffer, a stream of ``buffers`` frames
+  (:func:`dynamic_cycles`).
 
 Fill terms: pipeline fill is not included -- every loop is modelled at II=1 with zero pipeline depth, so a real
 schedule is a few cycles longer per loop (e.g. +7 in a published FINN CNV csynth report), and a node with
@@ -25,7 +27,9 @@ Per node type (``N`` vectors per frame, ``MH``/``MW`` matrix height/width, ``Hd`
     XnorDense, FixedDense   mvu = (MH/PE) * (MW/SIMD) * N
     SlidingWindow           swu (SIMD = PE)
     MaxPool, AvgPool        max(swu, pool)       pool = OH*OW*KH*KW*C/PE   (FINN Pool_Batch)
-    DynamicSign/PReLU       frame_in + hyper1 + hyper2 + frame_out = 2*H*W*C/PE + Hd*C/PE + n_out*Hd/PE
+    DynamicSign/PReLU       buffers = 1: max(frame_in, frame_out) + hyper;  buffers = 2: max(frame_in, hyper,
+                            frame_out); frame_in = frame_out = H*W*C/PE, hyper = hyper1 + hyper2 =
+                            Hd*C/PE + n_out*Hd/PE
     GlobalPool              H*W*C/PE             (the sums leave with the last pixel)
     LabelSelect             C/PE + k             (scan, then emit the k indices)
     others                  output elements / PE
@@ -59,10 +63,38 @@ CYCLES = Registry("cycle rule")
 CONCURRENT: tuple[type, ...] = (N.XnorConv, N.FixedConv, N.MaxPool, N.AvgPool)
 
 
-def combine(node_type: type, loops: dict[str, int]) -> int:
-    """Cycles per frame of a node from its loops' trip counts (max if concurrent, else the sum)."""
+#: node types built as the three processes of :func:`dynamic_cycles`
+DYNAMIC: tuple[type, ...] = (N.DynamicSign, N.DynamicPReLU)
+
+
+def dynamic_cycles(loops: dict[str, int], buffers: int) -> int:
+    """Cycles per frame of a DyBNN dynamic unit whose frame buffer holds ``buffers`` frames.
+
+    Three processes: *frame in* (stores the frame, accumulates the channel statistics), the *hyper function*
+    (``hyper1`` then ``hyper2``, once per frame, after the frame's last word) and *frame out* (once the frame's
+    deltas are there). The frame buffer is a ring of ``buffers`` frames between frame in and frame out: frame in
+    writes a word only into a slot that frame out has emitted, so it runs at most ``buffers`` frames ahead.
+
+    * ``buffers = 1``: frame f+1 streams in behind frame f streaming out, then waits ``hyper`` cycles before it
+      can stream out: ``max(frame_in, frame_out) + hyper``;
+    * ``buffers = 2`` (ping-pong): frame f+1 streams in while frame f waits for its deltas and streams out, so
+      each process runs once per frame: ``max(frame_in, hyper, frame_out)``.
+
+    The statistics and the deltas have one bank per buffered frame; the ring's order makes every bank free when
+    it is written (frame f+``buffers`` cannot start before frame f streams out)."""
+    hyper = loops["hyper1"] + loops["hyper2"]
+    if buffers == 1:
+        return max(loops["frame_in"], loops["frame_out"]) + hyper
+    return max(loops["frame_in"], hyper, loops["frame_out"])
+
+
+def combine(node_type: type, loops: dict[str, int], fold: Fold | None = None) -> int:
+    """Cycles per frame of a node from its loops' trip counts (max if concurrent, the dynamic units by
+    :func:`dynamic_cycles`, else the sum)."""
     if not loops:
         return 0
+    if issubclass(node_type, DYNAMIC):
+        return dynamic_cycles(loops, (fold or Fold()).buffers)
     if issubclass(node_type, CONCURRENT):
         return max(loops.values())
     return sum(loops.values())
@@ -72,7 +104,7 @@ def loop_rule(*classes: type) -> Callable:
     """Register the loop table of one or more node types (and the cycles per frame it gives)."""
 
     def deco(fn: Callable) -> Callable:
-        CYCLES.register(*classes)(lambda g, n, f: combine(type(n), fn(g, n, f)))
+        CYCLES.register(*classes)(lambda g, n, f: combine(type(n), fn(g, n, f), f))
         return LOOPS.register(*classes)(fn)
 
     return deco
@@ -95,7 +127,7 @@ def node_loops(g: HwGraph, node: N.Node, fold: Fold) -> dict[str, int]:
 
 def node_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
     """Cycles per frame of ``node`` at ``fold``: its loops combined by :func:`combine`."""
-    return combine(type(node), node_loops(g, node, fold))
+    return combine(type(node), node_loops(g, node, fold), fold)
 
 
 # ------------------------------------------------------------------------------------------ sliding window
@@ -175,10 +207,9 @@ def _label(g, node, f):
 
 @loop_rule(N.DynamicSign, N.DynamicPReLU)
 def _dynamic(g, node, f):
-    """Frame in (statistics on the fly, into the frame buffer), the hyper-function MLP (layer 1:
-    ``Hd * C/PE``, layer 2: ``n_out/PE * Hd``, PE multiply-accumulates per cycle), frame out:
-    ``2 * H*W*C/PE + Hd*C/PE + n_out*Hd/PE``. With a ping-pong frame buffer the initiation interval would be
-    ``max(in, out)``; this model is the single-buffer design of the template."""
+    """Frame in (statistics on the fly, into the frame buffer: ``H*W*C/PE``), the hyper-function MLP (layer 1:
+    ``Hd * C/PE``, layer 2: ``n_out/PE * Hd``, PE multiply-accumulates per cycle), frame out (``H*W*C/PE``);
+    combined by :func:`dynamic_cycles` at the fold's ``buffers``."""
     frame = _elems(g, node.inputs[0]) // f.pe
     h = node.hyper
     cin = h.w1.shape[1]

@@ -1,6 +1,7 @@
 """Folding: how many processing elements (PE) and SIMD lanes each node of a hardware graph uses.
 
-File format (JSON): ``{"node_name": {"pe": P, "simd": S}, ...}``, or ``{"matmul_layers": [{"pe": P, "simd": S},
+File format (JSON): ``{"node_name": {"pe": P, "simd": S}, ...}`` (a DynamicSign / DynamicPReLU may also give
+``"buffers": 1 | 2``, see below), or ``{"matmul_layers": [{"pe": P, "simd": S},
 ...]}`` applied in topological order to the nodes that hold weight matrices (XnorConv, XnorDense, FixedConv,
 FixedDense). Both forms may be combined; explicit node names win. Missing nodes get ``pe = simd = 1``.
 
@@ -11,6 +12,11 @@ Dimensions folded (FINN conventions):
 * streaming channel-wise nodes (Sign, DynamicSign, PReLU, DynamicPReLU, Add, pools, Requant, MultiThreshold,
   Duplicate, InputQuant, SlidingWindow, Concat, LabelSelect): ``pe`` channels per cycle, ``pe`` divides C; ``simd``
   must be 1 (SlidingWindow: ``pe`` is its SIMD width).
+* DyBNN dynamic units (DynamicSign, DynamicPReLU) also choose their frame buffer: ``buffers = 1`` holds one
+  frame (the next frame streams in behind the frame streaming out, then waits for the hyper function: cycles
+  ``max(in, out) + hyper``), ``buffers = 2`` two (ping-pong: frame f streams in while frame f-1 streams out
+  and the hyper function runs between them: cycles ``max(in, hyper, out)``) at twice the frame memory
+  (:mod:`hls.cycles`). Default 1; ``dybnn estimate --folding auto`` picks per site (:mod:`hls.estimate.search`).
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from hwsim import nodes as N
 from hwsim.graph import HwGraph
 
 MATRIX_TYPES = (N.XnorConv, N.XnorDense, N.FixedConv, N.FixedDense)
+#: node types with a frame buffer (the ``buffers`` field)
+BUFFERED_TYPES = (N.DynamicSign, N.DynamicPReLU)
+#: valid values of ``buffers``
+BUFFERS = (1, 2)
 
 #: widest stream an HLS ``ap_uint`` may have (Vitis HLS AP_INT_MAX_W default; FINN MAX_ALLOWED_AP_INT_W = 8191)
 MAX_STREAM_BITS = 8191
@@ -38,6 +48,8 @@ class FoldingError(ValueError):
 class Fold:
     pe: int = 1
     simd: int = 1
+    #: frames the frame buffer of a dynamic unit holds (:data:`BUFFERS`); 1 for every other node
+    buffers: int = 1
 
 
 def divisors(n: int) -> list[int]:
@@ -87,6 +99,17 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
         f = folding.get(node.name, Fold())
         if f.pe < 1 or f.simd < 1:
             raise FoldingError(f"node {node.name!r}: pe and simd must be >= 1, got pe={f.pe} simd={f.simd}")
+        if isinstance(node, BUFFERED_TYPES):
+            if f.buffers not in BUFFERS:
+                raise FoldingError(
+                    f"node {node.name!r} ({node.op_type}): buffers must be 1 or 2 (frames in its frame buffer), "
+                    f"got {f.buffers!r}"
+                )
+        elif f.buffers != 1:
+            raise FoldingError(
+                f"node {node.name!r} ({node.op_type}) has no frame buffer; 'buffers' applies to "
+                f"{' and '.join(t.__name__ for t in BUFFERED_TYPES)} only"
+            )
         if isinstance(node, MATRIX_TYPES):
             mh, mw, _ = matrix_dims(g, node)
             if mh % f.pe:
@@ -139,17 +162,22 @@ def parse(g: HwGraph, doc: dict[str, Any], source: str = "folding") -> dict[str,
         if k.startswith("_"):  # comments / metadata
             continue
         out[k] = _fold(v, f"{source}: node {k!r}")
-    validate(g, out)
+    try:
+        validate(g, out)
+    except FoldingError as e:
+        raise FoldingError(f"{source}: {e}") from None
     return out
 
 
 def _fold(v: Any, where: str) -> Fold:
-    if not isinstance(v, dict) or not set(v) <= {"pe", "simd"}:
-        raise FoldingError(f"{where}: expected {{'pe': int, 'simd': int}}, got {v!r}")
-    pe, simd = v.get("pe", 1), v.get("simd", 1)
-    if not isinstance(pe, int) or not isinstance(simd, int):
-        raise FoldingError(f"{where}: pe and simd must be integers, got {v!r}")
-    return Fold(pe, simd)
+    if not isinstance(v, dict) or not set(v) <= {"pe", "simd", "buffers"}:
+        raise FoldingError(
+            f"{where}: expected {{'pe': int, 'simd': int}} (and 'buffers': 1 | 2 for a dynamic unit), got {v!r}"
+        )
+    pe, simd, buffers = v.get("pe", 1), v.get("simd", 1), v.get("buffers", 1)
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (pe, simd, buffers)):
+        raise FoldingError(f"{where}: pe, simd and buffers must be integers, got {v!r}")
+    return Fold(pe, simd, buffers)
 
 
 def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
@@ -164,4 +192,8 @@ def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
 
 
 def to_json(folding: dict[str, Fold]) -> dict[str, dict[str, int]]:
-    return {k: {"pe": f.pe, "simd": f.simd} for k, f in folding.items()}
+    """The file format of :func:`parse` (``buffers`` only where it is not 1)."""
+    return {
+        k: {"pe": f.pe, "simd": f.simd, **({"buffers": f.buffers} if f.buffers != 1 else {})}
+        for k, f in folding.items()
+    }

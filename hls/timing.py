@@ -96,7 +96,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hls.cycles import conv_has_swu, node_cycles, node_loops
+from hls.cycles import conv_has_swu, dynamic_cycles, node_cycles, node_loops
 from hls.folding import MATRIX_TYPES, Fold, matrix_dims
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -114,6 +114,7 @@ __all__ = [
     "NodeTiming",
     "StreamGraph",
     "burst_depth",
+    "dynamic_cycles",
     "window_buffer_depth",
     "Timing",
     "first_output",
@@ -584,6 +585,33 @@ def _dwc_words(
     return s.at(wit), s.at(rit)
 
 
+def _dynamic_words(
+    g: HwGraph, node: N.Node, f: Fold, avail: np.ndarray, frames: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """DynamicSign / DynamicPReLU (``dybnn_dynamic_core``, the HLS ``_frame_buffer`` template; cycles per frame
+    :func:`hls.cycles.dynamic_cycles`): ``(cycles its output words are written, cycles its input words are
+    read)``. Three processes around a ring of ``buffers`` frames: frame in reads word ``i`` of frame ``k``, one
+    per cycle, once the word can be read and once frame ``k - buffers`` has emitted its word ``i`` (the ring slot;
+    the same cycle will do); the hyper function runs ``hyper1 + hyper2`` iterations from the cycle after the
+    frame's last word in and after the previous frame's hyper function; frame out writes the frame, one word
+    per cycle, from the cycle after its hyper function and after the previous frame's last word."""
+    loops = node_loops(g, node, f)
+    w, hyper = loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+    a = avail.reshape(frames, w)
+    rd, wr = np.zeros((frames, w)), np.zeros((frames, w))
+    i = np.arange(w, dtype=np.float64)
+    last_in = hyp_end = out_end = -1.0
+    for k in range(frames):
+        lim = a[k] if k < f.buffers else np.maximum(a[k], wr[k - f.buffers])
+        base = last_in + 1 + i
+        rd[k] = base + np.maximum(0.0, np.maximum.accumulate(lim - base))
+        last_in = rd[k, -1]
+        hyp_end = max(last_in, hyp_end) + hyper
+        wr[k] = max(hyp_end, out_end) + 1 + i
+        out_end = wr[k, -1]
+    return wr.ravel(), [rd.ravel()]
+
+
 def node_words(
     g: HwGraph, node: N.Node, fold: Fold, avail: list[np.ndarray], frames: int
 ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -625,11 +653,7 @@ def node_words(
         s = _Loop(n, frames, [(np.arange(win_words[0]), np.arange(win_words[0]), avail[0], win_words[0])])
         return s.at(win_words[0] + np.arange(node.k)), [s.at(np.arange(win_words[0]))]
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
-        loops = node_loops(g, node, f)
-        n = sum(loops.values())
-        fin = loops["frame_in"]
-        s = _Loop(n, frames, [(np.arange(fin), np.arange(fin), avail[0], fin)])
-        return s.at(n - out_words + np.arange(out_words)), [s.at(np.arange(fin))]
+        return _dynamic_words(g, node, f, avail[0], frames)
     if isinstance(node, N.Concat):
         cfo = g.spec(node.outputs[0]).shape[-1] // f.pe
         npix = out_words // cfo

@@ -52,9 +52,11 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         mems.append(rom("SQ", [(_param(code, "sq_thr").reshape(1, -1), nums["sq_thr"].bits)]))
     else:
         params.update(SQ_BITS=1, SQ_SIGNED=0)
-    params["FRAME_STYLE"] = frame_style(c["words"], pe * c["x"].bits)
-    params["STAT_STYLE"] = ram_style(h["cf"], pe * h["sum_num"].bits)
-    params["DELTA_STYLE"] = ram_style(h["cf"], pe * h["delta_num"].bits)
+    nb = c["buffers"]  # the folding's frames in the frame buffer
+    params["BUFFERS"] = nb
+    params["FRAME_STYLE"] = frame_style(nb * c["words"], pe * c["x"].bits)
+    params["STAT_STYLE"] = ram_style(nb * h["cf"], pe * h["sum_num"].bits)
+    params["DELTA_STYLE"] = ram_style(nb * h["cf"], pe * h["delta_num"].bits)
     return params, mems
 
 

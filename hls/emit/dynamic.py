@@ -126,7 +126,7 @@ def _frame(env: NodeEnv) -> dict:
     pe = env.fold.pe
     x = num_of(spec)
     return {"h": h, "w": w, "c": c, "pe": pe, "cf": c // pe, "pixels": h * w, "words": elems_of(spec) // pe, "x": x,
-            "fx": frac_of(env, spec)}  # fmt: skip
+            "fx": frac_of(env, spec), "buffers": env.fold.buffers}  # fmt: skip
 
 
 @emitter(N.DynamicSign)

@@ -1,9 +1,11 @@
 """DynamicSign and DynamicPReLU: what per-sample thresholds cost in a streaming pipeline.
 
-The threshold of every channel depends on the whole feature map it binarizes, so the unit (the single-buffer
-design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
+The threshold of every channel depends on the whole feature map it binarizes, so the unit runs three processes
+per frame (cycles: :func:`hls.cycles.dynamic_cycles`), joined by a frame buffer of ``buffers`` frames (the
+folding's ``buffers``: 1, or 2 for ping-pong):
 
-1. read the frame (``H*W*C/pe`` cycles) into a frame buffer of ``H*W*C`` values of the input width, while
+1. read the frame (``H*W*C/pe`` cycles) into the frame buffer (``buffers * H*W*C`` values of the input width, a
+   ring written and read in order), while
    ``C`` statistics accumulators of about ``p + log2(H*W)`` bits (the channel sum's interval,
    :mod:`hwsim.ranges`) sum every channel (``p`` the width of the elements after the per-element
    requantization ``HyperFunction.pre``, a requantizer per lane; else ``a``);
@@ -16,8 +18,10 @@ design whose cycles :mod:`hls.cycles` models) runs three phases per frame:
 
 Costs, all visible as separate parts: the frame buffer (BRAM18 / URAM / LUTRAM by size; written and read in
 order, so values pack into the primitive's width: :func:`memory.map_sequential_buffer` with
-``cfg.frame_buffer_style``), the statistics memory and adders, the hyper weights (ROM), the MAC units, the
-squash thresholds and their search (tanh only), the delta buffer, and the output lanes. Latency: the first
+``cfg.frame_buffer_style``), the statistics memory (the running sums, and ``buffers`` banks of the statistics)
+and adders, the hyper weights (ROM), the MAC units, the squash thresholds and their search (tanh only), the
+delta buffer (``buffers`` banks), the output lanes and the control (a loop counter per process and the ring's
+two pointers). Latency: the first
 output leaves only after the whole frame has arrived and the hyper function has run -- one extra frame per
 dynamic site (``need = 1``).
 """
@@ -28,7 +32,7 @@ import math
 
 import numpy as np
 
-from hls.cycles import node_cycles
+from hls.cycles import node_loops
 from hls.estimate import arith
 from hls.estimate.memory import lutram_luts, map_memory, map_sequential_buffer
 from hls.estimate.records import NodeEstimate, Resources
@@ -93,10 +97,12 @@ def hyper_parts(
     n_w = hd * c + cout * hd
     delta_bits = wd["delta"]
     frame_words = h * w * c // pe
+    nb = fold.buffers
     pre_luts = arith.requant_luts(a, hy.pre.bits) if hy.pre is not None else 0
     parts = {
-        "frame_buffer": _seq(frame_words, pe * a, cfg.frame_buffer_style, cfg),
+        "frame_buffer": _seq(nb * frame_words, pe * a, cfg.frame_buffer_style, cfg),
         "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
+        + _mem(nb * (c // pe), pe * sb, cfg.ram_style, cfg, writable=True)
         + Resources(
             lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb) + pre_luts),
             ff=pe * stat_acc,
@@ -105,7 +111,7 @@ def hyper_parts(
         + _mem(hd + cout, max(_abs_bits(hy.b1), _abs_bits(hy.b2)), cfg.ram_style, cfg, writable=cfg.writable),
         "hyper_macs": (lane + post2) * pe + post1,
         "hidden_buffer": Resources(lut=arith.mux_luts(hd, hb), ff=hd * hb),
-        "delta_buffer": _mem(math.ceil(cout / pe), pe * delta_bits, cfg.ram_style, cfg, writable=True),
+        "delta_buffer": _mem(nb * math.ceil(cout / pe), pe * delta_bits, cfg.ram_style, cfg, writable=True),
     }
     if hy.squash_thr is not None:
         table, search = squash_parts(hy, z_bits, cfg)
@@ -136,9 +142,18 @@ def squash_parts(hy: N.HyperFunction, z_bits: int, cfg: EstimateConfig) -> tuple
     return table, search
 
 
-def _control(cyc: int) -> Resources:
-    lut, ff = arith.loop_control(cyc)
-    return Resources(lut=3 * lut, ff=3 * ff)  # three phases: load, hyper, emit
+def _control(g: HwGraph, node: N.Node, fold: Fold) -> Resources:
+    """A loop counter per process (frame in, hyper, frame out), the ring's write and read pointers over
+    ``buffers`` frames, and the frame counters between the processes."""
+    loops = node_loops(g, node, fold)
+    lut, ff = 0, 0
+    for trip in (loops["frame_in"], loops["hyper1"] + loops["hyper2"], loops["frame_out"]):
+        lo, fo = arith.loop_control(trip)
+        lut, ff = lut + lo, ff + fo
+    ring = arith.counter_bits(fold.buffers * loops["frame_in"])
+    lut += 2 * arith.adder_luts(ring) + arith.comparator_luts(ring + 1)
+    ff += 3 * ring + 4
+    return Resources(lut=lut, ff=ff)
 
 
 @estimator(N.DynamicSign)
@@ -155,8 +170,7 @@ def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: Esti
         ff=pe * (thr_bits + 1),
         bram18=tau_mem.bram18,
     )
-    cyc = node_cycles(g, node, fold)
-    parts["control"] = _control(cyc)
+    parts["control"] = _control(g, node, fold)
     return make(g, node, fold, parts)
 
 
@@ -174,6 +188,5 @@ def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: Es
         + Resources(lut=2 * arith.adder_luts(dyn))
     ) * pe
     parts["prelu"] = parts["prelu"] + Resources(lut=params.lut, bram18=params.bram18)
-    cyc = node_cycles(g, node, fold)
-    parts["control"] = _control(cyc)
+    parts["control"] = _control(g, node, fold)
     return make(g, node, fold, parts)

@@ -61,22 +61,22 @@ class GraphModel:
         self.cfg = cfg or EstimateConfig()
         self.producer: dict[str, N.Node] = {t: n for n in g.nodes for t in n.outputs}
         self._names = {n.name for n in g.nodes}
-        self._est: dict[tuple[str, int, int], NodeEstimate] = {}
-        self._forks: dict[tuple[str, int, int], NodeEstimate] = {}
-        self._cyc: dict[tuple[str, int, int], int] = {}
+        self._est: dict[tuple[str, Fold], NodeEstimate] = {}
+        self._forks: dict[tuple[str, Fold], NodeEstimate] = {}
+        self._cyc: dict[tuple[str, Fold], int] = {}
         for n in g.nodes:
             if type(n) not in ESTIMATORS:
                 raise NotImplementedError(f"no estimator for node type {n.op_type} (node {n.name!r})")
 
     def cycles(self, node: N.Node, fold: Fold) -> int:
-        key = (node.name, fold.pe, fold.simd)
+        key = (node.name, fold)
         c = self._cyc.get(key)
         if c is None:
             c = self._cyc[key] = node_cycles(self.g, node, fold)
         return c
 
     def node(self, node: N.Node, fold: Fold) -> NodeEstimate:
-        key = (node.name, fold.pe, fold.simd)
+        key = (node.name, fold)
         e = self._est.get(key)
         if e is None:
             e = self._est[key] = ESTIMATORS[type(node)](self.g, node, fold, self.cfg)
@@ -87,7 +87,7 @@ class GraphModel:
         f = sg.fold(node.name)
         if node.name in self._names:
             return self.node(self.g.node(node.name), f)
-        key = (node.name, f.pe, f.simd)
+        key = (node.name, f)
         e = self._forks.get(key)
         if e is None:
             e = self._forks[key] = ESTIMATORS[type(node)](sg.graph, node, f, self.cfg)

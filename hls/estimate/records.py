@@ -70,6 +70,8 @@ class NodeEstimate:
     parts: dict[str, Resources] = field(default_factory=dict)
     need: float = 0.0
     tail: int = 1
+    #: frames in the frame buffer of a dynamic unit (the folding's ``buffers``; 1 for every other node)
+    buffers: int = 1
 
     @property
     def latency(self) -> int:

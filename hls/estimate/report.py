@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from hls.devices import Device
 from hls.estimate.finn import FinnEstimate
@@ -53,7 +54,10 @@ def static_vs_dynamic(
     cfg = config_for(device, cfg)
     dyn = dynamic_est or GraphModel(g, cfg).estimate(folding, clock_ns, device)
     sg = static_equivalent(g)
-    sta = GraphModel(sg, cfg).estimate(folding, clock_ns, device)
+    # the static nodes have no frame buffer
+    sta = GraphModel(sg, cfg).estimate(
+        {k: replace(f, buffers=1) for k, f in folding.items()}, clock_ns, device
+    )
     d, s = dyn.totals.rounded(), sta.totals.rounded()
     nodes = []
     for n in g.nodes:
@@ -213,6 +217,13 @@ def format_table(
         f"bottleneck {est.bottleneck}: {est.max_cycles} cycles/frame -> {est.fps:,.1f} frames/s at "
         f"{1e3 / est.clock_ns:.1f} MHz; latency {est.latency_cycles} cycles ({est.latency_us:,.1f} us)"
     )
+    dyn = [e for e in est.nodes if e.op_type in ("DynamicSign", "DynamicPReLU")]
+    if dyn:
+        two = [e.name for e in dyn if e.buffers == 2]
+        lines.append(
+            f"frame buffers: {len(two)} of {len(dyn)} dynamic units ping-pong (buffers = 2)"
+            + (f": {', '.join(two)}" if two and len(two) < len(dyn) else "")
+        )
     if est.host:
         lines.append(f"host (software after the accelerator, not estimated): {', '.join(est.host)}")
     if est.device is not None:

@@ -6,12 +6,18 @@ FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, docs
   for dense) until the node meets the target, stopping before the weight word ``SIMD * W`` exceeds
   ``max_weight_bits`` (FINN ``mvau_wwidth_max`` = 36) or the input stream exceeds ``MAX_STREAM_BITS``; then PE
   walks up the divisors of ``MH``;
-* every other node gets the smallest PE (a divisor of its channels) that meets the target;
+* every other node gets the smallest PE (a divisor of its channels) that meets the target; a DyBNN dynamic unit
+  walks up PE trying, at each PE, one frame buffer and then two (ping-pong, :func:`hls.cycles.dynamic_cycles`):
+  two frames of memory buy the ``hyper + min(in, out)`` cycles that one frame costs, at the PE where one buffer
+  is not enough (double where it helps throughput);
 * a second pass relaxes the target to the bottleneck achieved by the first (FINN's two-pass relaxation) so the
   pipeline is balanced and no node is faster than it needs to be.
 
 ``--fit PART`` binary-searches the target cycles: the smallest target whose folding's system estimate
-(accelerator + shell) fits the part under ``limit`` utilization of every resource.
+(accelerator + shell) fits the part under ``limit`` utilization of every resource. At each target, where the
+ping-pong frame buffers do not fit the part, the dynamic units with the largest frame buffers fall back to one
+buffer (and the PE that then meets the target), as few as needed (a bisection over how many): double buffers
+where they fit.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from hls.devices import Device, resolve_part
 from hls.estimate.pipeline import GraphModel, config_for
 from hls.estimate.registry import EstimateConfig, bits_of
 from hls.folding import (
+    BUFFERED_TYPES,
+    BUFFERS,
     MATRIX_TYPES,
     MAX_STREAM_BITS,
     Fold,
@@ -56,7 +64,12 @@ def _weight_bits(node: N.Node) -> int:
 
 
 def _fold_node(
-    m: GraphModel, node: N.Node, target: int, max_weight_bits: int, fixed: dict[str, Fold]
+    m: GraphModel,
+    node: N.Node,
+    target: int,
+    max_weight_bits: int,
+    fixed: dict[str, Fold],
+    single: frozenset[str] = frozenset(),
 ) -> Fold:
     if node.name in fixed:
         return fixed[node.name]
@@ -81,14 +94,16 @@ def _fold_node(
                 break
         return Fold(pe, simd)
     bits = bits_of(g, node.inputs[0])
-    pe = 1
+    options = BUFFERS if isinstance(node, BUFFERED_TYPES) and node.name not in single else (1,)
+    best = Fold()
     for p in divisors(channels(g, node)):
         if p > 1 and p * bits > MAX_STREAM_BITS:
             break
-        pe = p
-        if m.cycles(node, Fold(p, 1)) <= target:
-            break
-    return Fold(pe, 1)
+        for b in options:
+            best = Fold(p, 1, b)
+            if m.cycles(node, best) <= target:
+                return best
+    return best
 
 
 def fold_for_target(
@@ -98,16 +113,18 @@ def fold_for_target(
     max_weight_bits: int = MAX_WEIGHT_BITS,
     relax: bool = True,
     fixed: dict[str, Fold] | None = None,
+    single: frozenset[str] = frozenset(),
 ) -> dict[str, Fold]:
     """Folding of ``m.g`` meeting ``target_cycles`` per frame where possible (see module docstring); nodes in
-    ``fixed`` keep their folding (used to complete a published matrix-unit folding)."""
+    ``fixed`` keep their folding (used to complete a published matrix-unit folding); the dynamic units named in
+    ``single`` keep one frame buffer."""
     fixed = fixed or {}
     target = max(1, int(target_cycles))
-    fold = {n.name: _fold_node(m, n, target, max_weight_bits, fixed) for n in m.g.nodes}
+    fold = {n.name: _fold_node(m, n, target, max_weight_bits, fixed, single) for n in m.g.nodes}
     if relax:
         achieved = max(m.cycles(n, fold[n.name]) for n in m.g.nodes)
         if achieved > target:
-            fold = {n.name: _fold_node(m, n, achieved, max_weight_bits, fixed) for n in m.g.nodes}
+            fold = {n.name: _fold_node(m, n, achieved, max_weight_bits, fixed, single) for n in m.g.nodes}
     return fold
 
 
@@ -128,6 +145,44 @@ def complete_folding(
 def _fits(m: GraphModel, fold: dict[str, Fold], clock_ns: float, device: Device, limit: float) -> bool:
     est = m.estimate(fold, clock_ns, device)
     return all(u is None or u <= limit for u in est.utilization().values())
+
+
+def _frame_bits(g: HwGraph, node: N.Node) -> int:
+    n = bits_of(g, node.inputs[0])
+    for d in g.spec(node.inputs[0]).shape:
+        n *= d
+    return n
+
+
+def _fit_at(
+    m: GraphModel, target: int, clock_ns: float, device: Device, limit: float, max_weight_bits: int
+) -> dict[str, Fold] | None:
+    """The folding for ``target`` that fits ``device``: ping-pong frame buffers where the folding wants them,
+    else the fewest dynamic units (largest frame buffers first) back on one buffer; None if none fits."""
+    fold = fold_for_target(m, target, max_weight_bits=max_weight_bits)
+    if _fits(m, fold, clock_ns, device, limit):
+        return fold
+    two = sorted(
+        (n for n in m.g.nodes if fold[n.name].buffers == 2), key=lambda n: (-_frame_bits(m.g, n), n.name)
+    )
+    if not two:
+        return None
+
+    def with_single(k: int) -> dict[str, Fold]:
+        return fold_for_target(
+            m, target, max_weight_bits=max_weight_bits, single=frozenset(n.name for n in two[:k])
+        )
+
+    if not _fits(m, with_single(len(two)), clock_ns, device, limit):
+        return None
+    lo, hi = 0, len(two)  # with_single(lo) does not fit, with_single(hi) fits
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _fits(m, with_single(mid), clock_ns, device, limit):
+            hi = mid
+        else:
+            lo = mid
+    return with_single(hi)
 
 
 def folding_search(
@@ -169,6 +224,9 @@ def folding_search(
     def fold(t: int) -> dict[str, Fold]:
         return fold_for_target(m, t, max_weight_bits=max_weight_bits)
 
+    def fit_at(t: int) -> dict[str, Fold] | None:
+        return _fit_at(m, t, clock_ns, device, limit, max_weight_bits)
+
     if device is None:
         out = fold(int(fclk / target_fps))
         validate_folding(graph, out)
@@ -179,15 +237,15 @@ def folding_search(
     hi = slowest
     if target_fps is not None:
         lo = max(lo, int(fclk / target_fps))
-    if _fits(m, fold(lo), clock_ns, device, limit):
-        out = fold(lo)
-    else:
-        if not _fits(m, fold(hi), clock_ns, device, limit):
+    out = fit_at(lo)
+    if out is None:
+        out = fit_at(hi)
+        if out is None:
             raise FitError(
                 f"graph {graph.name!r} does not fit {device.family} ({device.part}) even fully folded "
                 f"(PE = SIMD = 1); utilization {_util_str(m, fold(hi), clock_ns, device)}"
             )
-        # invariant: fold(lo) does not fit, fold(hi) fits
+        # invariant: no folding for lo fits, ``out`` (for hi) fits
         steps = max(1, math.ceil(math.log2(max(2, (hi - lo) / max(1, lo // 1000)))))
         step = 0
         while hi - lo > max(1, lo // 1000):
@@ -195,11 +253,11 @@ def folding_search(
                 progress("folding search", min(step, steps - 1), steps)
             step += 1
             mid = (lo + hi) // 2
-            if _fits(m, fold(mid), clock_ns, device, limit):
-                hi = mid
+            got = fit_at(mid)
+            if got is not None:
+                hi, out = mid, got
             else:
                 lo = mid
-        out = fold(hi)
         if progress is not None:
             progress("folding search", steps, steps)
     validate_folding(graph, out)

@@ -1,19 +1,25 @@
 // dybnn_dynamic_core: the frame buffer, channel statistics and hyper function shared by DynamicSign and
-// DynamicPReLU (hwsim/nodes/base.py HyperFunction; hls/templates/_frame_in.hpp.j2, _hyper.hpp.j2). One process
-// runs four loops one after the other, one iteration per cycle (hls.cycles "frame_in", "hyper1", "hyper2",
-// "frame_out"; cycles per frame = 2*WORDS + HD*CF + NOF*HD):
+// DynamicPReLU (hwsim/nodes/base.py HyperFunction; hls/templates/_frame_in.hpp.j2, _hyper.hpp.j2,
+// _frame_buffer.hpp.j2). Three processes, one iteration per cycle each (hls.cycles "frame_in", "hyper1",
+// "hyper2", "frame_out"; cycles per frame hls.cycles.dynamic_cycles: BUFFERS = 1 max(in, out) + hyper,
+// BUFFERS = 2 max(in, hyper, out)):
 //   frame_in   WORDS iterations: store word i in the frame buffer, add its elements (requantized to PRE_BITS
 //              when PRE) to the channel sums; with the last pixel, stat = requant(sum) (STAT_SHIFT);
-//   hyper1     HD*CF iterations (j, cf): a = sum over cf, p of stat[p][cf] * w1[p][j][cf]; at cf = CF-1
-//              hidden[j] = requant(relu((a << A1) + b1[j])) (HID_SHIFT, unsigned HID_BITS);
-//   hyper2     NOF*HD iterations (of, j): acc[p] += hidden[j] * w2[p][of][j]; at j = HD-1
-//              z = (acc[p] << A2) + b2[p][of], then the squash (SQUASH: level SQ_LO + #(sq_thr <= z)) or the
-//              clip to [-2^FZ, 2^FZ] and, when ACT, requant (ACT_SHIFT): delta of output of*PE + p;
-//   frame_out  WORDS iterations: word i of the frame buffer and the deltas of its channel fold go to the
-//              lanes of the wrapper (lane_* ports), whose result lane_y is the output word.
-// Outputs of*PE + p with of < CF are bank 0 (DynamicSign's delta, DynamicPReLU's dg); of >= CF bank 1 (dz).
-// Every memory is read one cycle ahead (its address is the next iteration's), so no loop has a bubble and
-// the loops follow one another without a gap.
+//   hyper      once a frame's statistics are complete: hyper1, HD*CF iterations (j, cf): a = sum over cf, p of
+//              stat[p][cf] * w1[p][j][cf]; at cf = CF-1 hidden[j] = requant(relu((a << A1) + b1[j]))
+//              (HID_SHIFT, unsigned HID_BITS); then hyper2, NOF*HD iterations (of, j): acc[p] += hidden[j] *
+//              w2[p][of][j]; at j = HD-1 z = (acc[p] << A2) + b2[p][of], then the squash (SQUASH: level
+//              SQ_LO + #(sq_thr <= z)) or the clip to [-2^FZ, 2^FZ] and, when ACT, requant (ACT_SHIFT): delta of
+//              output of*PE + p;
+//   frame_out  once a frame's deltas are complete: WORDS iterations: word i of the frame buffer and the deltas
+//              of its channel fold go to the lanes of the wrapper (lane_* ports), whose result lane_y is the
+//              output word.
+// The frame buffer is a ring of BUFFERS frames: frame_in writes a slot only once frame_out has emitted it, so
+// it runs at most BUFFERS frames ahead; with that order one bank of statistics and of deltas per buffered
+// frame is enough (frame f + BUFFERS cannot start before frame f goes out). Outputs of*PE + p with of < CF are
+// delta bank 0 (DynamicSign's delta, DynamicPReLU's dg); of >= CF bank 1 (dz). Every memory is read one cycle
+// ahead (its address is the next iteration's) and each process starts its next frame in the cycle after the
+// previous one's last iteration when its input is ready, so no loop has a bubble.
 /* verilator lint_off UNUSEDSIGNAL */  // which bits of the sign-extended operands are used depends on the widths
 module dybnn_dynamic_core #(
     parameter int PE = 1,
@@ -70,6 +76,7 @@ module dybnn_dynamic_core #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter int BUFFERS = 1,        // frames in the frame buffer (hls.folding Fold.buffers: 1, or 2 ping-pong)
     parameter int OUT_W = 1,          // output word width
     localparam int CW = $clog2(CF > 1 ? CF : 2)
 ) (
@@ -90,6 +97,8 @@ module dybnn_dynamic_core #(
     input  logic [OUT_W-1:0]          lane_y
 );
   localparam int WORDS = PIXELS * CF;
+  localparam int RING = BUFFERS * WORDS;  // the frame buffer: a ring of BUFFERS frames
+  localparam int RW = $clog2(RING > 1 ? RING : 2);
   localparam int IW = $clog2(WORDS > 1 ? WORDS : 2);
   localparam int PW = $clog2(PIXELS > 1 ? PIXELS : 2);
   localparam int HW = $clog2(HD > 1 ? HD : 2);
@@ -99,75 +108,104 @@ module dybnn_dynamic_core #(
   localparam int AW1 = $clog2(N1 > 1 ? N1 : 2);
   localparam int AW2 = $clog2(N2 > 1 ? N2 : 2);
   localparam int NBANK = NOF > CF ? 2 : 1;
+  localparam int BK = BUFFERS * CF;  // statistics / deltas: one bank of CF words per buffered frame
+  localparam int BW = $clog2(BK > 1 ? BK : 2);
   localparam int ZC = (Z_BITS > FZ + 2 ? Z_BITS : FZ + 2);  // z and the clip bounds
   localparam int SQN = (1 << SQ_STEPS) - 1;
   localparam int SQC = (Z_BITS > SQ_BITS ? Z_BITS : SQ_BITS) + 1;
-  localparam logic [1:0] S_IN = 2'd0, S_H1 = 2'd1, S_H2 = 2'd2, S_OUT = 2'd3;
+  localparam logic [1:0] H_IDLE = 2'd0, H_1 = 2'd1, H_2 = 2'd2;
 
-  // ------------------------------------------------------------------ state and next state
-  logic [1:0] st, st_n;
-  logic [IW-1:0] i, i_n;         // frame word (frame_in, frame_out)
-  logic [CW-1:0] cf, cf_n;       // channel fold (frame_in, hyper1, frame_out)
-  logic [PW-1:0] px, px_n;       // pixel (frame_in)
+  // ------------------------------------------------------------------ frame_in process
+  logic [CW-1:0] wcf, wcf_n;     // channel fold
+  logic [PW-1:0] wpx, wpx_n;     // pixel
+  logic wb, wb_n;                // statistics bank of the frame coming in
+  logic [RW-1:0] wp, wp_n;       // ring write pointer
+  logic [RW:0] occ, occ_n;       // words in the ring (written, not yet emitted)
+  logic take;                    // a word is read
+  logic in_last;                 // ... and it is the frame's last
+  // ------------------------------------------------------------------ hyper process
+  logic [1:0] hst, hst_n;
+  logic [CW-1:0] hcf, hcf_n;     // channel fold (hyper1)
   logic [HW-1:0] j, j_n;         // hidden unit (hyper1, hyper2)
   logic [OW-1:0] of, of_n;       // output fold (hyper2)
   logic [CW-1:0] ob, ob_n;       // of modulo CF
-  logic bank, bank_n;            // of >= CF
+  logic part, part_n;            // of >= CF (delta bank 1: DynamicPReLU's dz)
   logic [AW1-1:0] a1i, a1i_n;    // hyper1 iteration j*CF + cf: w1 word
   logic [AW2-1:0] a2i, a2i_n;    // hyper2 iteration of*HD + j: w2 word
-  logic take;                    // frame_in: a word is read
-  logic emit;                    // frame_out: a word is written
+  logic hb, hb_n;                // statistics / delta bank of the frame in the hyper function
+  logic [1:0] nst, nst_n;        // frames whose statistics wait for the hyper function
+  logic h_end;                   // last hyper2 iteration (its deltas are written)
+  logic h_go;                    // the hyper function starts a frame in the next cycle
+  // ------------------------------------------------------------------ frame_out process
+  logic oact, oact_n;            // emitting a frame
+  logic [IW-1:0] ri, ri_n;       // word of the frame
+  logic [CW-1:0] ocf, ocf_n;     // channel fold
+  logic rb, rb_n;                // delta bank of the frame going out
+  logic [RW-1:0] rp, rp_n;       // ring read pointer
+  logic [1:0] ndl, ndl_n;        // frames whose deltas wait for frame_out
+  logic emit;                    // a word is written
+  logic o_last;                  // ... and it is the frame's last
+  logic o_go;                    // frame_out starts a frame in the next cycle
 
-  assign in0_tready = st == S_IN;
-  assign take = st == S_IN && in0_tvalid;
-  assign emit = st == S_OUT && (!out0_tvalid || out0_tready);
+  // frame_in writes a slot that frame_out has emitted, in the cycle it is emitted at the latest (its word is
+  // then in the output register already), so a full ring takes a word in the cycle frame_out emits one.
+  assign emit = oact && (!out0_tvalid || out0_tready);
+  assign o_last = emit && 32'(ri) == WORDS - 1;
+  assign in0_tready = rst_n && (32'(occ) < RING || emit);
+  assign take = in0_tvalid && in0_tready;
+  assign in_last = take && 32'(wpx) == PIXELS - 1 && 32'(wcf) == CF - 1;
+  assign h_end = hst == H_2 && 32'(a2i) == N2 - 1;
+  assign h_go = (hst == H_IDLE || h_end) && (nst != 2'd0 || in_last);
+  assign o_go = (!oact || o_last) && (ndl != 2'd0 || h_end);
 
   always_comb begin
-    st_n = st;
-    i_n = i;
-    cf_n = cf;
-    px_n = px;
+    // frame_in
+    wcf_n = wcf;
+    wpx_n = wpx;
+    wb_n = wb;
+    wp_n = wp;
+    if (take) begin
+      wp_n = (32'(wp) == RING - 1) ? '0 : wp + 1'b1;
+      wcf_n = wcf + 1'b1;
+      if (32'(wcf) == CF - 1) begin
+        wcf_n = '0;
+        wpx_n = wpx + 1'b1;
+      end
+      if (in_last) begin
+        wpx_n = '0;
+        wb_n = BUFFERS > 1 ? !wb : 1'b0;
+      end
+    end
+    occ_n = occ + (RW + 1)'(take) - (RW + 1)'(emit);
+    nst_n = nst + 2'(in_last) - 2'(h_go);
+    // hyper function
+    hst_n = hst;
+    hcf_n = hcf;
     j_n = j;
     of_n = of;
     ob_n = ob;
-    bank_n = bank;
+    part_n = part;
     a1i_n = a1i;
     a2i_n = a2i;
-    case (st)
-      S_IN:
-      if (take) begin
-        i_n = i + 1'b1;
-        cf_n = cf + 1'b1;
-        if (32'(cf) == CF - 1) begin
-          cf_n = '0;
-          px_n = px + 1'b1;
-        end
-        if (32'(i) == WORDS - 1) begin
-          st_n = S_H1;
-          i_n = '0;
-          cf_n = '0;
-          px_n = '0;
-          j_n = '0;
-          a1i_n = '0;
-        end
-      end
-      S_H1: begin
+    hb_n = hb;
+    case (hst)
+      H_1: begin
         a1i_n = a1i + 1'b1;
-        cf_n = cf + 1'b1;
-        if (32'(cf) == CF - 1) begin
-          cf_n = '0;
+        hcf_n = hcf + 1'b1;
+        if (32'(hcf) == CF - 1) begin
+          hcf_n = '0;
           j_n = j + 1'b1;
         end
         if (32'(a1i) == N1 - 1) begin
-          st_n = S_H2;
+          hst_n = H_2;
           j_n = '0;
           of_n = '0;
           ob_n = '0;
-          bank_n = 1'b0;
+          part_n = 1'b0;
           a2i_n = '0;
         end
       end
-      S_H2: begin
+      H_2: begin
         a2i_n = a2i + 1'b1;
         j_n = j + 1'b1;
         if (32'(j) == HD - 1) begin
@@ -176,66 +214,111 @@ module dybnn_dynamic_core #(
           ob_n = ob + 1'b1;
           if (32'(ob) == CF - 1) begin
             ob_n = '0;
-            bank_n = 1'b1;
+            part_n = 1'b1;
           end
         end
-        if (32'(a2i) == N2 - 1) begin
-          st_n = S_OUT;
-          i_n = '0;
-          cf_n = '0;
+        if (h_end) begin
+          hst_n = H_IDLE;
+          hb_n = BUFFERS > 1 ? !hb : 1'b0;
+          j_n = '0;
+          of_n = '0;
+          a2i_n = '0;
         end
       end
-      default:
-      if (emit) begin
-        i_n = i + 1'b1;
-        cf_n = (32'(cf) == CF - 1) ? '0 : cf + 1'b1;
-        if (32'(i) == WORDS - 1) begin
-          st_n = S_IN;
-          i_n = '0;
-          cf_n = '0;
-          px_n = '0;
-        end
-      end
+      default: ;
     endcase
+    if (h_go) begin  // the first hyper1 iteration's reads are issued now
+      hst_n = H_1;
+      hcf_n = '0;
+      j_n = '0;
+      a1i_n = '0;
+    end
+    // frame_out
+    oact_n = o_go ? 1'b1 : (o_last ? 1'b0 : oact);
+    ri_n = ri;
+    ocf_n = ocf;
+    rb_n = rb;
+    rp_n = rp;
+    if (emit) begin
+      rp_n = (32'(rp) == RING - 1) ? '0 : rp + 1'b1;
+      ri_n = ri + 1'b1;
+      ocf_n = (32'(ocf) == CF - 1) ? '0 : ocf + 1'b1;
+      if (o_last) begin
+        ri_n = '0;
+        ocf_n = '0;
+        rb_n = BUFFERS > 1 ? !rb : 1'b0;
+      end
+    end
+    ndl_n = ndl + 2'(h_end) - 2'(o_go);
     if (!rst_n) begin
-      st_n = S_IN;
-      i_n = '0;
-      cf_n = '0;
-      px_n = '0;
+      wcf_n = '0;
+      wpx_n = '0;
+      wb_n = 1'b0;
+      wp_n = '0;
+      occ_n = '0;
+      nst_n = '0;
+      hst_n = H_IDLE;
+      hcf_n = '0;
       j_n = '0;
       of_n = '0;
       ob_n = '0;
-      bank_n = 1'b0;
+      part_n = 1'b0;
       a1i_n = '0;
       a2i_n = '0;
+      hb_n = 1'b0;
+      oact_n = 1'b0;
+      ri_n = '0;
+      ocf_n = '0;
+      rb_n = 1'b0;
+      rp_n = '0;
+      ndl_n = '0;
     end
   end
 
   always_ff @(posedge clk) begin
-    st <= st_n;
-    i <= i_n;
-    cf <= cf_n;
-    px <= px_n;
+    wcf <= wcf_n;
+    wpx <= wpx_n;
+    wb <= wb_n;
+    wp <= wp_n;
+    occ <= occ_n;
+    nst <= nst_n;
+    hst <= hst_n;
+    hcf <= hcf_n;
     j <= j_n;
     of <= of_n;
     ob <= ob_n;
-    bank <= bank_n;
+    part <= part_n;
     a1i <= a1i_n;
     a2i <= a2i_n;
+    hb <= hb_n;
+    oact <= oact_n;
+    ri <= ri_n;
+    ocf <= ocf_n;
+    rb <= rb_n;
+    rp <= rp_n;
+    ndl <= ndl_n;
   end
 
   // ------------------------------------------------------------------ memories
+  // bank b, channel fold c of the statistics and delta memories: word b*CF + c
+  logic [BW-1:0] stat_wa, stat_ra, dl_wa, dl_ra;
+  assign stat_wa = BW'(32'(wb) * CF + 32'(wcf));
+  assign stat_ra = BW'(32'(hb_n) * CF + 32'(hcf_n));
+  assign dl_wa = BW'(32'(hb) * CF + 32'(ob));
+  assign dl_ra = BW'(32'(rb_n) * CF + 32'(ocf_n));
+
   logic [PE*X_BITS-1:0] frame_q;
-  dybnn_ram #(.DEPTH(WORDS), .WIDTH(PE * X_BITS), .STYLE(FRAME_STYLE)) u_frame (
-      .clk(clk), .we(take), .waddr(i), .wdata(in0_tdata), .raddr(i_n), .rdata(frame_q));
+  dybnn_ram #(.DEPTH(RING), .WIDTH(PE * X_BITS), .STYLE(FRAME_STYLE)) u_frame (
+      .clk(clk), .we(take), .waddr(wp), .wdata(in0_tdata), .raddr(rp_n), .rdata(frame_q));
 
   logic [PE*SUM_BITS-1:0] sum_q, sum_d;
   dybnn_ram #(.DEPTH(CF), .WIDTH(PE * SUM_BITS), .STYLE(STAT_STYLE)) u_sum (
-      .clk(clk), .we(take), .waddr(cf), .wdata(sum_d), .raddr(cf_n), .rdata(sum_q));
+      .clk(clk), .we(take), .waddr(wcf), .wdata(sum_d), .raddr(wcf_n), .rdata(sum_q));
 
   logic [PE*STAT_BITS-1:0] stat_q, stat_d;
-  dybnn_ram #(.DEPTH(CF), .WIDTH(PE * STAT_BITS), .STYLE(STAT_STYLE)) u_stat (
-      .clk(clk), .we(take && 32'(px) == PIXELS - 1), .waddr(cf), .wdata(stat_d), .raddr(cf_n), .rdata(stat_q));
+  dybnn_ram #(.DEPTH(BK), .WIDTH(PE * STAT_BITS), .STYLE(STAT_STYLE)) u_stat (
+      .clk(clk), .we(take && 32'(wpx) == PIXELS - 1), .waddr(stat_wa), .wdata(stat_d),
+      .raddr(stat_ra), .rdata(stat_q));
 
   logic [PE*W1_BITS-1:0] w1_q;
   dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
@@ -258,11 +341,13 @@ module dybnn_dynamic_core #(
 
   logic dl_we;
   logic [PE*DELTA_BITS-1:0] dl_d;
-  dybnn_ram #(.DEPTH(CF), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta0 (
-      .clk(clk), .we(dl_we && !bank), .waddr(ob), .wdata(dl_d), .raddr(cf_n), .rdata(lane_d0));
+  dybnn_ram #(.DEPTH(BK), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta0 (
+      .clk(clk), .we(dl_we && !part), .waddr(dl_wa), .wdata(dl_d), .raddr(dl_ra),
+      .rdata(lane_d0));
   if (NBANK == 2) begin : g_bank1
-    dybnn_ram #(.DEPTH(CF), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta1 (
-        .clk(clk), .we(dl_we && bank), .waddr(ob), .wdata(dl_d), .raddr(cf_n), .rdata(lane_d1));
+    dybnn_ram #(.DEPTH(BK), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta1 (
+        .clk(clk), .we(dl_we && part), .waddr(dl_wa), .wdata(dl_d), .raddr(dl_ra),
+        .rdata(lane_d1));
   end else begin : g_nobank1
     assign lane_d1 = '0;
   end
@@ -282,7 +367,7 @@ module dybnn_dynamic_core #(
     end else begin : g_nopre
       assign xs = SUM_BITS'(x);
     end
-    assign s = (px == '0 ? '0 : $signed(sum_q[p*SUM_BITS+:SUM_BITS])) + xs;
+    assign s = (wpx == '0 ? '0 : $signed(sum_q[p*SUM_BITS+:SUM_BITS])) + xs;
     assign sum_d[p*SUM_BITS+:SUM_BITS] = s;
     dybnn_rne_sat #(.IN_W(SUM_BITS), .BITS(STAT_BITS), .SIGNED(STAT_SIGNED), .SHIFT(STAT_SHIFT)) u_stat (
         .v(s), .q(stat_d[p*STAT_BITS+:STAT_BITS]));
@@ -291,7 +376,7 @@ module dybnn_dynamic_core #(
   // ------------------------------------------------------------------ hyper1
   logic signed [L1_BITS-1:0] a1, l1;
   always_comb begin
-    l1 = (cf == '0) ? '0 : a1;
+    l1 = (hcf == '0) ? '0 : a1;
     for (int p = 0; p < PE; p++) begin
       l1 = l1 + (STAT_SIGNED ? L1_BITS'($signed(stat_q[p*STAT_BITS+:STAT_BITS]))
                              : L1_BITS'($signed({1'b0, stat_q[p*STAT_BITS+:STAT_BITS]})))
@@ -305,18 +390,18 @@ module dybnn_dynamic_core #(
     if (h1 < 0) h1 = '0;  // ReLU
   end
   dybnn_rne_sat #(.IN_W(H1_BITS), .BITS(HID_BITS), .SIGNED(1'b0), .SHIFT(HID_SHIFT)) u_hid (.v(h1), .q(hid_d));
-  assign hid_we = st == S_H1 && 32'(cf) == CF - 1;
-  always_ff @(posedge clk) if (st == S_H1) a1 <= l1;
+  assign hid_we = hst == H_1 && 32'(hcf) == CF - 1;
+  always_ff @(posedge clk) if (hst == H_1) a1 <= l1;
 
   // ------------------------------------------------------------------ hyper2
-  assign dl_we = st == S_H2 && 32'(j) == HD - 1;
+  assign dl_we = hst == H_2 && 32'(j) == HD - 1;
   for (genvar p = 0; p < PE; p++) begin : g_h2
     logic signed [L2_BITS-1:0] acc, l2;
     logic signed [Z_BITS-1:0] z;
     logic signed [DELTA_BITS-1:0] dv;
     assign l2 = (j == '0 ? '0 : acc) + L2_BITS'($signed({1'b0, hid_q}))
         * (W2_SIGNED ? L2_BITS'($signed(w2_q[p*W2_BITS+:W2_BITS])) : L2_BITS'($signed({1'b0, w2_q[p*W2_BITS+:W2_BITS]})));
-    always_ff @(posedge clk) if (st == S_H2) acc <= l2;
+    always_ff @(posedge clk) if (hst == H_2) acc <= l2;
     assign z = (Z_BITS'(l2) <<< A2)
         + (B2_SIGNED ? Z_BITS'($signed(b2_q[p*B2_BITS+:B2_BITS])) : Z_BITS'($signed({1'b0, b2_q[p*B2_BITS+:B2_BITS]})));
     if (SQUASH) begin : g_squash
@@ -358,7 +443,7 @@ module dybnn_dynamic_core #(
 
   // ------------------------------------------------------------------ frame_out
   assign lane_x = frame_q;
-  assign lane_cf_next = cf_n;
+  assign lane_cf_next = ocf_n;
   always_ff @(posedge clk) begin
     if (!rst_n) out0_tvalid <= 1'b0;
     else if (emit) out0_tvalid <= 1'b1;

@@ -2,7 +2,8 @@
 // y = requant(PReLU_beta(x - gamma[c] - dg[c]) + zeta[c] + dz[c] -> out) with g = gamma + (dg << G_DELTA_SHIFT)
 // on the grid of the subtraction (D_BITS) and z = zeta + (dz << Z_DELTA_SHIFT) on the grid of the sum (R_BITS);
 // dg (bank 0) and dz (bank 1) are the 2C outputs of the hyper function of the whole frame (dybnn_dynamic_core).
-// gamma, zeta, beta: ROMs of CF words read a cycle ahead. Cycles per frame: 2*H*W*C/PE + HD*C/PE + 2C/PE*HD.
+// gamma, zeta, beta: ROMs of CF words read a cycle ahead. Cycles per frame: hls.cycles.dynamic_cycles
+// (BUFFERS = 1: H*W*C/PE + HD*C/PE + 2C/PE*HD; BUFFERS = 2: max(H*W*C/PE, HD*C/PE + 2C/PE*HD)).
 module dybnn_dynamic_prelu #(
     parameter int PE = 1,
     parameter int CF = 1,             // channel folds C / PE
@@ -58,6 +59,7 @@ module dybnn_dynamic_prelu #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
     parameter int GAMMA_BITS = 8,
     parameter bit GAMMA_SIGNED = 1'b1,
     parameter int ZETA_BITS = 8,
@@ -112,7 +114,7 @@ module dybnn_dynamic_prelu #(
       .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
       .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
       .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
-      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE),
+      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS),
       .OUT_W(PE * OUT_BITS)
   ) u_core (
       .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),

@@ -1,7 +1,8 @@
 // dybnn_dynamic_sign: DynamicSign node (hwsim/nodes/dynamic_sign.py; hls/templates/dynamic_sign.hpp.j2).
 // bit = (x << SHIFT_X) >= tau[c] + (delta[c] << SHIFT_DELTA) on the common grid (CMP_BITS), delta from the hyper
 // function of the whole frame (dybnn_dynamic_core: frame buffer, statistics, hyper function). tau comes from a
-// ROM of CF words (PE thresholds each) read a cycle ahead. Cycles per frame: 2*H*W*C/PE + HD*C/PE + C/PE*HD.
+// ROM of CF words (PE thresholds each) read a cycle ahead. Cycles per frame: hls.cycles.dynamic_cycles
+// (BUFFERS = 1: H*W*C/PE + HD*C/PE + C/PE*HD; BUFFERS = 2: max(H*W*C/PE, HD*C/PE + C/PE*HD)).
 module dybnn_dynamic_sign #(
     parameter int PE = 1,
     parameter int CF = 1,             // channel folds C / PE
@@ -57,6 +58,7 @@ module dybnn_dynamic_sign #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
     parameter int TAU_BITS = 8,
     parameter bit TAU_SIGNED = 1'b1,
     parameter int CMP_BITS = 16,
@@ -96,7 +98,7 @@ module dybnn_dynamic_sign #(
       .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
       .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
       .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
-      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE),
+      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS),
       .OUT_W(PE)
   ) u_core (
       .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from hls.estimate.designs import random_hyper
-from hls.folding import MATRIX_TYPES, Fold, channels, divisors, matrix_dims, simd_dim
+from hls.folding import BUFFERED_TYPES, MATRIX_TYPES, Fold, channels, divisors, matrix_dims, simd_dim
 from hwsim import nodes as N
 from hwsim.encoding import align, requantize
 from hwsim.graph import HwGraph
@@ -18,7 +18,8 @@ from tests.hwsim.graphs import build, hyper
 
 
 def random_folding(g: HwGraph, rng: np.random.Generator, mode: str = "mixed") -> dict[str, Fold]:
-    """``ones``: PE = SIMD = 1; ``max``: fully unfolded; ``mixed``: per node one of ones / max / a random divisor."""
+    """``ones``: PE = SIMD = 1; ``max``: fully unfolded; ``mixed``: per node one of ones / max / a random divisor.
+    A dynamic unit's frame buffer: one frame (``ones``), two (``max``), or either (a random divisor)."""
     out = {}
     for n in g.nodes:
         if isinstance(n, MATRIX_TYPES):
@@ -33,6 +34,9 @@ def random_folding(g: HwGraph, rng: np.random.Generator, mode: str = "mixed") ->
             out[n.name] = Fold(pes[-1], simds[-1])
         else:
             out[n.name] = Fold(int(rng.choice(pes)), int(rng.choice(simds)))
+        if isinstance(n, BUFFERED_TYPES):
+            b = {"ones": 1, "max": 2}.get(m) or int(rng.integers(1, 3))
+            out[n.name] = dataclasses.replace(out[n.name], buffers=b)
     return out
 
 
@@ -253,7 +257,7 @@ def squash_graph(rng: np.random.Generator, x: np.ndarray) -> tuple[HwGraph, dict
     """DynamicSign and DynamicPReLU nodes on frames ``x (N, H, W, C)`` whose hyper functions end in a tanh squash
     (``squash_thr``), with 1 and 3 hidden units (one of each pair with its outer thresholds far beyond any ``z``),
     and a third pair whose thresholds lie exactly on the ``z`` values that ``x`` reaches, many repeated (ties: a
-    level counts ``thr <= z``); and a folding with PE = 1, PE = C and PE = 2. DynamicPReLU outputs are finer than
+    level counts ``thr <= z``); and a folding with PE = 1, PE = C and PE = 2, one and two frame buffers in each pair. DynamicPReLU outputs are finer than
     ``delta``, so every level step shows in them."""
     c = x.shape[-1]  # even (PE = 2)
     nodes: list[N.Node] = [N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=SQUASH_IN)]
@@ -288,5 +292,6 @@ def squash_graph(rng: np.random.Generator, x: np.ndarray) -> tuple[HwGraph, dict
     pes = {0: (1, 1), 1: (c, 2), 2: (2, 1)}
     folding = {"inq": Fold(1)}
     for i, (ps, pp) in pes.items():
-        folding[f"dsign{i}"], folding[f"dprelu{i}"] = Fold(ps), Fold(pp)
+        # one and two frame buffers in each pair
+        folding[f"dsign{i}"], folding[f"dprelu{i}"] = Fold(ps, 1, 1 + i % 2), Fold(pp, 1, 2 - i % 2)
     return g, folding

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import pytest
 
+from hls.cycles import node_loops
 from hls.devices import resolve_part
 from hls.estimate import FitError, GraphModel, complete_folding, estimate, folding_search
 from hls.estimate.designs import CNV_FINN_EXAMPLES_FOLDING, cnv_w1a1, lfc_w1a1, reactnet_a
 from hls.estimate.registry import bits_of
 from hls.estimate.search import MAX_WEIGHT_BITS, achieved_cycles
-from hls.folding import MATRIX_TYPES, MAX_STREAM_BITS, Fold, channels, divisors, matrix_dims, parse, to_json
+from hls.folding import (
+    MATRIX_TYPES,
+    MAX_STREAM_BITS,
+    Fold,
+    FoldingError,
+    channels,
+    divisors,
+    matrix_dims,
+    parse,
+    to_json,
+)
 from hls.folding import validate as validate_folding
 from hwsim import nodes as N
 from tests.hwsim.graphs import finn_graph, resblock_graph
+from tests.rtl.cases_d2 import dynamic_graph
 
 
 def _graphs(rng):
@@ -122,3 +134,80 @@ def test_bad_arguments(rng) -> None:
         folding_search(g, 10.0, target_fps=-1)
     with pytest.raises(ValueError, match="known parts"):
         folding_search(g, 10.0, fit="nonsense")
+
+
+def test_frame_buffers_field_parses_and_round_trips(rng) -> None:
+    """``"buffers": 1 | 2`` on a dynamic unit; written only where it is not 1."""
+    g = resblock_graph(rng)
+    doc = {"dsign": {"pe": 2, "buffers": 2}, "dprelu": {"pe": 4, "buffers": 1}, "conv1": {"pe": 2, "simd": 8}}
+    folding = parse(g, doc, "f.json")
+    assert folding["dsign"] == Fold(2, 1, 2) and folding["dprelu"] == Fold(4, 1, 1)
+    assert to_json(folding) == {
+        "dsign": {"pe": 2, "simd": 1, "buffers": 2},
+        "dprelu": {"pe": 4, "simd": 1},
+        "conv1": {"pe": 2, "simd": 8},
+    }
+    assert parse(g, to_json(folding)) == folding
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"dsign": {"pe": 2, "buffers": 3}},
+            r"f\.json: node 'dsign' \(DynamicSign\): buffers must be 1 or 2",
+        ),
+        ({"dprelu": {"buffers": 0}}, r"f\.json: node 'dprelu' \(DynamicPReLU\): buffers must be 1 or 2"),
+        ({"conv1": {"pe": 2, "buffers": 2}}, r"f\.json: node 'conv1' \(XnorConv\) has no frame buffer"),
+        ({"dsign": {"buffers": "2"}}, r"f\.json: node 'dsign': pe, simd and buffers must be integers"),
+        ({"dsign": {"buffers": True}}, r"f\.json: node 'dsign': pe, simd and buffers must be integers"),
+        ({"dsign": {"pe": 1, "frames": 2}}, r"f\.json: node 'dsign': expected \{'pe': int, 'simd': int\}"),
+    ],
+)
+def test_frame_buffers_field_errors_name_the_file_and_node(rng, entry, message) -> None:
+    with pytest.raises(FoldingError, match=message):
+        parse(resblock_graph(rng), entry, "f.json")
+
+
+def test_search_gives_two_frame_buffers_where_they_meet_the_target(rng) -> None:
+    """At each PE one buffer first, then two: ping-pong only where one buffer misses the target at that PE; a
+    site held to one buffer takes the PE that then meets the target."""
+    from hls.estimate.search import fold_for_target
+
+    g = dynamic_graph(rng, c=16, hw=16)
+    m = GraphModel(g)
+    ds = g.node("ds_act")
+    loops = node_loops(g, ds, Fold(4))
+    frame, hyper = loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+    assert hyper < frame
+    # between max(in, hyper, out) and max(in, out) + hyper at PE 4: two buffers at PE 4
+    assert fold_for_target(m, frame + hyper // 2, relax=False)["ds_act"] == Fold(4, 1, 2)
+    assert fold_for_target(m, frame + hyper // 2, relax=False, single=frozenset({"ds_act"}))[
+        "ds_act"
+    ] == Fold(8)
+    # one buffer is enough at PE 4
+    assert fold_for_target(m, frame + hyper, relax=False)["ds_act"] == Fold(4, 1, 1)
+
+
+def test_fit_falls_back_to_one_frame_buffer_where_two_do_not_fit(rng) -> None:
+    """A part with BRAM for the one-buffer design but not for ping-pong everywhere: the search returns a
+    folding that fits, with fewer ping-pong sites."""
+    import dataclasses
+
+    from hls.estimate.search import fold_for_target
+
+    g = dynamic_graph(rng, c=16, hw=32)
+    m = GraphModel(g)
+    base = resolve_part("pynq-z1")  # no URAM: the frame buffers are BRAM
+    two = fold_for_target(m, 1)
+    one = fold_for_target(m, 1, single=frozenset(n.name for n in g.nodes))
+    assert sum(f.buffers == 2 for f in two.values()) == 5 and all(f.buffers == 1 for f in one.values())
+    b2, b1 = (m.estimate(f, 10.0, base).system_totals.bram18 for f in (two, one))
+    assert b1 < b2
+    dev = dataclasses.replace(base, bram18=int((b1 + b2) // 2))
+    assert not estimate(g, two, 10.0, dev).fits
+    folding = folding_search(g, 10.0, fit=dev)
+    assert estimate(g, folding, 10.0, dev).fits
+    assert sum(f.buffers == 2 for f in folding.values()) < 5
+    # on the part itself, ping-pong everywhere fits and is the fastest
+    assert folding_search(g, 10.0, fit=base) == two

@@ -146,7 +146,7 @@ def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
     assert sc.words == words and words <= sc.depth == tm.words.max_level[("add1", "s_b")] <= words + 4
     assert tm.channel("add1", "y1").depth == T.DEFAULT_DEPTH
     d = tm.nodes["dsign"]
-    assert d.need == words and d.extra == d.cycles - 2 * words
+    assert d.need == words and d.extra == d.cycles - words  # one buffer: max(in, out) + hyper
     # the stem spreads its frame: words arrive every (last - first) / words cycles
     c = tm.channel("dsign", "s_a")
     assert c.rate == (c.last - c.first) / c.words > 1
@@ -200,3 +200,25 @@ def test_cli_estimate_reports_the_depths_dybnn_hls_writes(tmp_path, rng):
     written = _written_depths(tmp_path / "prj")
     assert {k: sorted(v) for k, v in est.items()} == written
     assert max(d for v in written.values() for d in v) > T.DEFAULT_DEPTH
+
+
+def test_dynamic_units_with_one_and_two_frame_buffers(rng):
+    """One frame buffer: the next frame streams in behind the frame streaming out, then waits for the hyper
+    function (``max(in, out) + hyper``); two (ping-pong): ``max(in, hyper, out)``. The loops, the first output
+    (the whole frame, then the hyper function) and the tail are the same in both."""
+    g = resblock_graph(rng, c=8, hw=6)
+    for name in ("dsign", "dprelu"):
+        node = g.node(name)
+        for pe in (1, 2, 8):
+            one, two = Fold(pe, 1, 1), Fold(pe, 1, 2)
+            loops = T.node_loops(g, node, one)
+            assert loops == T.node_loops(g, node, two)
+            frame, hyper = loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+            assert frame == loops["frame_out"] == 6 * 6 * 8 // pe
+            assert T.node_cycles(g, node, one) == frame + hyper
+            assert T.node_cycles(g, node, two) == max(frame, hyper)
+            t1, t2 = T.node_timing(g, node, one), T.node_timing(g, node, two)
+            assert (t1.need, t1.extra, t1.tail) == (t2.need, t2.extra, t2.tail) == (frame, hyper, hyper + frame)
+    # a hyper function longer than the frame bounds the ping-pong unit
+    assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 2) == 7
+    assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 1) == 12

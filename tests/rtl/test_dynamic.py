@@ -1,12 +1,13 @@
 """RTL modules of DyBNN's dynamic units (DynamicSign, DynamicPReLU: frame buffer, channel statistics, hyper
 function, compare / PReLU lanes) against hwsim, exactly, with and without random gaps and back-pressure; their
-cycles per frame equal to the timing model (hls.timing)."""
+cycles per frame equal to the timing model (hls.cycles.dynamic_cycles) with one and with two frame buffers."""
 
 from __future__ import annotations
 
 import pytest
 
-from hls.timing import timing
+from hls.folding import Fold
+from hls.timing import node_loops, timing
 from hwsim import nodes as N
 from tests.rtl.cases_d2 import dynamic_graph, frames, varied_folding
 from tests.rtl.helpers import check_design
@@ -14,15 +15,31 @@ from tests.rtl.helpers import check_design
 pytestmark = pytest.mark.rtl
 
 
-def test_dynamic_units(tmp_path, rng):
-    """One build: DynamicSign (hardtanh + act, tanh squash, delta = 0 ties) and DynamicPReLU (pre, tanh squash),
-    PE 1 / all channels / a divisor; 4 frames whose statistics differ. The dynamic units are the slowest nodes,
-    so the design's cycles per frame are the frame_in + hyper1 + hyper2 + frame_out of the slowest one."""
-    g = dynamic_graph(rng, c=6, hw=4)
-    folding = varied_folding(g, rng)
-    res = check_design(tmp_path, g, folding, frames(rng, 4, g.spec("x").shape), seed=int(rng.integers(1000)))
+@pytest.mark.parametrize(
+    ("buffers", "hw", "bound"),
+    [(1, 4, "sum"), (2, 4, "frame"), (2, 2, "hyper")],
+    ids=["one", "two", "two-hyper"],
+)
+def test_dynamic_units(tmp_path, rng, buffers, hw, bound):
+    """One build each: DynamicSign (hardtanh + act, tanh squash, delta = 0 ties) and DynamicPReLU (pre, tanh
+    squash); 4 frames whose statistics differ. The dynamic units are the slowest nodes, so the design's cycles
+    per frame are those of the slowest one: one buffer ``max(in, out) + hyper`` (PE 1 / all channels / a
+    divisor); two buffers ``max(in, hyper, out)`` bound by its frame loops (same PEs) or, at PE 1 on a 2x2 map,
+    by its hyper function."""
+    g = dynamic_graph(rng, c=6, hw=hw)
+    if bound == "hyper":
+        folding = {
+            n.name: Fold(1, 1, buffers if isinstance(n, N.DynamicSign | N.DynamicPReLU) else 1)
+            for n in g.nodes
+        }
+    else:
+        folding = varied_folding(g, rng, buffers)
     tm = timing(g, folding)
-    assert isinstance(
-        tm.graph.node(max(tm.nodes, key=lambda k: tm.nodes[k].cycles)), N.DynamicSign | N.DynamicPReLU
-    )
-    assert res.cycles_per_frame == tm.max_cycles
+    dyn = [n for n in tm.graph.nodes if isinstance(n, N.DynamicSign | N.DynamicPReLU)]
+    slowest = max(dyn, key=lambda n: tm.nodes[n.name].cycles)
+    loops = node_loops(tm.graph, slowest, folding[slowest.name])
+    hyper = loops["hyper1"] + loops["hyper2"]
+    want = {"sum": loops["frame_in"] + hyper, "frame": loops["frame_in"], "hyper": hyper}[bound]
+    assert tm.max_cycles == want and (bound != "hyper" or hyper > loops["frame_in"])
+    res = check_design(tmp_path, g, folding, frames(rng, 4, g.spec("x").shape), seed=int(rng.integers(1000)))
+    assert res.cycles_per_frame == tm.max_cycles, res.summary()

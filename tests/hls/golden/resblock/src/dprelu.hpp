@@ -94,29 +94,18 @@ layer2:
 
 }  // namespace hyper
 
-// The shifts of every channel depend on the whole frame, so the frame is buffered: (1) it streams in while the
-// channel statistics accumulate, (2) the hyper function computes 2C shift corrections dg (first C outputs) and
-// dz (last C), (3) it streams out through PReLU_beta(x - gamma - dg) + zeta + dz.
-void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
-    static in_word_t frame[WORDS];  // 64 values: the DyBNN frame buffer
+// 1. Frame in: pass the map into the frame buffer and accumulate the per-channel sums while it streams in.
+static void frame_in(hls::stream<in_word_t>& in, hls::stream<in_word_t>& frame, hyper::stat_t stat[PE][CF]) {
     static hyper::sum_t sum[PE][CF];
-    static hyper::stat_t stat[PE][CF];
-    static hyper::delta_t delta[PE][2 * CF];  // [p][cf]: dg of channel cf*PE + p; [p][CF + cf]: dz
 #pragma HLS ARRAY_PARTITION variable=sum complete dim=1
 #pragma HLS ARRAY_PARTITION variable=stat complete dim=1
-#pragma HLS ARRAY_PARTITION variable=delta complete dim=1
-#pragma HLS ARRAY_PARTITION variable=gamma complete dim=1
-#pragma HLS ARRAY_PARTITION variable=zeta complete dim=1
-#pragma HLS ARRAY_PARTITION variable=beta complete dim=1
-
-    // 1. Frame in: store the map and accumulate the per-channel sums while it streams in.
     unsigned cf = 0, px = 0;
 frame_in:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
         DYBNN_COUNT(11);
         const in_word_t w = in.read();
-        frame[i] = w;
+        frame.write(w);
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const x_t x = w(16 * p + 15, 16 * p);
@@ -129,17 +118,22 @@ frame_in:
             px++;
         }
     }
+}
 
-    // 2. Hyper function: dg and dz per channel.
-    hyper::run(stat, delta);
-
-    // 3. Frame out.
-    cf = 0;
+// 3. Frame out: PReLU_beta(x - gamma - dg) + zeta + dz with the hyper function's 2C shift corrections dg (the
+// first C outputs) and dz (the last C): delta[p][cf] is dg of channel cf*PE + p, delta[p][CF + cf] its dz.
+static void frame_out(hls::stream<in_word_t>& frame, const hyper::delta_t delta[PE][hyper::NOF],
+                      hls::stream<out_word_t>& out) {
+#pragma HLS ARRAY_PARTITION variable=delta complete dim=1
+#pragma HLS ARRAY_PARTITION variable=gamma complete dim=1
+#pragma HLS ARRAY_PARTITION variable=zeta complete dim=1
+#pragma HLS ARRAY_PARTITION variable=beta complete dim=1
+    unsigned cf = 0;
 frame_out:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
         DYBNN_COUNT(14);
-        const in_word_t w = frame[i];
+        const in_word_t w = frame.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
@@ -156,6 +150,24 @@ frame_out:
         out.write(y);
         if (++cf == CF) cf = 0;
     }
+}
+
+// The threshold of every channel depends on the whole frame, so the frame waits in the frame buffer: a stream of
+// 1 frame (64 words) from frame_in to frame_out. frame_in writes a word only where
+// frame_out has emitted one, so it runs at most 1 frame ahead;
+// one buffer: frame f+1 streams in behind frame f streaming out, then waits for its hyper function
+// (cycles per frame max(in, out) + hyper).
+// stat and delta pass between the processes as arrays (HLS ping-pong buffers; the ring's order needs only
+// 1 bank of each, as in the RTL module).
+void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
+#pragma HLS DATAFLOW
+    hls::stream<in_word_t> frame("dprelu.frame");  // 1 x 64 values: the DyBNN frame buffer
+#pragma HLS STREAM variable=frame depth=64
+    hyper::stat_t stat[PE][CF];
+    hyper::delta_t delta[PE][hyper::NOF];
+    frame_in(in, frame, stat);
+    hyper::run(stat, delta);  // 2. the hyper function, once the frame's statistics are complete
+    frame_out(frame, delta, out);
 }
 
 }  // namespace dprelu

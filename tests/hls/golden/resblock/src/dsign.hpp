@@ -92,27 +92,18 @@ layer2:
 
 }  // namespace hyper
 
-// The threshold of every channel depends on the whole frame, so the frame is buffered: (1) it streams in while
-// the channel statistics accumulate, (2) the hyper function computes delta, (3) it streams out as
-// bit = x >= tau[c] + delta[c].
-void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
-    static in_word_t frame[WORDS];  // 64 values: the DyBNN frame buffer
+// 1. Frame in: pass the map into the frame buffer and accumulate the per-channel sums while it streams in.
+static void frame_in(hls::stream<in_word_t>& in, hls::stream<in_word_t>& frame, hyper::stat_t stat[PE][CF]) {
     static hyper::sum_t sum[PE][CF];
-    static hyper::stat_t stat[PE][CF];
-    static hyper::delta_t delta[PE][CF];
 #pragma HLS ARRAY_PARTITION variable=sum complete dim=1
 #pragma HLS ARRAY_PARTITION variable=stat complete dim=1
-#pragma HLS ARRAY_PARTITION variable=delta complete dim=1
-#pragma HLS ARRAY_PARTITION variable=tau complete dim=1
-
-    // 1. Frame in: store the map and accumulate the per-channel sums while it streams in.
     unsigned cf = 0, px = 0;
 frame_in:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
         DYBNN_COUNT(4);
         const in_word_t w = in.read();
-        frame[i] = w;
+        frame.write(w);
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const x_t x = w(16 * p + 15, 16 * p);
@@ -127,17 +118,19 @@ frame_in:
             px++;
         }
     }
+}
 
-    // 2. Hyper function: delta per channel.
-    hyper::run(stat, delta);
-
-    // 3. Frame out: compare with the dynamic threshold.
-    cf = 0;
+// 3. Frame out: compare with the dynamic threshold, bit = x >= tau[c] + delta[c].
+static void frame_out(hls::stream<in_word_t>& frame, const hyper::delta_t delta[PE][hyper::NOF],
+                      hls::stream<out_word_t>& out) {
+#pragma HLS ARRAY_PARTITION variable=delta complete dim=1
+#pragma HLS ARRAY_PARTITION variable=tau complete dim=1
+    unsigned cf = 0;
 frame_out:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
         DYBNN_COUNT(7);
-        const in_word_t w = frame[i];
+        const in_word_t w = frame.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
@@ -148,6 +141,24 @@ frame_out:
         out.write(y);
         if (++cf == CF) cf = 0;
     }
+}
+
+// The threshold of every channel depends on the whole frame, so the frame waits in the frame buffer: a stream of
+// 1 frame (32 words) from frame_in to frame_out. frame_in writes a word only where
+// frame_out has emitted one, so it runs at most 1 frame ahead;
+// one buffer: frame f+1 streams in behind frame f streaming out, then waits for its hyper function
+// (cycles per frame max(in, out) + hyper).
+// stat and delta pass between the processes as arrays (HLS ping-pong buffers; the ring's order needs only
+// 1 bank of each, as in the RTL module).
+void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
+#pragma HLS DATAFLOW
+    hls::stream<in_word_t> frame("dsign.frame");  // 1 x 64 values: the DyBNN frame buffer
+#pragma HLS STREAM variable=frame depth=32
+    hyper::stat_t stat[PE][CF];
+    hyper::delta_t delta[PE][hyper::NOF];
+    frame_in(in, frame, stat);
+    hyper::run(stat, delta);  // 2. the hyper function, once the frame's statistics are complete
+    frame_out(frame, delta, out);
 }
 
 }  // namespace dsign
