@@ -218,7 +218,9 @@ def test_dynamic_units_with_one_and_two_frame_buffers(rng):
             assert T.node_cycles(g, node, one) == frame + hyper
             assert T.node_cycles(g, node, two) == max(frame, hyper)
             t1, t2 = T.node_timing(g, node, one), T.node_timing(g, node, two)
-            assert (t1.need, t1.extra, t1.tail) == (t2.need, t2.extra, t2.tail) == (frame, hyper, hyper + frame)
+            assert (
+                (t1.need, t1.extra, t1.tail) == (t2.need, t2.extra, t2.tail) == (frame, hyper, hyper + frame)
+            )
     # a hyper function longer than the frame bounds the ping-pong unit
     assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 2) == 7
     assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 1) == 12
