@@ -1,7 +1,7 @@
 // dybnn_fifo: the stream FIFO between two nodes (an hls::stream of the HLS project), DEPTH words of WIDTH bits.
 //
 // STYLE (chosen by the generator with the estimator's rule, hls.estimate.memory.fifo_cost):
-//   "srl"                           per-bit shift registers (SRL16/SRLC32E): the word enters at sr[0], every
+//   "srl"                           one shift register per bit (SRL16E/SRLC32E): the word enters at sr[0], every
 //                                   word moves up one place, the oldest is sr[level-1] (addressed read);
 //   "distributed"/"block"/"ultra"   a circular buffer in LUTRAM / BRAM / URAM (dybnn_ram) whose registered
 //                                   read is addressed with the next cycle's read pointer (first word fall-through).
@@ -39,21 +39,23 @@ module dybnn_fifo #(
 
   generate
     if (STYLE == "srl") begin : g_srl
-      (* shreg_extract = "yes", srl_style = "srl" *) logic [WIDTH-1:0] sr[DEPTH];
-      always_ff @(posedge clk) begin
-        if (push) begin
-          sr[0] <= in0_tdata;
-          for (int i = 1; i < DEPTH; i++) sr[i] <= sr[i-1];
+      // one shift register per bit, read at a variable address: the form Yosys's xilinx_srl and Vivado map to
+      // SRL16E / SRLC32E (a register array read through a multiplexer stays flip-flops)
+      wire [AW-1:0] ra = AW'(count - LW'(1));
+      for (genvar b = 0; b < WIDTH; b++) begin : g_bit
+        (* shreg_extract = "yes", srl_style = "srl" *) logic [DEPTH-1:0] sr;
+        if (DEPTH > 1) begin : g_shift
+          always_ff @(posedge clk) if (push) sr <= {sr[DEPTH-2:0], in0_tdata[b]};
+        end else begin : g_one
+          always_ff @(posedge clk) if (push) sr <= in0_tdata[b];
         end
+        assign out0_tdata[b] = sr[ra];
       end
       always_ff @(posedge clk) begin
         if (!rst_n) count <= '0;
         else count <= count + LW'(push) - LW'(pop);
       end
       assign out0_tvalid = count != '0;
-      /* verilator lint_off WIDTHTRUNC */
-      assign out0_tdata = sr[AW'(count - LW'(1))];
-      /* verilator lint_on WIDTHTRUNC */
     end else begin : g_ram
       // circular buffer read a cycle ahead: raddr is the read pointer of the next cycle, so rdata is always the
       // oldest word (a word written into an empty buffer is forwarded by dybnn_ram's write-first bypass)
