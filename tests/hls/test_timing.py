@@ -18,7 +18,7 @@ from hls.project import make_plan, write_project
 from hwsim import nodes as N
 from hwsim.graph import HwGraph, TensorSpec
 from hwsim.passes import InsertDuplicates
-from hwsim.types import Bipolar, Float
+from hwsim.types import Bipolar, Fixed, Float
 from tests.hls.cases import fuzz_graph, random_folding
 from tests.hwsim.graphs import build, finn_graph, resblock_graph
 
@@ -224,3 +224,48 @@ def test_dynamic_units_with_one_and_two_frame_buffers(rng):
     # a hyper function longer than the frame bounds the ping-pong unit
     assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 2) == 7
     assert T.dynamic_cycles({"frame_in": 5, "hyper1": 4, "hyper2": 3, "frame_out": 5}, 1) == 12
+
+
+def test_word_schedule_latency_of_a_chain(rng):
+    """InputQuant -> Sign at PE = C: the input offers a word per cycle, each node takes a word per iteration, a word
+    written in iteration s is read from s + HOP, and the output port takes it at s + 1: latency W - 1 + HOP + 1."""
+    c = 8
+    g = build("chain", (4, 4, c), [
+        N.InputQuant(name="q", inputs=("x",), outputs=("b",), out=Fixed(8, 4, True)),
+        N.Sign(name="s", inputs=("b",), outputs=("y",), thr=np.zeros(c, np.int64), invert=np.zeros(c, np.uint8)),
+    ])  # fmt: skip
+    g = _float_input(g) if not isinstance(g.spec(g.inputs[0]).dtype, Float) else g
+    folding = {n.name: Fold(c) for n in g.nodes}
+    tm = T.timing(g, folding)
+    words = 4 * 4
+    hops = len(g.nodes) - 1
+    assert tm.latency == words - 1 + hops * T.HOP + 1
+
+
+def test_fifo_level_counts_pushes_before_pops_of_their_cycle():
+    """A word pushed in the cycle another leaves still needs its slot."""
+    push = np.array([0.0, 1.0, 2.0, 10.0])
+    pop = np.array([1.0, 2.0, 3.0, 11.0])
+    assert T._max_level(push, pop) == 2
+    assert T._max_level(push, push + 5) == 3 and T._max_level(push[:0], pop[:0]) == 0
+
+
+def test_join_depth_covers_the_window_read_ahead(rng):
+    """Add(3x3 pad-1 conv branch, shortcut) on an 8x8 map at one pixel per word: the convolution emits output pixel
+    (y, x) after reading about two rows ahead of it, so the shortcut holds more than two rows (and less than the
+    frame); the RTL simulation of such designs runs at the model (tests/rtl)."""
+    c, hw = 4, 8
+    w = rng.integers(0, 2, (c, 3, 3, c))
+    nodes = [
+        N.InputQuant(name="q", inputs=("x",), outputs=("f",), out=Fixed(8, 4, True)),
+        N.Sign(name="s", inputs=("f",), outputs=("b",), thr=np.zeros(c, np.int64), invert=np.zeros(c, np.uint8)),
+        N.XnorConv(name="conv", inputs=("b",), outputs=("y",), weights=w, kernel=(3, 3), stride=(1, 1),
+                   pad=(1, 1, 1, 1), pad_value=-1, stage=N.OutputStage.identity(c)),
+        N.Add(name="add", inputs=("y", "f"), outputs=("z",), out=None),
+    ]  # fmt: skip
+    g = build("res", (hw, hw, c), nodes)
+    folding = {"q": Fold(c), "s": Fold(c), "conv": Fold(c, c), "add": Fold(c)}
+    tm = T.timing(g, folding)
+    depth = tm.channel("add", tm.graph.node("add").inputs[1]).depth
+    assert 2 * hw < depth < hw * hw
+    assert depth == tm.words.max_level[("add", tm.graph.node("add").inputs[1])]
