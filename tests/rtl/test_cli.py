@@ -63,3 +63,15 @@ def test_rtl_sim(graph_dir, monkeypatch, capsys):
     line = next(ln for ln in out.splitlines() if ln.startswith("cycles per frame"))
     rtl, model = line.split("RTL ")[1].split(",")[0], line.split("model ")[1]
     assert rtl == model, out
+    # the measurements, in the project and (MODEL is a run directory) in the run directory for the report
+    from reports.build import summarize
+    from runfiles.records import RtlSimRecord
+
+    for d in (graph_dir / "prj", graph_dir):
+        rec = RtlSimRecord.from_json(json.loads((d / "rtl_sim.json").read_text()))
+        assert (
+            rec.ok and rec.stress_ok and str(rec.cycles_per_frame) == rtl == str(rec.model_cycles_per_frame)
+        )
+        assert len(rec.fifos) == len(json.loads((graph_dir / "prj" / "project.json").read_text())["fifos"])
+    (sec,) = [s for s in summarize(graph_dir).sections if s.step == "rtl"]
+    assert sec.status == "done" and sec.tables[0].rows[0][1] == f"{int(rtl):,}"
