@@ -84,9 +84,12 @@ and a window generator reads the ``need`` real words of its fill loop in one bur
 Inside a convolution or pool, the stream from the window generator to the matrix unit / reducer has
 :func:`window_buffer_depth` words: enough to keep the matrix unit busy while the generator runs the next frame's
 fill loop (no output), ``SF + ceil((KH*PW*CF + 4) / NF) + 2`` (a pool: ``KH*PW*CF + 4 + 2``).
-Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). A shortcut around a DyBNN
-dynamic unit holds the whole frame (the unit emits nothing before it has read its whole frame): the shortcut
-FIFO is part of the price of a dynamic threshold.
+Every other stream has depth :data:`DEFAULT_DEPTH` (``hls::stream``'s default). A shortcut forked in front of
+a DyBNN dynamic unit would hold the whole frame (the unit emits nothing before it has read its whole frame), a
+second copy of the frame the unit buffers; so the stream graph lets the unit write the shortcut from its frame
+buffer, word for word with its own output (:func:`forward_frames`), and the shortcut holds only what arrives
+while the nodes after the unit start (the word schedule's level; in the uniform-rate fallback the backlog plus
+:func:`forward_head_words`).
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ __all__ = [
     "StreamGraph",
     "burst_depth",
     "dynamic_cycles",
+    "forward_frames",
+    "forward_head_words",
     "window_buffer_depth",
     "Timing",
     "first_output",
@@ -295,10 +300,11 @@ class StreamGraph:
         return self.folding.get(name, Fold())
 
 
-def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None) -> StreamGraph:
+def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None, *, forward: bool = True) -> StreamGraph:
     """``g`` with a Duplicate fork on every tensor that has several readers (:class:`hwsim.passes.InsertDuplicates`);
     a new fork runs at its producer's PE when that divides the channels (no width converter in front of it),
-    else at PE = 1. A graph whose streams already have one reader each is returned unchanged."""
+    else at PE = 1. With ``forward``, a fork that feeds one DyBNN dynamic unit gives way to the unit itself
+    (:func:`forward_frames`). A graph whose streams already have one reader each is returned unchanged."""
     folding = dict(folding or {})
     g2 = run_passes(g, [InsertDuplicates()])
     old = {n.name for n in g.nodes}
@@ -309,9 +315,60 @@ def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None) -> StreamGr
         prod = g2.producer(t)
         pe = 1 if prod is None else write_elems(prod, folding.get(prod.name, Fold()))
         folding[n.name] = Fold(pe if g2.spec(t).shape[-1] % pe == 0 else 1, 1)
+    if forward:
+        g2 = forward_frames(g2)
     if g2 is not g:
         g2.validate()
     return StreamGraph(g2, folding, dict(zip(g2.outputs, g.outputs, strict=True)))
+
+
+def forward_head_words(sg: StreamGraph, c: Channel) -> int:
+    """Extra depth of a shortcut ``c`` that a dynamic unit writes from its frame buffer (:func:`forward_frames`):
+    the unit writes the shortcut and its own output in the same cycle, so before the node after it (the head of
+    the main branch, a convolution's window generator) can emit its first word, the shortcut receives as many
+    elements as the head reads first (its ``need`` words), whatever the rates say: ``ceil(need * SIMD / elems)``
+    words of ``c``. Without them the shortcut fills before the head has its first window, and the block
+    deadlocks (found in the RTL simulation). 0 for every other stream."""
+    g = sg.graph
+    p = g.producer(c.tensor) if c.producer is not None else None
+    if not isinstance(p, (N.DynamicSign, N.DynamicPReLU)) or c.tensor == p.outputs[0]:
+        return 0
+    (head,) = g.consumers(p.outputs[0])
+    f = sg.fold(head.name)
+    need, _ = first_output(g, head, f)
+    return math.ceil(need * read_elems(head, f) / c.elems)
+
+
+def forward_frames(g: HwGraph) -> HwGraph:
+    """One frame buffer, not two: a Duplicate fork whose copies go to exactly one DynamicSign / DynamicPReLU and to
+    other nodes (in a ReActNet block: the residual shortcut, or the pooled shortcut of a strided block) is
+    removed; the dynamic unit reads the tensor itself and writes the other copies as outputs 2, 3, ... from its
+    frame buffer, in the same cycle as its own output word. The shortcut then waits only for the nodes after the
+    dynamic unit (the convolution), not for the unit's whole frame and hyper function, so its FIFO holds the
+    convolution's delay instead of a frame; the frame is stored once, in the unit. A fork with another dynamic
+    unit, a graph output or no other reader among its copies stays."""
+    dyn = (N.DynamicSign, N.DynamicPReLU)
+    nodes = list(g.nodes)
+    changed = False
+    for d in [n for n in nodes if isinstance(n, N.Duplicate)]:
+        readers = [g.consumers(t) for t in d.outputs]
+        if any(len(r) != 1 for r in readers) or any(t in g.outputs for t in d.outputs):
+            continue
+        units = [i for i, (r,) in enumerate(readers) if isinstance(r, dyn)]
+        if len(units) != 1 or len(d.outputs) < 2:
+            continue
+        (u,) = readers[units[0]]
+        fwd = tuple(t for i, t in enumerate(d.outputs) if i != units[0])
+        new = u.replace(inputs=(d.inputs[0],), outputs=(u.outputs[0], *fwd))
+        at = nodes.index(d)
+        nodes = [n for n in nodes if n is not u and n is not d]
+        nodes.insert(at, new)
+        changed = True
+    if not changed:
+        return g
+    tensors = {k: v for k, v in g.tensors.items() if any(k in n.inputs or k in n.outputs for n in nodes)}
+    tensors.update({t: g.tensors[t] for t in g.inputs + g.outputs})
+    return HwGraph(g.name, list(g.inputs), list(g.outputs), tensors, nodes, dict(g.metadata))
 
 
 # ------------------------------------------------------------------------------------------ schedule
@@ -471,7 +528,7 @@ def schedule(sg: StreamGraph) -> Timing:
             if c.consumer is not None and isinstance(g.node(c.consumer), MULTI_INPUT):
                 wait = tm.start[c.consumer] - c.first
                 if wait > 0:
-                    backlog = math.ceil(wait / c.rate)
+                    backlog = math.ceil(wait / c.rate) + forward_head_words(sg, c)
                     tm.channels[i] = replace(c, depth=max(c.depth, min(c.words, backlog) + DEFAULT_DEPTH))
         return tm
     tm.words = word_schedule(sg, tm.max_cycles)
@@ -485,9 +542,10 @@ def schedule(sg: StreamGraph) -> Timing:
     return tm
 
 
-def timing(g: HwGraph, folding: dict[str, Fold] | None = None) -> Timing:
-    """:func:`schedule` of :func:`stream_graph` ``(g, folding)``: the timing of the design ``dybnn hls`` writes."""
-    return schedule(stream_graph(g, folding))
+def timing(g: HwGraph, folding: dict[str, Fold] | None = None, *, forward: bool = True) -> Timing:
+    """:func:`schedule` of :func:`stream_graph` ``(g, folding, forward=forward)``: the timing of the design
+    ``dybnn hls`` writes."""
+    return schedule(stream_graph(g, folding, forward=forward))
 
 
 # ------------------------------------------------------------------------------------------ word schedule

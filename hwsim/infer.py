@@ -148,6 +148,12 @@ def _(node: N.MultiThreshold, ins):
     return [TensorSpec(ins[0].shape, node.out)]
 
 
+def _forwards(node: N.Node, ins: list[TensorSpec]) -> list[TensorSpec]:
+    """A dynamic unit's outputs after the first (only in a design's stream graph, ``hls.timing.stream_graph``):
+    its input frame as buffered, which the residual shortcut reads from the unit's frame buffer."""
+    return [ins[0]] * (len(node.outputs) - 1)
+
+
 @infer_rule(N.DynamicSign)
 def _(node: N.DynamicSign, ins):
     _need_fixed(node, ins[0])
@@ -155,7 +161,7 @@ def _(node: N.DynamicSign, ins):
         raise InferError(
             f"node {node.name!r}: expects an (H, W, {node.channels}) feature map, got {ins[0].shape}"
         )
-    return [TensorSpec(ins[0].shape, Bipolar())]
+    return [TensorSpec(ins[0].shape, Bipolar()), *_forwards(node, ins)]
 
 
 @infer_rule(N.PReLU)
@@ -166,7 +172,8 @@ def _(node, ins):
         raise InferError(
             f"node {node.name!r}: input has {ins[0].shape[-1]} channels, parameters {node.channels}"
         )
-    return [TensorSpec(ins[0].shape, node.out)]
+    extra = _forwards(node, ins) if isinstance(node, N.DynamicPReLU) else []
+    return [TensorSpec(ins[0].shape, node.out), *extra]
 
 
 def _exact_or(node: N.Node, ins: list[TensorSpec], out: Fixed | None, frac: int) -> Fixed:

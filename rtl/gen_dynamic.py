@@ -54,6 +54,12 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         params.update(SQ_BITS=1, SQ_SIGNED=0)
     nb = c["buffers"]  # the folding's frames in the frame buffer
     params["BUFFERS"] = nb
+    nfwd = len(c["forward"])  # outputs 2, 3: the buffered frame for the shortcut (hls.timing.forward_frames)
+    if nfwd > 2:
+        raise RtlError(
+            f"node {env.node.name!r}: the RTL module forwards its frame to at most 2 shortcuts, not {nfwd}"
+        )
+    params["NFWD"] = nfwd
     params["FRAME_STYLE"] = frame_style(nb * c["words"], pe * c["x"].bits)
     params["STAT_STYLE"] = ram_style(nb * h["cf"], pe * h["sum_num"].bits)
     params["DELTA_STYLE"] = ram_style(nb * h["cf"], pe * h["delta_num"].bits)

@@ -126,7 +126,8 @@ def _frame(env: NodeEnv) -> dict:
     pe = env.fold.pe
     x = num_of(spec)
     return {"h": h, "w": w, "c": c, "pe": pe, "cf": c // pe, "pixels": h * w, "words": elems_of(spec) // pe, "x": x,
-            "fx": frac_of(env, spec), "buffers": env.fold.buffers}  # fmt: skip
+            "fx": frac_of(env, spec), "buffers": env.fold.buffers,
+            "forward": [f"fwd{k}" for k in range(1, len(env.node.outputs))]}  # fmt: skip
 
 
 @emitter(N.DynamicSign)
@@ -145,7 +146,7 @@ def _dynamic_sign(env: NodeEnv) -> NodeCode:
     pe = fr["pe"]
     return NodeCode(
         "dynamic_sign.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
-        (port(env, node.inputs[0], pe),), (port(env, node.outputs[0], pe),),
+        (port(env, node.inputs[0], pe),), tuple(port(env, t, pe) for t in node.outputs),
         f"bit = x >= tau[c] + delta(x)[c] on a {fr['h']}x{fr['w']}x{fr['c']} frame, hyper function "
         f"{fr['c']} -> {node.hyper.n_hidden} -> {node.hyper.n_out}, PE = {pe}",
     )  # fmt: skip
@@ -173,7 +174,7 @@ def _dynamic_prelu(env: NodeEnv) -> NodeCode:
            "z_delta_shift": fo - dfrac, **requant_ctx(node.out, fo)}  # fmt: skip
     return NodeCode(
         "dynamic_prelu.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
-        (port(env, node.inputs[0], pe),), (port(env, node.outputs[0], pe),),
+        (port(env, node.inputs[0], pe),), tuple(port(env, t, pe) for t in node.outputs),
         f"y = requant(PReLU_beta(x - gamma[c] - dg(x)[c]) + zeta[c] + dz(x)[c] -> {node.out}) on a "
         f"{fr['h']}x{fr['w']}x{fr['c']} frame, hyper function {fr['c']} -> {node.hyper.n_hidden} -> "
         f"{node.hyper.n_out}, PE = {pe}",

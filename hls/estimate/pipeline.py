@@ -95,9 +95,16 @@ class GraphModel:
 
     # ------------------------------------------------------------------------------------------ design
     def estimate(
-        self, folding: dict[str, Fold] | None = None, clock_ns: float = 10.0, device: Device | None = None
+        self,
+        folding: dict[str, Fold] | None = None,
+        clock_ns: float = 10.0,
+        device: Device | None = None,
+        *,
+        forward: bool = True,
     ) -> DesignEstimate:
-        tm = timing(self.g, folding or {})
+        """The design at ``folding``; ``forward=False``: the residual shortcuts forked in front of the dynamic
+        units instead of read from their frame buffers (:func:`hls.timing.forward_frames`), for comparison."""
+        tm = timing(self.g, folding or {}, forward=forward)
         sg = tm.streams
         nodes = [self.estimate_fork(sg, n) for n in sg.graph.nodes]
         fifos = self.fifos(tm)
@@ -189,10 +196,13 @@ def estimate(
     clock_ns: float = 10.0,
     device: Device | None = None,
     cfg: EstimateConfig | None = None,
+    *,
+    forward: bool = True,
 ) -> DesignEstimate:
     """Estimate ``g`` at ``folding`` (missing nodes: pe = simd = 1) and clock period ``clock_ns``.
 
     With a ``device``, ``system_totals`` add its platform shell (:func:`hls.devices.shell_overhead`), memories
-    may use URAM where the part has it, and the result reports utilization and fit.
+    may use URAM where the part has it, and the result reports utilization and fit. ``forward``: see
+    :meth:`GraphModel.estimate`.
     """
-    return GraphModel(g, config_for(device, cfg)).estimate(folding, clock_ns, device)
+    return GraphModel(g, config_for(device, cfg)).estimate(folding, clock_ns, device, forward=forward)

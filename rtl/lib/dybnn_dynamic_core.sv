@@ -77,6 +77,7 @@ module dybnn_dynamic_core #(
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
     parameter int BUFFERS = 1,        // frames in the frame buffer (hls.folding Fold.buffers: 1, or 2 ping-pong)
+    parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word (hls.timing.forward_frames), 0-2
     parameter int OUT_W = 1,          // output word width
     localparam int CW = $clog2(CF > 1 ? CF : 2)
 ) (
@@ -88,6 +89,13 @@ module dybnn_dynamic_core #(
     output logic [OUT_W-1:0]          out0_tdata,
     output logic                      out0_tvalid,
     input  logic                      out0_tready,
+    // the frame as buffered, word for word with out0, for the residual shortcut (used when NFWD >= 1, 2)
+    output logic [PE*X_BITS-1:0]      out1_tdata,
+    output logic                      out1_tvalid,
+    input  logic                      out1_tready,
+    output logic [PE*X_BITS-1:0]      out2_tdata,
+    output logic                      out2_tvalid,
+    input  logic                      out2_tready,
     // frame_out lanes (combinational, in the wrapper): the word, its deltas, and the channel fold the wrapper's
     // per-channel ROMs must present in the next cycle
     output logic [PE*X_BITS-1:0]      lane_x,
@@ -149,7 +157,9 @@ module dybnn_dynamic_core #(
 
   // frame_in writes a slot that frame_out has emitted, in the cycle it is emitted at the latest (its word is
   // then in the output register already), so a full ring takes a word in the cycle frame_out emits one.
-  assign emit = oact && (!out0_tvalid || out0_tready);
+  // every output takes the word in the same cycle (each keeps its own valid until it is taken)
+  assign emit = oact && (!out0_tvalid || out0_tready) && (NFWD < 1 || !out1_tvalid || out1_tready)
+      && (NFWD < 2 || !out2_tvalid || out2_tready);
   assign o_last = emit && 32'(ri) == WORDS - 1;
   assign in0_tready = rst_n && (32'(occ) < RING || emit);
   assign take = in0_tvalid && in0_tready;
@@ -448,7 +458,17 @@ module dybnn_dynamic_core #(
     if (!rst_n) out0_tvalid <= 1'b0;
     else if (emit) out0_tvalid <= 1'b1;
     else if (out0_tready) out0_tvalid <= 1'b0;
-    if (emit) out0_tdata <= lane_y;
+    if (!rst_n || NFWD < 1) out1_tvalid <= 1'b0;
+    else if (emit) out1_tvalid <= 1'b1;
+    else if (out1_tready) out1_tvalid <= 1'b0;
+    if (!rst_n || NFWD < 2) out2_tvalid <= 1'b0;
+    else if (emit) out2_tvalid <= 1'b1;
+    else if (out2_tready) out2_tvalid <= 1'b0;
+    if (emit) begin
+      out0_tdata <= lane_y;
+      out1_tdata <= frame_q;
+      out2_tdata <= frame_q;
+    end
   end
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */

@@ -59,6 +59,7 @@ module dybnn_dynamic_sign #(
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
     parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
+    parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word for the shortcut (0-2)
     parameter int TAU_BITS = 8,
     parameter bit TAU_SIGNED = 1'b1,
     parameter int CMP_BITS = 16,
@@ -74,7 +75,14 @@ module dybnn_dynamic_sign #(
     output logic                 in0_tready,
     output logic [PE-1:0]        out0_tdata,
     output logic                 out0_tvalid,
-    input  logic                 out0_tready
+    input  logic                 out0_tready,
+    // outputs 1, 2 (NFWD): the buffered input word, for the residual shortcut (hls.timing.forward_frames)
+    output logic [PE*X_BITS-1:0] out1_tdata,
+    output logic                 out1_tvalid,
+    input  logic                 out1_tready,
+    output logic [PE*X_BITS-1:0] out2_tdata,
+    output logic                 out2_tvalid,
+    input  logic                 out2_tready
 );
   localparam int CW = $clog2(CF > 1 ? CF : 2);
   logic [PE*X_BITS-1:0] lane_x;
@@ -98,11 +106,13 @@ module dybnn_dynamic_sign #(
       .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
       .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
       .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
-      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS),
+      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
       .OUT_W(PE)
   ) u_core (
       .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
-      .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready), .lane_x(lane_x),
+      .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready),
+      .out1_tdata(out1_tdata), .out1_tvalid(out1_tvalid), .out1_tready(out1_tready),
+      .out2_tdata(out2_tdata), .out2_tvalid(out2_tvalid), .out2_tready(out2_tready), .lane_x(lane_x),
       .lane_d0(lane_d0), .lane_d1(lane_d1), .lane_cf_next(lane_cf_next), .lane_y(lane_y));
 
   dybnn_rom #(.DEPTH(CF), .WIDTH(PE * TAU_BITS), .INIT_FILE(TAU_INIT_FILE), .STYLE(TAU_STYLE)) u_tau (

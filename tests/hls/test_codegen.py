@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hls import cycles as C
+from hls import timing as T
 from hls.emit import EMITTERS, EmitError, c_ident, template_env
 from hls.folding import Fold, FoldingError
 from hls.project import MANIFEST, ProjectError, make_plan, render, write_project
@@ -127,18 +128,22 @@ def test_no_float_in_generated_datapath(tmp_path):
             assert not re.search(r"\b(float|double)\b", code), rel
 
 
-def test_residual_shortcut_fifo_holds_the_dynamic_frame():
-    """The shortcut into add1 waits for DynamicSign (whole frame + hyper function) and the conv: its FIFO must hold
-    the whole frame; the conv's input holds its fill loop's words."""
+def test_residual_shortcut_reads_the_dynamic_frame_buffer():
+    """The shortcut into add1 comes out of DynamicSign's frame buffer with its output (hls.timing.forward_frames):
+    its FIFO holds what arrives while the conv starts (the word schedule's level), not the frame it held when it
+    was forked in front of the unit; the conv's input holds its fill loop's words."""
     g = resblock_graph(np.random.default_rng(0), c=8, hw=6)
-    plan = make_plan(g)
+    folding = {"conv1": Fold(8, 8)}
+    plan, fork = make_plan(g, folding), T.timing(g, folding, forward=False)
     depth = {c["label"]: c["depth"] for c in plan.channels}
     frame_words = 6 * 6 * 8  # PE = 1
-    assert depth["s_b"] == plan.schedule.words.max_level[("add1", "s_b")]
-    assert frame_words <= depth["s_b"] <= frame_words + 4  # and the next frame's first words
+    sc = plan.schedule.channel("add1", "s_b")
+    assert sc.producer == "dsign" and depth["s_b"] == plan.schedule.words.max_level[("add1", "s_b")]
+    assert depth["s_b"] < frame_words <= fork.channel("add1", "s_b").depth
+    assert "dsign::run(s_s, s_b0, s_s_b);" in render(plan, "xc7z020clg400-1", 10.0)["top.cpp"]
     # the conv reading b0 gets the real words of its window generator's fill loop (hls.timing.burst_depth):
-    # padded rows 0..2 hold the map's rows 0 and 1, 6 pixels x 8 channels each
-    assert depth["b0"] == 2 * 6 * 8 + 2
+    # padded rows 0..2 hold the map's rows 0 and 1, 6 pixels (one word of 8 channels) each
+    assert plan.schedule.channel("conv1", "b0").depth == 2 * 6 + 2
     # add2's shortcut (the avg-pooled branch) waits for the strided binary conv only
     assert 2 < depth["sc"] <= 3 * 3 * 8 + 2
 

@@ -135,10 +135,11 @@ def test_window_first_output_is_the_template_fill(rng):
 
 
 def test_schedule_of_a_shortcut_around_a_frame_buffer(rng):
-    """Add(DynamicSign branch, shortcut): the shortcut waits for the whole frame plus the hyper function; the
-    dynamic unit's output is a burst (one word per cycle), not spread over the stem's period."""
+    """Add(DynamicSign branch, shortcut) with the shortcut forked in front of the unit (``forward=False``): the
+    shortcut waits for the whole frame plus the hyper function; the dynamic unit's output is a burst (one word
+    per cycle), not spread over the stem's period."""
     g = resblock_graph(rng, c=8, hw=6)
-    tm = T.timing(g, {})
+    tm = T.timing(g, {}, forward=False)
     words = 6 * 6 * 8
     sc = tm.channel("add1", "s_b")
     # the shortcut holds the whole frame, and the next frame's first words while the Add drains this one: the
@@ -269,3 +270,32 @@ def test_join_depth_covers_the_window_read_ahead(rng):
     depth = tm.channel("add", tm.graph.node("add").inputs[1]).depth
     assert 2 * hw < depth < hw * hw
     assert depth == tm.words.max_level[("add", tm.graph.node("add").inputs[1])]
+
+
+def test_shortcut_reads_the_dynamic_units_frame_buffer(rng):
+    """One frame buffer, not two: the fork in front of a DynamicSign whose other copy is the residual shortcut
+    gives way to the unit, which writes the shortcut from its frame buffer with its own output; the shortcut FIFO
+    then covers the convolution's delay only (the backlog of the Add's wait), not the frame; the other forks
+    (two readers, none dynamic) stay. The estimator costs the smaller FIFO."""
+    g = resblock_graph(rng, c=8, hw=6)
+    folding = {"conv1": Fold(8, 8), "dsign": Fold(2), "add1": Fold(2)}
+    fork, fwd = T.timing(g, folding, forward=False), T.timing(g, folding)
+    assert "dup0" in {n.name for n in fork.graph.nodes} and "dup0" not in {n.name for n in fwd.graph.nodes}
+    ds = fwd.graph.node("dsign")
+    assert ds.inputs == ("s",) and ds.outputs == ("b0", "s_b")
+    assert [n.name for n in fwd.graph.nodes if isinstance(n, N.Duplicate)] == ["dup1", "dup2"]
+    sc0, sc1 = fork.channel("add1", "s_b"), fwd.channel("add1", "s_b")
+    assert sc1.producer == "dsign" and sc0.producer == "dup0"
+    assert sc0.depth >= sc0.words  # the whole frame
+    # the unit's two outputs leave together; the Add starts with the convolution's first word
+    assert (
+        sc1.first == fwd.first["dsign"] and fwd.start["add1"] == fwd.channel("add1", "y1").first > sc1.first
+    )
+    # the depth: the most words the shortcut holds in the word schedule, a fraction of the frame
+    assert sc1.depth == fwd.words.max_level[("add1", "s_b")] < sc0.words
+    # the uniform-rate fallback (big designs) adds the conv's first window, in shortcut words
+    assert T.forward_head_words(fwd.streams, sc1) == 2 * 6 * 8 // 2
+    assert fwd.max_cycles == fork.max_cycles
+    e0, e1 = estimate(g, folding, 10.0, forward=False), estimate(g, folding, 10.0)
+    fifo = [sum(f.resources.lut + 100 * f.resources.bram18 for f in e.fifos) for e in (e0, e1)]
+    assert fifo[1] < fifo[0]

@@ -22,7 +22,7 @@ void run(hls::stream<a_word_t>& in_a, hls::stream<b_word_t>& in_b, hls::stream<o
 add1_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(10);
+        DYBNN_COUNT(9);
         const a_word_t wa = in_a.read();
         const b_word_t wb = in_b.read();
         out_word_t y;

@@ -21,7 +21,7 @@ void run(hls::stream<in0_word_t>& in0, hls::stream<in1_word_t>& in1, hls::stream
 cat_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(26);
+        DYBNN_COUNT(25);
         out_word_t y;
         if (cf < CF0) {
             y = in0.read();

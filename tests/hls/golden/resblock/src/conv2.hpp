@@ -40,7 +40,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<win_word_t>& out) {
 fill:
     for (unsigned i = 0, px = 0, c = 0; i < KH * PW * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(17);
+        DYBNN_COUNT(16);
         line[slot][px][c] = padded_word(in, py, px);
         if (++c == CF) {
             c = 0;
@@ -62,7 +62,7 @@ rows:
         for (unsigned i = 0; i < n; i++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=72 max=72
-            DYBNN_COUNT(17);
+            DYBNN_COUNT(16);
             if (i < EMIT) {
                 const unsigned r = top + ky < ROWS ? top + ky : top + ky - ROWS;
                 out.write(line[r][ox * SW + kx][ce]);
@@ -124,7 +124,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 mvu:
     for (unsigned i = 0; i < N * NF * SF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(18);
+        DYBNN_COUNT(17);
         in_word_t x;
         if (nf == 0) {
             x = in.read();

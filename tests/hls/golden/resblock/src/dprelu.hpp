@@ -51,7 +51,7 @@ void run(const stat_t stat[PE][CF], delta_t delta[PE][NOF]) {
 layer1:
     for (unsigned i = 0, j = 0, cf = 0; i < HD * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(12);
+        DYBNN_COUNT(11);
         l1_t s = (cf == 0) ? l1_t(0) : a;
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
@@ -73,7 +73,7 @@ layer1:
 layer2:
     for (unsigned i = 0, of = 0, j = 0; i < NOF * HD; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(13);
+        DYBNN_COUNT(12);
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const l2_t s = (j == 0 ? l2_t(0) : acc[p]) + hidden[j] * ap_int<8>(w2[p][of][j]);
@@ -103,7 +103,7 @@ static void frame_in(hls::stream<in_word_t>& in, hls::stream<in_word_t>& frame, 
 frame_in:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(11);
+        DYBNN_COUNT(10);
         const in_word_t w = in.read();
         frame.write(w);
         for (unsigned p = 0; p < PE; p++) {
@@ -132,7 +132,7 @@ static void frame_out(hls::stream<in_word_t>& frame, const hyper::delta_t delta[
 frame_out:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(14);
+        DYBNN_COUNT(13);
         const in_word_t w = frame.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {

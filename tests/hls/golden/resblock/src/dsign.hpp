@@ -49,7 +49,7 @@ void run(const stat_t stat[PE][CF], delta_t delta[PE][NOF]) {
 layer1:
     for (unsigned i = 0, j = 0, cf = 0; i < HD * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(5);
+        DYBNN_COUNT(4);
         l1_t s = (cf == 0) ? l1_t(0) : a;
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
@@ -71,7 +71,7 @@ layer1:
 layer2:
     for (unsigned i = 0, of = 0, j = 0; i < NOF * HD; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(6);
+        DYBNN_COUNT(5);
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
             const l2_t s = (j == 0 ? l2_t(0) : acc[p]) + hidden[j] * ap_int<8>(w2[p][of][j]);
@@ -101,7 +101,7 @@ static void frame_in(hls::stream<in_word_t>& in, hls::stream<in_word_t>& frame, 
 frame_in:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(4);
+        DYBNN_COUNT(3);
         const in_word_t w = in.read();
         frame.write(w);
         for (unsigned p = 0; p < PE; p++) {
@@ -122,14 +122,14 @@ frame_in:
 
 // 3. Frame out: compare with the dynamic threshold, bit = x >= tau[c] + delta[c].
 static void frame_out(hls::stream<in_word_t>& frame, const hyper::delta_t delta[PE][hyper::NOF],
-                      hls::stream<out_word_t>& out) {
+                      hls::stream<out_word_t>& out, hls::stream<in_word_t>& fwd1) {
 #pragma HLS ARRAY_PARTITION variable=delta complete dim=1
 #pragma HLS ARRAY_PARTITION variable=tau complete dim=1
     unsigned cf = 0;
 frame_out:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(7);
+        DYBNN_COUNT(6);
         const in_word_t w = frame.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {
@@ -139,6 +139,7 @@ frame_out:
             y[p] = (cmp_t(x) << 5) >= t;
         }
         out.write(y);
+        fwd1.write(w);  // the buffered frame to the shortcut (hls.timing.forward_frames)
         if (++cf == CF) cf = 0;
     }
 }
@@ -150,7 +151,9 @@ frame_out:
 // (cycles per frame max(in, out) + hyper).
 // stat and delta pass between the processes as arrays (HLS ping-pong buffers; the ring's order needs only
 // 1 bank of each, as in the RTL module).
-void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
+// Outputs fwd1: the frame as buffered, word for word with out, for the residual shortcut
+// (one frame buffer, not a second one in the shortcut FIFO; hls.timing.forward_frames).
+void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out, hls::stream<in_word_t>& fwd1) {
 #pragma HLS DATAFLOW
     hls::stream<in_word_t> frame("dsign.frame");  // 1 x 64 values: the DyBNN frame buffer
 #pragma HLS STREAM variable=frame depth=32
@@ -158,7 +161,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
     hyper::delta_t delta[PE][hyper::NOF];
     frame_in(in, frame, stat);
     hyper::run(stat, delta);  // 2. the hyper function, once the frame's statistics are complete
-    frame_out(frame, delta, out);
+    frame_out(frame, delta, out, fwd1);
 }
 
 }  // namespace dsign

@@ -14,7 +14,7 @@ void run(hls::stream<word_t>& in, hls::stream<word_t>& out0, hls::stream<word_t>
 dup1_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(15);
+        DYBNN_COUNT(14);
         const word_t w = in.read();
         out0.write(w);
         out1.write(w);

@@ -19,7 +19,7 @@ namespace dybnn {
 // Loop-iteration counters: every pipelined loop counts its iterations in the C simulation; the testbench
 // writes them out and the flow compares them with the cycle model (hls/cycles.py).
 #ifndef __SYNTHESIS__
-constexpr unsigned N_LOOPS = 40;
+constexpr unsigned N_LOOPS = 37;
 extern unsigned long long loop_count[N_LOOPS];
 #define DYBNN_COUNT(id) (++dybnn::loop_count[(id)])
 #else

@@ -37,7 +37,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 mvu:
     for (unsigned i = 0; i < N * NF * SF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(28);
+        DYBNN_COUNT(27);
         in_word_t x;
         if (nf == 0) {
             x = in.read();

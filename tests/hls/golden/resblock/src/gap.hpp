@@ -24,7 +24,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 gap_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(27);
+        DYBNN_COUNT(26);
         const in_word_t w = in.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {

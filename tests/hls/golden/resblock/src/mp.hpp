@@ -39,7 +39,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<win_word_t>& out) {
 fill:
     for (unsigned i = 0, px = 0, c = 0; i < KH * PW * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(24);
+        DYBNN_COUNT(23);
         line[slot][px][c] = padded_word(in, py, px);
         if (++c == CF) {
             c = 0;
@@ -61,7 +61,7 @@ rows:
         for (unsigned i = 0; i < n; i++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=72 max=72
-            DYBNN_COUNT(24);
+            DYBNN_COUNT(23);
             if (i < EMIT) {
                 const unsigned r = top + ky < ROWS ? top + ky : top + ky - ROWS;
                 out.write(line[r][ox * SW + kx][ce]);
@@ -113,7 +113,7 @@ void run(hls::stream<swu::win_word_t>& in, hls::stream<out_word_t>& out) {
 reduce:
     for (unsigned i = 0; i < PIXELS * KK * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(25);
+        DYBNN_COUNT(24);
         const swu::win_word_t w = in.read();
         const bool valid = w[16];  // padding does not take part
         for (unsigned p = 0; p < PE; p++) {

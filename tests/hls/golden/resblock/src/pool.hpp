@@ -39,7 +39,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<win_word_t>& out) {
 fill:
     for (unsigned i = 0, px = 0, c = 0; i < KH * PW * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(19);
+        DYBNN_COUNT(18);
         line[slot][px][c] = padded_word(in, py, px);
         if (++c == CF) {
             c = 0;
@@ -61,7 +61,7 @@ rows:
         for (unsigned i = 0; i < n; i++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=32 max=32
-            DYBNN_COUNT(19);
+            DYBNN_COUNT(18);
             if (i < EMIT) {
                 const unsigned r = top + ky < ROWS ? top + ky : top + ky - ROWS;
                 out.write(line[r][ox * SW + kx][ce]);
@@ -115,7 +115,7 @@ void run(hls::stream<swu::win_word_t>& in, hls::stream<out_word_t>& out) {
 reduce:
     for (unsigned i = 0; i < PIXELS * KK * CF; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(20);
+        DYBNN_COUNT(19);
         const swu::win_word_t w = in.read();
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL

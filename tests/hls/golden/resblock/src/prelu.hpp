@@ -27,7 +27,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 prelu_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(22);
+        DYBNN_COUNT(21);
         const in_word_t w = in.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {

@@ -22,7 +22,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 sign2_loop:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(16);
+        DYBNN_COUNT(15);
         const in_word_t w = in.read();
         out_word_t y;
         for (unsigned p = 0; p < PE; p++) {

@@ -31,7 +31,7 @@ void run(hls::stream<in_word_t>& in, hls::stream<out_word_t>& out) {
 top_select:
     for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(29);
+        DYBNN_COUNT(28);
         const in_word_t w = in.read();
         for (unsigned p = 0; p < PE; p++) {
 #pragma HLS UNROLL
@@ -61,7 +61,7 @@ top_select:
 top_emit:
     for (unsigned k = 0; k < K; k++) {
 #pragma HLS PIPELINE II=1
-        DYBNN_COUNT(30);
+        DYBNN_COUNT(29);
         out.write(out_word_t(index[k]));
     }
 }
