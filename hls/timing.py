@@ -107,6 +107,8 @@ from hwsim.passes import InsertDuplicates, run_passes
 
 #: depth of a stream that needs no buffering beyond the handshake (``hls::stream`` default)
 DEFAULT_DEPTH = 2
+#: the most shortcuts a dynamic unit writes from its frame buffer (:func:`forward_frames`; the RTL modules' out1, out2)
+MAX_FORWARDS = 2
 #: node types that consume all their inputs in lockstep (their early inputs need deep FIFOs)
 MULTI_INPUT = (N.Add, N.Concat)
 
@@ -118,6 +120,7 @@ __all__ = [
     "StreamGraph",
     "burst_depth",
     "dynamic_cycles",
+    "MAX_FORWARDS",
     "forward_frames",
     "forward_head_words",
     "window_buffer_depth",
@@ -345,17 +348,30 @@ def forward_frames(g: HwGraph) -> HwGraph:
     removed; the dynamic unit reads the tensor itself and writes the other copies as outputs 2, 3, ... from its
     frame buffer, in the same cycle as its own output word. The shortcut then waits only for the nodes after the
     dynamic unit (the convolution), not for the unit's whole frame and hyper function, so its FIFO holds the
-    convolution's delay instead of a frame; the frame is stored once, in the unit. A fork with another dynamic
-    unit, a graph output or no other reader among its copies stays."""
+    convolution's delay instead of a frame; the frame is stored once, in the unit. Only shortcuts are forwarded:
+    every other copy must go to a join (Add, Concat) or to a node whose output only a join reads (the pooled
+    shortcut of a strided block), at most :data:`MAX_FORWARDS` of them; a fork with another dynamic unit, a
+    graph output or any other reader stays (its readers would otherwise wait a frame for the unit)."""
     dyn = (N.DynamicSign, N.DynamicPReLU)
     nodes = list(g.nodes)
     changed = False
+
+    def shortcut(r: N.Node) -> bool:
+        """A join (Add, Concat), or a node whose one output only a join reads (a strided block's pool)."""
+        if isinstance(r, MULTI_INPUT):
+            return True
+        if len(r.outputs) != 1 or r.outputs[0] in g.outputs:
+            return False
+        return [type(c) for c in g.consumers(r.outputs[0])] in ([N.Add], [N.Concat])
+
     for d in [n for n in nodes if isinstance(n, N.Duplicate)]:
         readers = [g.consumers(t) for t in d.outputs]
         if any(len(r) != 1 for r in readers) or any(t in g.outputs for t in d.outputs):
             continue
         units = [i for i, (r,) in enumerate(readers) if isinstance(r, dyn)]
-        if len(units) != 1 or len(d.outputs) < 2:
+        if len(units) != 1 or not 2 <= len(d.outputs) <= 1 + MAX_FORWARDS:
+            continue
+        if not all(shortcut(r) for i, (r,) in enumerate(readers) if i != units[0]):
             continue
         (u,) = readers[units[0]]
         fwd = tuple(t for i, t in enumerate(d.outputs) if i != units[0])

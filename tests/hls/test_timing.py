@@ -295,6 +295,11 @@ def test_shortcut_reads_the_dynamic_units_frame_buffer(rng):
     assert sc1.depth == fwd.words.max_level[("add1", "s_b")] < sc0.words
     # the uniform-rate fallback (big designs) adds the conv's first window, in shortcut words
     assert T.forward_head_words(fwd.streams, sc1) == 2 * 6 * 8 // 2
+    # only shortcuts are forwarded: in the fuzz graph the dynamic units share their fork with unrelated nodes
+    fz = fuzz_graph(np.random.default_rng(4), 4, 6)
+    dyn = [n for n in fz.nodes if isinstance(n, N.DynamicSign | N.DynamicPReLU)]
+    sgz = T.stream_graph(fz, {})
+    assert dyn and all(len(sgz.graph.node(n.name).outputs) == 1 for n in dyn)
     assert fwd.max_cycles == fork.max_cycles
     e0, e1 = estimate(g, folding, 10.0, forward=False), estimate(g, folding, 10.0)
     fifo = [sum(f.resources.lut + 100 * f.resources.bram18 for f in e.fifos) for e in (e0, e1)]
