@@ -11,7 +11,7 @@ A *unit* is one instance of ``top.sv``: its library module, the SV parameters it
 
 ``synth_xilinx`` runs in two halves so that a constant table declared ``rom_style = "distributed"`` (a LUT ROM in
 Vivado's vocabulary) becomes logic: Yosys's memory mapper has no LUT-ROM mapping for that style and stops with
-"no valid mapping found"; between the halves the selection ``t:$mem_v2 a:rom_style=distributed`` is set to
+"no valid mapping found"; between the halves the memories ``t:$mem_v2 a:rom_style=distributed %i`` are set to
 ``rom_style = "logic"``, which Yosys maps to LUTs as Vivado does. Nothing else of the library is changed.
 
 The cell counts of ``stat -json`` are sorted into the resources of :data:`RESOURCE_KEYS` (:func:`classify`): LUT
@@ -57,7 +57,7 @@ from runfiles.outputs import atomic_write_json
 from runfiles.records import Record, RunFileError
 
 #: bump when the script or the classification changes (invalidates the cache)
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
 SYNTH_JSON = "synth.json"
 FORMAT = "dybnn-synth"
 RESOURCE_KEYS = ("lut", "lutram", "srl", "ff", "carry", "bram18", "uram", "dsp")
@@ -235,7 +235,7 @@ class Unit:
     @property
     def mem_files(self) -> list[str]:
         return sorted(
-            v for k, v in self.params.items() if k.endswith("_INIT_FILE") and isinstance(v, str) and v
+            v for k, v in self.params.items() if k.endswith("INIT_FILE") and isinstance(v, str) and v
         )
 
 
@@ -340,7 +340,8 @@ def yosys_script(unit: Unit, files: Sequence[str], family: str, uram: bool) -> s
     lines += [
         f"synth_xilinx {opts} -run :map_memory",
         # a LUT ROM: Yosys maps rom_style "logic" to LUTs; "distributed" has no ROM mapping (module docstring)
-        'setattr -set rom_style "logic" t:$mem_v2 a:rom_style=distributed',
+        # (a selection's patterns are a union; %i intersects: only the memories declared distributed)
+        'setattr -set rom_style "logic" t:$mem_v2 a:rom_style=distributed %i',
         f"synth_xilinx {opts} -run map_memory:",
         "tee -q -o stat.json stat -json",
     ]

@@ -135,6 +135,33 @@ def test_block_fifo_takes_the_estimators_bram(tmp_path):
 
 
 @pytest.mark.rtl
+def test_rom_styles_map_as_declared(tmp_path):
+    """A ROM declared block maps to the RAMB18 count of the estimator's rule, one declared distributed to LUTs
+    (the script turns only the distributed ones into logic)."""
+    _needs_yosys()
+    from rtl.modules import LIB_DIR
+    from rtl.synth import Unit, synth_unit
+
+    prj = tmp_path / "p"
+    (prj / "lib").mkdir(parents=True)
+    (prj / "mem").mkdir()
+    for f in LIB_DIR.glob("dybnn_rom.sv"):
+        (prj / "lib" / f.name).write_text(f.read_text())
+    words = np.random.default_rng(0).integers(0, 2**32, (448, 4), dtype=np.uint64)
+    (prj / "mem" / "w.mem").write_text(
+        "".join("".join(f"{int(x):08x}" for x in w)[-9:] + "\n" for w in words)
+    )
+    got = {}
+    for style in ("block", "distributed"):
+        u = Unit(f"u_{style}", "node", style, "T", "dybnn_rom",
+                 {"DEPTH": 448, "WIDTH": 36, "INIT_FILE": "mem/w.mem", "STYLE": style})  # fmt: skip
+        cells, _ = synth_unit(prj, u, "xc7", False, tmp_path / "cache", unit_key(prj, u, "xc7", False, "t"))
+        got[style], _ = classify(cells)
+    assert got["block"]["bram18"] == bram18_tiles(448, 36) == 1 and got["block"]["lut"] < 20
+    assert got["distributed"]["bram18"] == 0 and got["distributed"]["lut"] > 36
+
+
+@pytest.mark.rtl
 def test_yosys_failure_names_the_instance_and_log(prj, tmp_path):
     _needs_yosys()
     _, units = project_units(prj)
