@@ -16,8 +16,9 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
 * ``estimate``     ``dybnn estimate DIR/model.onnx --part u250``
 * ``hls-csim``     ``dybnn hls DIR/model.onnx --part u250 --clock-ns 4 --out DIR/hls --csim --samples 1`` (project
                    generation, g++ build of the C simulation, one frame, compared with hwsim exactly)
-* ``train``        ``dybnn train --model M --dataset digits --input-size 224`` for a few steps (3 epochs of one
-                   batch of 2 images: one step of each training step, BatchNorm folded in the third), no export
+* ``train``        ``dybnn train --model M --config DIR/train-digits-224.yaml``: a few steps on the digits resized to
+                   224x224 (3 epochs of one batch of 2 images, 8 training and 4 test images: one step of each
+                   training step, BatchNorm folded in the third), no export
 
 The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
 status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
@@ -60,6 +61,18 @@ def run(cmd: list[str], cwd: Path) -> dict:
     }
 
 
+def _train_config(out: Path) -> Path:
+    """A few training steps on the digits resized to 224x224: 8 training and 4 test images, one batch of 2 per
+    epoch, 3 epochs (one per training step, BatchNorm folded in the third)."""
+    out.mkdir(parents=True, exist_ok=True)
+    p = out / "train-digits-224.yaml"
+    p.write_text(
+        "dataset: digits\ninput_size: 224\nepochs: 3\nbatch_size: 2\nmax_steps_per_epoch: 1\n"
+        "max_train_samples: 8\nmax_test_samples: 4\n"
+    )
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="work directory (one subdirectory per model)")
@@ -85,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             "estimate": [*py, "estimate", str(d / "model.onnx"), "--part", "u250"],
             "hls-csim": [*py, "hls", str(d / "model.onnx"), "--part", "u250", "--clock-ns", "4",
                          "--out", str(d / "hls"), "--csim", "--samples", "1", "--timeout", "1200"],
-            "train": [*py, "train", "--model", m, "--dataset", "digits", "--input-size", "224", "--epochs", "3",
-                      "--batch-size", "2", "--max-steps-per-epoch", "1", "--out", str(a.out / f"{m}-train"),
-                      "--overwrite", "--no-export", "--quiet"],
+            "train": [*py, "train", "--model", m, "--config", str(_train_config(a.out)),
+                      "--out", str(a.out / f"{m}-train"), "--overwrite", "--no-export", "--quiet"],
         }  # fmt: skip
         for s in steps:
             r = {"model": m, "step": s, **run(plan[s], root)}
