@@ -16,7 +16,7 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
 * ``estimate``     ``dybnn estimate DIR/model.onnx --part u250``
 * ``hls-csim``     ``dybnn hls DIR/model.onnx --part u250 --clock-ns 4 --out DIR/hls --csim --samples 1`` (project
                    generation, g++ build of the C simulation, one frame, compared with hwsim exactly)
-* ``train``        ``dybnn train --model M --config DIR/train-digits-224.yaml``: a few steps on the digits resized to
+* ``train``        ``dybnn train --model M --config DIR/train-M-digits-224.yaml``: a few steps on the digits resized to
                    224x224 (3 epochs of one batch of 2 images, 8 training and 4 test images: one step of each
                    training step, BatchNorm folded in the third), no export
 
@@ -61,13 +61,13 @@ def run(cmd: list[str], cwd: Path) -> dict:
     }
 
 
-def _train_config(out: Path) -> Path:
+def _train_config(out: Path, model: str) -> Path:
     """A few training steps on the digits resized to 224x224: 8 training and 4 test images, one batch of 2 per
     epoch, 3 epochs (one per training step, BatchNorm folded in the third)."""
     out.mkdir(parents=True, exist_ok=True)
-    p = out / "train-digits-224.yaml"
+    p = out / f"train-{model}-digits-224.yaml"
     p.write_text(
-        "dataset: digits\ninput_size: 224\nepochs: 3\nbatch_size: 2\nmax_steps_per_epoch: 1\n"
+        f"model: {model}\ndataset: digits\ninput_size: 224\nepochs: 3\nbatch_size: 2\nmax_steps_per_epoch: 1\n"
         "max_train_samples: 8\nmax_test_samples: 4\n"
     )
     return p
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "estimate": [*py, "estimate", str(d / "model.onnx"), "--part", "u250"],
             "hls-csim": [*py, "hls", str(d / "model.onnx"), "--part", "u250", "--clock-ns", "4",
                          "--out", str(d / "hls"), "--csim", "--samples", "1", "--timeout", "1200"],
-            "train": [*py, "train", "--model", m, "--config", str(_train_config(a.out)),
+            "train": [*py, "train", "--model", m, "--config", str(_train_config(a.out, m)),
                       "--out", str(a.out / f"{m}-train"), "--overwrite", "--no-export", "--quiet"],
         }  # fmt: skip
         for s in steps:
