@@ -42,6 +42,7 @@ from hls.devices import resolve_part
 from hls.emit import NodeEnv, jinja_env
 from hls.estimate.memory import fifo_cost
 from hls.folding import Fold
+from hls.folding import to_json as folding_to_json
 from hls.project import Plan, expected_outputs, float_bits, make_plan, top_name, with_probes
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
@@ -261,7 +262,7 @@ def manifest(rp: RtlPlan, clock_ns: float) -> dict[str, Any]:
         "top": rp.top,
         "part": rp.part,
         "clock_ns": float(clock_ns),
-        "folding": {k: {"pe": f.pe, "simd": f.simd} for k, f in plan.folding.items()},
+        "folding": folding_to_json(plan.folding),  # with each dynamic unit's buffers (dybnn synth reads it)
         "ports": [
             {
                 "var": p.var,

@@ -70,6 +70,21 @@ def prj(tmp_path, rng):
     return write_rtl_project(stream_graph(rng), tmp_path / "prj", PART, 10.0)
 
 
+def test_project_folding_keeps_the_buffers(tmp_path, rng):
+    """project.json records each dynamic unit's frame buffers, so `dybnn synth PRJ --graph` estimates the same
+    design."""
+    from hls.folding import Fold, parse
+    from tests.rtl.cases_d2 import dynamic_graph
+
+    g = dynamic_graph(rng, c=6, hw=4)
+    dyn = [n.name for n in g.nodes if n.op_type.startswith("Dynamic")]
+    folding = {n.name: Fold(1, 1, 2 if n.name == dyn[0] else 1) for n in g.nodes}
+    p = write_rtl_project(g, tmp_path / "prj", PART, 10.0, folding)
+    doc = json.loads((p / "project.json").read_text())
+    back = parse(g, {k: v for k, v in doc["folding"].items() if k in folding})
+    assert back[dyn[0]].buffers == 2 and back[dyn[1]].buffers == 1
+
+
 def test_units_and_keys(prj):
     doc, units = project_units(prj)
     nodes = [u for u in units if u.kind == "node"]
