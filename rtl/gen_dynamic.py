@@ -8,8 +8,7 @@ from hls.emit import NodeCode, NodeEnv
 from hls.estimate.memory import map_sequential_buffer
 from hwsim import nodes as N
 from rtl.gen_elementwise import RAM_STYLE, num, per_channel_roms, prelu_params, ram_style
-from rtl.gen_stream import _param, with_rom
-from rtl.modules import Instance, Mem, RtlError, bit, rom, rtl_module
+from rtl.modules import Instance, Mem, RtlError, bit, param_array, rom, rtl_module, with_rom
 
 
 def frame_style(depth: int, width: int) -> str:
@@ -36,10 +35,10 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         "ACT_SIGNED": bit(h["act_signed"]), "ACT_SHIFT": h["act_shift"], "SQUASH": bit(h["squash"]),
         "SQ_STEPS": max(1, h["sq_steps"]), "SQ_LO": h["sq_lo"], "DELTA_BITS": h["delta_num"].bits,
     }  # fmt: skip
-    w1 = _param(code, "w1")  # [PE][HD][CF]: word j*CF + cf, the layer-1 loop order
-    w2 = _param(code, "w2")  # [PE][NOF][HD]: word of*HD + j, the layer-2 loop order
-    b1 = _param(code, "b1")  # [HD]
-    b2 = _param(code, "b2")  # [PE][NOF]
+    w1 = param_array(code, "w1")  # [PE][HD][CF]: word j*CF + cf, the layer-1 loop order
+    w2 = param_array(code, "w2")  # [PE][NOF][HD]: word of*HD + j, the layer-2 loop order
+    b1 = param_array(code, "b1")  # [HD]
+    b2 = param_array(code, "b2")  # [PE][NOF]
     nums = {p.name: p.num for p in code.params}
     mems = [
         rom("W1", [(w1.reshape(pe, -1), nums["w1"].bits)]),
@@ -49,7 +48,7 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
     ]
     if h["squash"]:
         params.update(num("SQ", nums["sq_thr"]))
-        mems.append(rom("SQ", [(_param(code, "sq_thr").reshape(1, -1), nums["sq_thr"].bits)]))
+        mems.append(rom("SQ", [(param_array(code, "sq_thr").reshape(1, -1), nums["sq_thr"].bits)]))
     else:
         params.update(SQ_BITS=1, SQ_SIGNED=0)
     nb = c["buffers"]  # the folding's frames in the frame buffer

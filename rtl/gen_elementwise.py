@@ -8,8 +8,7 @@ import numpy as np
 from hls.emit import NodeCode, NodeEnv, Num
 from hls.estimate.memory import map_memory
 from hwsim import nodes as N
-from rtl.gen_stream import with_rom
-from rtl.modules import Instance, Mem, RtlError, bit, rom, rtl_module
+from rtl.modules import Instance, Mem, RtlError, bit, rom, rtl_module, with_rom
 
 #: estimator memory style -> ram_style
 RAM_STYLE = {"lutram": "distributed", "bram": "block", "uram": "ultra", "none": "distributed"}

@@ -9,8 +9,7 @@ import numpy as np
 from hls.emit import NodeCode, NodeEnv
 from hls.estimate.memory import fifo_cost, map_memory
 from hwsim import nodes as N
-from rtl.gen_stream import _param, with_rom
-from rtl.modules import Instance, Mem, bit, pack_rows, rtl_module, signed_num
+from rtl.modules import Instance, Mem, bit, pack_rows, param_array, rtl_module, signed_num, with_rom
 
 #: xnor / signed_add / mac (hls/emit/matrix.py) -> dybnn_mvu KIND
 KINDS = {"xnor": 0, "signed_add": 1, "mac": 2}
@@ -29,7 +28,7 @@ MODULE = {
 
 
 def _weights(code: NodeCode, m: dict) -> Mem:
-    w = _param(code, "weights")
+    w = param_array(code, "weights")
     if m["kind"] == "mac":  # [PE][TILES][SIMD] signed
         words, width = pack_rows([(w, m["w_num"].bits)])
     else:
@@ -49,10 +48,10 @@ def _weights(code: NodeCode, m: dict) -> Mem:
 def _stage(code: NodeCode, st: dict) -> tuple[dict, Mem]:
     if st["mode"] == "threshold":
         thr_w = st["thr_num"].bits
-        words, width = pack_rows([(_param(code, "thr"), thr_w), (_param(code, "invert"), 1)])
+        words, width = pack_rows([(param_array(code, "thr"), thr_w), (param_array(code, "invert"), 1)])
         return {"STAGE": 0, "THR_W": thr_w, "OUT_BITS": 1, "OUT_SIGNED": 0}, Mem("P", width, tuple(words))
     mul_w, bias_w = signed_num(st["mul_num"]).bits, signed_num(st["bias_num"]).bits
-    words, width = pack_rows([(_param(code, "mul"), mul_w), (_param(code, "bias"), bias_w)])
+    words, width = pack_rows([(param_array(code, "mul"), mul_w), (param_array(code, "bias"), bias_w)])
     params = {"STAGE": 1, "MUL_W": mul_w, "BIAS_W": bias_w, "VALUE_W": st["value_num"].bits,
               "REQUANT": bit(st["requant"]), "SHIFT": st.get("shift", 0), "OUT_BITS": st["out"].bits,
               "OUT_SIGNED": bit(st["out"].signed)}  # fmt: skip

@@ -3,25 +3,9 @@ Duplicate, Flatten, LabelSelect (one word per cycle; LabelSelect: select, then e
 
 from __future__ import annotations
 
-import numpy as np
-
 from hls.emit import NodeCode, NodeEnv
 from hwsim import nodes as N
-from rtl.modules import Instance, RtlError, bit, rom, rom_style, rtl_module
-
-
-def _param(code: NodeCode, name: str) -> np.ndarray:
-    for a in code.params:
-        if a.name == name:
-            return np.asarray(a.data)
-    raise RtlError(f"{code.template}: the HLS emitter made no parameter array {name!r}")
-
-
-def with_rom(inst: Instance, prefix: str = "P") -> Instance:
-    """Set the ``<prefix>_STYLE`` parameter of the instance's memories from their shape (the estimator's rule)."""
-    for m in inst.mems:
-        inst.params[f"{m.name}_STYLE"] = rom_style(m.rows, m.width)
-    return inst
+from rtl.modules import Instance, bit, param_array, rom, rtl_module, with_rom
 
 
 @rtl_module(N.InputQuant)
@@ -36,7 +20,7 @@ def _input_quant(env: NodeEnv, code: NodeCode) -> Instance:
 def _sign(env: NodeEnv, code: NodeCode) -> Instance:
     c = code.context
     thr_num = c["thr_num"]
-    mem = rom("P", [(_param(code, "thr"), thr_num.bits), (_param(code, "invert"), 1)])
+    mem = rom("P", [(param_array(code, "thr"), thr_num.bits), (param_array(code, "invert"), 1)])
     return with_rom(Instance("dybnn_sign", {"PE": c["pe"], "C": c["c"], "X_W": c["x"].bits,
                                             "X_SIGNED": bit(c["x"].signed), "THR_W": thr_num.bits}, [mem]))  # fmt: skip
 
@@ -45,7 +29,7 @@ def _sign(env: NodeEnv, code: NodeCode) -> Instance:
 def _multi_threshold(env: NodeEnv, code: NodeCode) -> Instance:
     c = code.context
     thr_num = c["thr_num"]
-    mems = [rom("P", [(_param(code, "thr"), thr_num.bits)])] if c["steps"] else []
+    mems = [rom("P", [(param_array(code, "thr"), thr_num.bits)])] if c["steps"] else []
     params = {"PE": c["pe"], "C": c["c"], "X_W": c["x"].bits, "X_SIGNED": bit(c["x"].signed),
               "STEPS": c["steps"], "THR_W": thr_num.bits, "BASE": c["base"], "SUM_W": c["sum_num"].bits,
               "OUT_W": c["out"].bits}  # fmt: skip

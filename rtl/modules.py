@@ -136,6 +136,21 @@ def bit(v: bool) -> int:
     return 1 if v else 0
 
 
+def param_array(code: NodeCode, name: str) -> np.ndarray:
+    """The HLS emitter's parameter array ``name`` of a node (the RTL generators read the same values)."""
+    for a in code.params:
+        if a.name == name:
+            return np.asarray(a.data)
+    raise RtlError(f"{code.template}: the HLS emitter made no parameter array {name!r}")
+
+
+def with_rom(inst: Instance, prefix: str = "P") -> Instance:
+    """Set the ``<prefix>_STYLE`` parameter of the instance's memories from their shape (the estimator's rule)."""
+    for m in inst.mems:
+        inst.params[f"{m.name}_STYLE"] = rom_style(m.rows, m.width)
+    return inst
+
+
 def _register_all() -> None:
     """Import every ``rtl/gen_*.py`` (each registers its node types with :func:`rtl_module`)."""
     import importlib

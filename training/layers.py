@@ -160,7 +160,8 @@ class FixedConv2d(nn.Module):
             weight_quant=Int8WeightPerChannelFxp,
             bias_quant=Int24AccumulatorBias if bias else None,
         )
-        if bias:  # an inference forward caches the bias scale: quant_bias() (the range analysis) needs no input
+        if bias:
+            # an inference forward caches the bias scale: quant_bias() (the range analysis) needs no input
             conv.bias_quant.cache_inference_quant_bias = True
         return conv
 
