@@ -37,6 +37,7 @@ from hwsim.onnx_values import dynamic_values, hw_value
 from runfiles.layout import CHECKPOINT as CHECKPOINT_NAME
 from runfiles.layout import GRAPH_JSON, HW_DIR
 from runfiles.layout import MODEL_ONNX as ONNX_NAME
+from runfiles.progress import heartbeat
 from runfiles.records import PairResult, VerifyReport
 from verify.sites import ACTIVATION, OnnxSite, TorchSite, onnx_sites, pair_sites, torch_sites
 
@@ -225,7 +226,10 @@ def verify(
             try:
                 parts = []
                 for s in range(0, n, chunk):
-                    parts.append(run_sim(g, x[s : s + chunk], lv))
+                    # a frame of a 224 x 224 network takes minutes at level ref: count its seconds meanwhile
+                    stage = f"{lv} level: samples {s + 1}-{min(n, s + chunk)} of {n}, seconds"
+                    with heartbeat(progress, stage):
+                        parts.append(run_sim(g, x[s : s + chunk], lv))
                     if progress is not None:
                         progress(lv, min(n, s + chunk), n)
             except NotImplementedError as e:
@@ -261,11 +265,8 @@ def verify(
     torch_out: tuple[list[TorchSite], np.ndarray] | None = None
     if "torch" in run:
         t0 = time.perf_counter()
-        if progress is not None:
-            progress("torch", 0, n)
-        torch_out = torch_sites(torch_model, x)
-        if progress is not None:
-            progress("torch", n, n)
+        with heartbeat(progress, f"torch level: {n} samples, seconds"):
+            torch_out = torch_sites(torch_model, x)
         seconds["torch"] = time.perf_counter() - t0
         counts["torch"] = n
 

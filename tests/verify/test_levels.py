@@ -42,8 +42,18 @@ def test_pair_result_records_first_mismatch():
 
 
 def test_verify_bare_file_skips_torch(run_dir):
-    rep = verify(run_dir / "model.onnx", samples=4, qonnx_samples=2)
+    seen = []
+    rep = verify(run_dir / "model.onnx", samples=4, qonnx_samples=2, chunk=3,
+                 progress=lambda stage, done, total: seen.append((stage, done, total)))  # fmt: skip
     assert rep.ok, rep.table()
+    # every chunk of a simulator level is a stage that counts its seconds while it runs (a heartbeat), then
+    # the level's samples done
+    stages = [s for s, _, _ in seen]
+    assert (
+        "ref level: samples 1-3 of 4, seconds" in stages
+        and "numba level: samples 4-4 of 4, seconds" in stages
+    )
+    assert ("ref", 3, 4) in seen and ("ref", 4, 4) in seen
     assert any("torch level skipped" in n for n in rep.notes)
     assert {(p.a, p.b) for p in rep.pairs} >= {("qonnx", "ref")}
     assert rep.samples["ref"] == 4 and rep.samples["qonnx"] == 2
