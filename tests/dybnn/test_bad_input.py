@@ -28,7 +28,10 @@ def bad(monkeypatch, capsys, root, *args: str, needle: str, out=None) -> str:
     before = snapshot(root)
     code, stdout, err = run_cli(monkeypatch, capsys, *args)
     assert code == 2, (args, stdout, err)
-    assert err.count("\n") == 1 and err.startswith("error: "), (args, err)
+    # one error line, last; before it only progress lines of a long step (a heartbeat of a slow, loaded run)
+    lines = err.splitlines()
+    assert lines and lines[-1].startswith("error: ") and err.endswith("\n"), (args, err)
+    assert all(" so far" in ln or " done in " in ln for ln in lines[:-1]), (args, err)
     assert "Traceback" not in err and needle in err, (args, err)
     after = snapshot(root)
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
