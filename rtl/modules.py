@@ -144,8 +144,9 @@ def param_array(code: NodeCode, name: str) -> np.ndarray:
     raise RtlError(f"{code.template}: the HLS emitter made no parameter array {name!r}")
 
 
-def with_rom(inst: Instance, prefix: str = "P") -> Instance:
-    """Set the ``<prefix>_STYLE`` parameter of the instance's memories from their shape (the estimator's rule)."""
+def with_rom(inst: Instance) -> Instance:
+    """Set the ``<MEM>_STYLE`` parameter of each of the instance's memories from its shape (the estimator's
+    rule)."""
     for m in inst.mems:
         inst.params[f"{m.name}_STYLE"] = rom_style(m.rows, m.width)
     return inst
