@@ -2,7 +2,9 @@
 
 Each step declares the files it reads, the settings it uses and the files it writes. After a step runs, the
 flow records in ``DIR/.dybnn-flow.json`` a key (SHA-256 of its settings and of the content of its inputs) and
-the SHA-256 of each output. A step is up to date when its outputs exist with the recorded content and its key
+the SHA-256 of each output. The key also covers the code the step runs: the source files of the packages of
+this project it uses and the versions of the libraries it depends on, so an upgraded or edited dybnn redoes the
+steps whose code changed. A step is up to date when its outputs exist with the recorded content and its key
 is unchanged, so re-running the flow after a change redoes only what depends on it (changing ``csim_samples``
 reruns the C simulation, not the training), and a file replaced by another command (``dybnn train --overwrite``,
 ``dybnn lower``) or deleted is noticed whatever its mtime.
@@ -197,6 +199,43 @@ class Step:
     settings: dict[str, Any] = field(default_factory=dict)
     #: a freshness test of its own instead of the recorded key (the training step)
     fresh: Callable[[], bool] | None = None
+    #: the project packages whose source the step runs (part of its key, with :data:`LIBRARIES`)
+    code: tuple[str, ...] = ()
+
+
+#: third-party libraries whose version can change a step's result
+LIBRARIES = ("torch", "brevitas", "qonnx", "onnx", "onnxruntime", "numpy", "numba")
+#: source files that count as a package's code (Python, templates, RTL, headers)
+CODE_SUFFIXES = (".py", ".j2", ".sv", ".v", ".h", ".hpp", ".cpp", ".tcl")
+_CODE_DIGESTS: dict[str, str] = {}
+
+
+def code_digest(packages: tuple[str, ...]) -> str | None:
+    """SHA-256 of the source files of ``packages`` (paths and content) and of the versions of
+    :data:`LIBRARIES`; None when no packages are named. Computed once per package per process."""
+    if not packages:
+        return None
+    import importlib.metadata
+    import importlib.util
+
+    parts: dict[str, str | None] = {}
+    for pkg in sorted(set(packages)):
+        if pkg not in _CODE_DIGESTS:
+            spec = importlib.util.find_spec(pkg)
+            roots = list(spec.submodule_search_locations or []) if spec else []
+            files = {}
+            for root in roots:
+                for f in sorted(Path(root).rglob("*")):
+                    if f.suffix in CODE_SUFFIXES and "__pycache__" not in f.parts and f.is_file():
+                        files[f.relative_to(root).as_posix()] = file_sha256(f)
+            _CODE_DIGESTS[pkg] = digest(files)
+        parts[pkg] = _CODE_DIGESTS[pkg]
+    for lib in LIBRARIES:
+        try:
+            parts[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            parts[lib] = None
+    return digest(parts)
 
 
 #: the flow's record of the steps it ran: key and output digests per step
@@ -204,11 +243,13 @@ STATE_NAME = ".dybnn-flow.json"
 
 
 def step_key(step: Step, root: Path) -> str:
-    """SHA-256 of the step's settings and of the content of its inputs (a missing input counts as None)."""
+    """SHA-256 of the step's settings, of the content of its inputs (a missing input counts as None) and of
+    its code (:func:`code_digest`)."""
     return digest(
         {
             "settings": step.settings,
             "inputs": {_rel(p, root): file_sha256(p) for p in step.inputs},
+            "code": code_digest(step.code),
         }
     )
 
@@ -240,7 +281,7 @@ def _stale(step: Step, state: dict[str, Any], root: Path) -> str | None:
     if not isinstance(rec, dict):
         return "no record of a previous run"
     if rec.get("key") != step_key(step, root):
-        return "its inputs or settings changed"
+        return "its inputs, settings or code changed"
     outs = rec.get("outputs") or {}
     for p in step.outputs:
         if outs.get(_rel(p, root)) != file_sha256(p):
@@ -294,8 +335,8 @@ class Flow:
                 settings={"train": train_config(c).to_dict()},
                 fresh=self.train_fresh,
             ),
-            Step("export", [self.ckpt], [self.onnx], self.do_export),
-            Step("lower", [self.onnx], hw, self.do_lower),
+            Step("export", [self.ckpt], [self.onnx], self.do_export, code=("training", "hwsim", "runfiles")),
+            Step("lower", [self.onnx], hw, self.do_lower, code=("hwsim", "runfiles")),
             Step(
                 "verify",
                 [self.onnx, *hw, self.ckpt],
@@ -303,6 +344,7 @@ class Flow:
                 self.do_verify,
                 ok_file=self.verify_json,
                 settings={**data, "samples": c.verify_samples, "qonnx_samples": c.qonnx_samples},
+                code=("verify", "training", "hwsim", "runfiles"),
             ),
             Step(
                 "estimate",
@@ -310,6 +352,7 @@ class Flow:
                 [self.estimates, self.folding_json],
                 self.do_estimate,
                 settings={"part": c.part, "clock_ns": c.clock_ns, "folding": c.folding},
+                code=("hls", "hwsim", "runfiles"),
             ),
             Step(
                 "hls",
@@ -319,6 +362,7 @@ class Flow:
                 enabled=c.csim,
                 ok_file=self.csim_json,
                 settings={**data, "part": c.part, "clock_ns": c.clock_ns, "samples": c.csim_samples},
+                code=("hls", "hwsim", "runfiles"),
             ),
             Step(
                 "thresholds",
@@ -327,6 +371,7 @@ class Flow:
                 self.do_thresholds,
                 enabled=dynamic,
                 settings={**data, "samples": c.threshold_samples},
+                code=("reports", "training", "runfiles"),
             ),
             Step(
                 "report",
@@ -342,6 +387,7 @@ class Flow:
                 ],
                 [self.report],
                 self.do_report,
+                code=("reports", "hls", "hwsim", "runfiles"),
             ),
         ]
 

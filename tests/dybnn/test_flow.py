@@ -204,3 +204,33 @@ def test_deleted_hls_project_or_changed_setting_reruns_only_that_step(tmp_path):
     assert _stale(step, f.read_state(), out) is None
     f2 = quiet_flow(cfg(csim_samples=7), out)
     assert _stale(next(s for s in f2.steps() if s.name == "hls"), f2.read_state(), out) is not None
+
+
+def test_a_code_change_reruns_the_steps_that_run_that_code(tmp_path, monkeypatch):
+    """`make demo` on an old run reported results of the previous code as up to date after the model changed."""
+    import dybnn.flow as flow_mod
+
+    pkg = tmp_path / "src" / "fakepkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("X = 1\n")
+    (pkg / "t.hpp.j2").write_text("// template\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    monkeypatch.setattr(flow_mod, "_CODE_DIGESTS", {})
+    out = tmp_path / "run"
+    f = quiet_flow(cfg(), out)
+    step = next(s for s in f.steps() if s.name == "hls")
+    step.code = ("fakepkg",)
+    for p in [*step.inputs, *step.outputs]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps({"ok": True}))
+    f.record({}, step, step_key(step, out))
+    assert _stale(step, f.read_state(), out) is None
+    # the same code in a new process (the per-process cache emptied): still up to date
+    monkeypatch.setattr(flow_mod, "_CODE_DIGESTS", {})
+    assert _stale(step, f.read_state(), out) is None
+    # a template of the package changed: the step is stale
+    (pkg / "t.hpp.j2").write_text("// template, changed\n")
+    monkeypatch.setattr(flow_mod, "_CODE_DIGESTS", {})
+    assert _stale(step, f.read_state(), out) == "its inputs, settings or code changed"
+    # every step but training is keyed by the code it runs
+    assert all(bool(s.code) == (s.name != "train") for s in f.steps())
