@@ -383,16 +383,35 @@ module dybnn_dynamic_core #(
         .v(s), .q(stat_d[p*STAT_BITS+:STAT_BITS]));
   end
 
+  // ------------------------------------------------------------------ the MAC lanes
+  // One multiplier per PE lane, shared by the two layers (they never run in the same cycle; hls/estimate/dynamic.py
+  // counts PE MAC units): in hyper1 the lane's statistic times its w1 weight, in hyper2 the hidden value times
+  // the lane's w2 weight. The product is exact (MA x MB signed bits), so its low L1_BITS / L2_BITS bits are those
+  // of the product taken at that width.
+  localparam int MA = (STAT_BITS > HID_BITS ? STAT_BITS : HID_BITS) + 1;
+  localparam int MB = (W1_BITS > W2_BITS ? W1_BITS : W2_BITS) + 1;
+  logic signed [MA+MB-1:0] prod[PE];
+  for (genvar p = 0; p < PE; p++) begin : g_mac
+    logic signed [MA-1:0] ma;
+    logic signed [MB-1:0] mb;
+    always_comb begin
+      if (hst == H_1) begin
+        ma = STAT_SIGNED ? MA'($signed(stat_q[p*STAT_BITS+:STAT_BITS]))
+                         : MA'($signed({1'b0, stat_q[p*STAT_BITS+:STAT_BITS]}));
+        mb = W1_SIGNED ? MB'($signed(w1_q[p*W1_BITS+:W1_BITS])) : MB'($signed({1'b0, w1_q[p*W1_BITS+:W1_BITS]}));
+      end else begin
+        ma = MA'($signed({1'b0, hid_q}));
+        mb = W2_SIGNED ? MB'($signed(w2_q[p*W2_BITS+:W2_BITS])) : MB'($signed({1'b0, w2_q[p*W2_BITS+:W2_BITS]}));
+      end
+    end
+    assign prod[p] = (MA + MB)'(ma) * (MA + MB)'(mb);
+  end
+
   // ------------------------------------------------------------------ hyper1
   logic signed [L1_BITS-1:0] a1, l1;
   always_comb begin
     l1 = (hcf == '0) ? '0 : a1;
-    for (int p = 0; p < PE; p++) begin
-      l1 = l1 + (STAT_SIGNED ? L1_BITS'($signed(stat_q[p*STAT_BITS+:STAT_BITS]))
-                             : L1_BITS'($signed({1'b0, stat_q[p*STAT_BITS+:STAT_BITS]})))
-              * (W1_SIGNED ? L1_BITS'($signed(w1_q[p*W1_BITS+:W1_BITS]))
-                           : L1_BITS'($signed({1'b0, w1_q[p*W1_BITS+:W1_BITS]})));
-    end
+    for (int p = 0; p < PE; p++) l1 = l1 + L1_BITS'(prod[p]);
   end
   logic signed [H1_BITS-1:0] h1;
   always_comb begin
@@ -409,8 +428,7 @@ module dybnn_dynamic_core #(
     logic signed [L2_BITS-1:0] acc, l2;
     logic signed [Z_BITS-1:0] z;
     logic signed [DELTA_BITS-1:0] dv;
-    assign l2 = (j == '0 ? '0 : acc) + L2_BITS'($signed({1'b0, hid_q}))
-        * (W2_SIGNED ? L2_BITS'($signed(w2_q[p*W2_BITS+:W2_BITS])) : L2_BITS'($signed({1'b0, w2_q[p*W2_BITS+:W2_BITS]})));
+    assign l2 = (j == '0 ? '0 : acc) + L2_BITS'(prod[p]);
     always_ff @(posedge clk) if (hst == H_2) acc <= l2;
     assign z = (Z_BITS'(l2) <<< A2)
         + (B2_SIGNED ? Z_BITS'($signed(b2_q[p*B2_BITS+:B2_BITS])) : Z_BITS'($signed({1'b0, b2_q[p*B2_BITS+:B2_BITS]})));
