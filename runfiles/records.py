@@ -397,7 +397,15 @@ class EstimatesRecord(DesignSummary):
     fields first, after ``graph`` and ``clock_ns``)."""
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset(
-        {"finn_reference", "static_vs_dynamic", "estimate_seconds", "made_from", "target_fps", "target_met"}
+        {
+            "finn_reference",
+            "static_vs_dynamic",
+            "estimate_seconds",
+            "made_from",
+            "target_fps",
+            "target_met",
+            "backend",
+        }
     )
 
     graph: str
@@ -422,6 +430,8 @@ class EstimatesRecord(DesignSummary):
     made_from: dict[str, Any] | None = None
     target_fps: float | None = None
     target_met: bool | None = None
+    #: what was estimated: "hls" (the HLS design) or "rtl" (the RTL design, ``dybnn estimate --backend rtl``)
+    backend: str | None = None
 
 
 _SUMMARY_KEYS = tuple(f.name for f in dataclasses.fields(DesignSummary))

@@ -53,6 +53,14 @@ from runfiles.outputs import atomic_write_json, atomic_write_text
     "--finn/--no-finn", default=True, show_default=True, help="Show FINN's analytical estimate beside ours."
 )
 @click.option(
+    "--backend",
+    type=click.Choice(["hls", "rtl"]),
+    default="hls",
+    show_default=True,
+    help="What to estimate: the HLS design (dybnn hls) or the RTL design (dybnn rtl, the rtl/lib modules as "
+    "Yosys maps them; docs/estimation.md). The folding search uses the HLS model either way.",
+)
+@click.option(
     "--params",
     type=click.Choice(["rom", "ram"]),
     default="rom",
@@ -72,6 +80,7 @@ def command(
     write_folding: Path | None,
     finn: bool,
     params: str,
+    backend: str,
 ) -> None:
     from hls.devices import UnknownPartError, resolve_part
     from hls.estimate import EstimateConfig, FitError, GraphModel, finn_reference_estimate, folding_search
@@ -123,7 +132,18 @@ def command(
     except (FoldingError, FitError) as e:
         raise UserError(str(e)) from None
     progress.close()
-    est = m.estimate(folding, clock_ns, device)
+    if backend == "rtl":
+        from hls.estimate.rtl import estimate_rtl
+        from rtl.modules import RtlError
+
+        if params != "rom":
+            raise UserError("--backend rtl: the RTL design compiles its parameters in (--params rom only)")
+        try:
+            est = estimate_rtl(g, folding, clock_ns, device, cfg)
+        except RtlError as e:
+            raise UserError(f"--backend rtl: {e}") from None
+    else:
+        est = m.estimate(folding, clock_ns, device)
     fin = finn_reference_estimate(g, folding) if finn else None
     elapsed = time.perf_counter() - t0
     missed = target_fps is not None and est.fps < target_fps
@@ -136,15 +156,32 @@ def command(
             made_from=graph_provenance(model),
             target_fps=target_fps,
             target_met=None if target_fps is None else not missed,
+            backend=backend,
         )
         text = json.dumps(rec.to_json(), indent=1)
     elif as_csv:
         text = to_csv(est)
     else:
-        comp = (
-            static_vs_dynamic(g, folding, clock_ns, device, cfg, dynamic_est=est) if has_dynamic(g) else None
-        )
+        comp = None
+        if has_dynamic(g):
+            static_est = None
+            if backend == "rtl":
+                from dataclasses import replace as _replace
+
+                from hls.estimate import static_equivalent
+                from hls.estimate.rtl import estimate_rtl
+
+                static_fold = {k: _replace(f, buffers=1) for k, f in folding.items()}
+                static_est = estimate_rtl(static_equivalent(g), static_fold, clock_ns, device, cfg)
+            comp = static_vs_dynamic(
+                g, folding, clock_ns, device, cfg, dynamic_est=est, static_est=static_est
+            )
         text = format_table(est, fin, comp)
+        if backend == "rtl":
+            text += (
+                "\nbackend rtl: the RTL modules (rtl/lib) as Yosys synth_xilinx maps them (dybnn synth checks "
+                "it); FINN's column is its HLS formula"
+            )
     if out is not None:
         atomic_write_text(out, text + ("\n" if not text.endswith("\n") else ""))
         click.echo(f"wrote {out}", err=True)

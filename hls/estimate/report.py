@@ -48,14 +48,17 @@ def static_vs_dynamic(
     device: Device | None = None,
     cfg: EstimateConfig | None = None,
     dynamic_est: DesignEstimate | None = None,
+    static_est: DesignEstimate | None = None,
 ) -> StaticVsDynamic:
     """The same network with static RSign/RPReLU (:func:`static_equivalent`) at the same folding, side by side
-    with the dynamic one: totals, fps, latency, their differences, and what each dynamic node costs."""
+    with the dynamic one: totals, fps, latency, their differences, and what each dynamic node costs.
+    ``static_est``: the static network's estimate, when another backend made it (``dybnn estimate --backend
+    rtl``)."""
     cfg = config_for(device, cfg)
     dyn = dynamic_est or GraphModel(g, cfg).estimate(folding, clock_ns, device)
     sg = static_equivalent(g)
     # the static nodes have no frame buffer
-    sta = GraphModel(sg, cfg).estimate(
+    sta = static_est or GraphModel(sg, cfg).estimate(
         {k: replace(f, buffers=1) for k, f in folding.items()}, clock_ns, device
     )
     d, s = dyn.totals.rounded(), sta.totals.rounded()

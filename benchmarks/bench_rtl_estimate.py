@@ -1,0 +1,228 @@
+"""The RTL backend of the estimator (``dybnn estimate --backend rtl``, :mod:`hls.estimate.rtl`) held against Yosys
+over a sweep of configurations of every RTL library module.
+
+The sweep: node instances of the RTL tests' fuzz designs (``benchmarks/bench_synth.py``'s ``matrix-a``,
+``matrix-b``, ``elementwise``, ``dynamic-a``, ``dynamic-b``, plus ``matrix-c``, a smaller matrix design for a
+FixedDense), their width converters, and FIFOs of each style (SRL, LUTRAM, BRAM, URAM) at several widths and depths.
+Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
+``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
+out of context exactly as ``dybnn synth`` does, through the same cache.
+
+Targets (issue 14): LUT (logic + LUTRAM + SRL) within 15 %, FF within 20 %, BRAM18, URAM and DSP equal.
+
+Usage::
+
+    python benchmarks/bench_rtl_estimate.py [--jobs 2] [--cache DIR] [--only xc7|xcup] [--json out.json]
+    python benchmarks/bench_rtl_estimate.py --list          # the configurations, estimate only (no Yosys)
+
+The cache defaults to ``dybnn synth``'s (``$DYBNN_CACHE/synth`` or ``~/.cache/dybnn/synth``): a second run reads
+every unit from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+#: instances of each fuzz design in the sweep (the largest ones are left out: matrix-a/-b's FixedDense over 144 /
+#: 288 8-bit inputs at 4 / 16 PEs -- 576 / 4,608 multipliers -- and matrix-b's 288-lane LabelSelect)
+PICK = {
+    "matrix-a": ["u_inq", "u_dup_q", "u_sign", "u_fconv0", "u_fconv1", "u_xconv0", "u_xconv1", "u_xconv2",
+                 "u_xconv_fx", "u_xconv1x1", "u_swu", "u_xdense", "u_xfc", "u_flatq", "u_top", "u_mt", "u_inb",
+                 "u_ink", "u_ksign"],
+    "matrix-b": ["u_inq", "u_dup_q", "u_sign", "u_fconv0", "u_fconv1", "u_xconv0", "u_xconv1", "u_xconv2",
+                 "u_xconv_fx", "u_xconv1x1", "u_swu", "u_xdense", "u_xfc", "u_mt", "u_ink", "u_ksign"],
+    "matrix-c": ["u_ffc", "u_xfc"],
+    "elementwise": ["u_sg", "u_sg2", "u_rq_sat", "u_rq_left", "u_prelu", "u_add_rq", "u_add_ex", "u_cat_fx",
+                    "u_cat_b3", "u_gap_pre", "u_gap", "u_mp_fx", "u_mp_b", "u_ap_ex", "u_ap_rq", "u_dup_q"],
+    "dynamic-a": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
+    "dynamic-b": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
+}  # fmt: skip
+#: width converters of the designs in the sweep (the ones the design already has, any instance)
+DWC_FROM = ("matrix-a", "matrix-b", "elementwise", "dynamic-b")
+#: FIFOs (width, depth, style) per family: every style at a few shapes
+FIFOS = {
+    "xc7": [(8, 2, "srl"), (32, 8, "srl"), (4, 30, "srl"), (16, 64, "srl"), (8, 98, "distributed"),
+            (32, 128, "distributed"), (1, 146, "distributed"), (64, 1024, "block"), (16, 2048, "block"),
+            (36, 512, "block")],
+    "xcup": [(64, 2, "srl"), (8, 50, "srl"), (8, 98, "distributed"), (72, 4096, "ultra"),
+             (64, 8192, "ultra"), (32, 1024, "block")],
+}  # fmt: skip
+FAMILY_PART = {"xc7": "pynq-z1", "xcup": "zcu104"}
+
+
+def build_design(name: str, work: Path):
+    """(graph, folding, part) of a sweep design (bench_synth's, and matrix-c)."""
+    if name == "matrix-c":
+        import numpy as np
+
+        from tests.hls.cases import random_folding
+        from tests.rtl.cases import matrix_graph
+
+        rng = np.random.default_rng(5)
+        g = matrix_graph(rng, c=2, hw=3, co=8)
+        return g, random_folding(g, rng), "pynq-z1"
+    import bench_synth
+
+    return bench_synth.build(name, work)
+
+
+def sweep_project(family: str, work: Path) -> Path:
+    """Write the sweep project of ``family`` (the picked instances of its designs with their memory images, the
+    FIFOs and the width converters) under ``work``; returns its directory."""
+    from hls.devices import resolve_part
+    from rtl.modules import LIB_DIR
+    from rtl.project import FORMAT, load_manifest, write_rtl_project
+
+    part = resolve_part(FAMILY_PART[family]).part
+    out = work / f"sweep-{family}"
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "mem").mkdir(parents=True)
+    shutil.copytree(LIB_DIR, out / "lib")
+    instances, dwcs, seen_dwc = {}, [], set()
+    for design, picks in PICK.items():
+        g, folding, dpart = build_design(design, work)
+        if resolve_part(dpart).part != part:
+            continue
+        prj = write_rtl_project(g, work / f"prj-{design}", part, 10.0, folding)
+        doc = load_manifest(prj)
+        tag = design.replace("-", "_")
+        by_inst = {v["instance"]: (k, v) for k, v in doc["instances"].items()}
+        for inst in picks:
+            node, v = by_inst[inst]
+            params = dict(v["params"])
+            for k, f in v["params"].items():
+                if k.endswith("INIT_FILE") and f:
+                    new = f"mem/{tag}_{Path(f).name}"
+                    shutil.copyfile(prj / f, out / new)
+                    params[k] = new
+            instances[f"{design}/{node}"] = {"instance": f"u_{tag}_{inst[2:]}", "module": v["module"],
+                                             "op_type": v["op_type"], "params": params}  # fmt: skip
+        if design in DWC_FROM:
+            for c in doc.get("width_converters", []):
+                key = json.dumps(c["params"], sort_keys=True)
+                if key not in seen_dwc:
+                    seen_dwc.add(key)
+                    dwcs.append({"instance": f"u_{tag}_{c['instance'][2:]}", "params": c["params"]})
+    fifos = [{"var": f"w{w}_d{d}_{s}", "tensor": "-", "producer": "-", "consumer": "-", "width": w, "depth": d,
+              "style": s} for w, d, s in FIFOS[family]]  # fmt: skip
+    doc = {"format": FORMAT, "version": 1, "graph": f"sweep_{family}", "top": f"sweep_{family}_top", "part": part,
+           "clock_ns": 10.0, "instances": instances, "fifos": fifos, "width_converters": dwcs}  # fmt: skip
+    (out / "project.json").write_text(json.dumps(doc, indent=1))
+    return out
+
+
+#: the targets of issue 14: LUT within 15 %, FF within 20 %, BRAM18 / URAM / DSP equal
+LUT_TOL, FF_TOL = 0.15, 0.20
+
+
+def compare(family: str, prj: Path, rec) -> list[dict]:
+    """One row per unit: the RTL backend's estimate beside Yosys's counts, the relative errors and the verdicts."""
+    from hls.estimate.rtl import estimate_unit
+    from rtl.synth import project_units
+
+    doc, units = project_units(prj)
+    got = {u.instance: u for u in rec.units}
+    rows = []
+    for u in units:
+        e = estimate_unit(u.module, u.params, doc["part"], prj)
+        y = got[u.instance].resources
+        ys = {"lut": y.lut_total, "ff": y.ff, "bram18": y.bram18, "uram": y.uram, "dsp": y.dsp}
+        es = {"lut": e.lut, "ff": e.ff, "bram18": e.bram18, "uram": e.uram, "dsp": e.dsp}
+        err = {
+            k: (es[k] - ys[k]) / ys[k] if ys[k] else (0.0 if es[k] == 0 else float("inf"))
+            for k in ("lut", "ff")
+        }
+        ok = {"lut": abs(err["lut"]) <= LUT_TOL, "ff": abs(err["ff"]) <= FF_TOL,
+              **{k: es[k] == ys[k] for k in ("bram18", "uram", "dsp")}}  # fmt: skip
+        rows.append({"family": family, "unit": u.instance, "kind": u.kind, "type": u.op_type, "module": u.module,
+                     "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The markdown table of the sweep (docs/estimation.md) and the pass counts per metric and per type."""
+
+    def pct(x: float) -> str:
+        return "inf" if x == float("inf") else f"{x:+.0%}"
+
+    out = ["| family | unit | type | LUT est / Yosys | err | FF est / Yosys | err | BRAM18 | URAM | DSP | ok |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        e, y = r["estimate"], r["yosys"]
+        bad = [k for k, v in r["ok"].items() if not v]
+        out.append(f"| {r['family']} | {r['unit'][2:]} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
+                   f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
+                   f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
+                   f"{'yes' if not bad else 'no: ' + ', '.join(bad)} |")  # fmt: skip
+    n = len(rows)
+    out += ["", f"{n} configurations: " + ", ".join(
+        f"{k} {sum(r['ok'][k] for r in rows)}/{n}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
+        + f", all five {sum(r['all_ok'] for r in rows)}/{n}"]  # fmt: skip
+    by_type: dict[str, list[dict]] = {}
+    for r in rows:
+        by_type.setdefault(r["type"], []).append(r)
+    out += ["", "| type | configurations | LUT ok | FF ok | BRAM18/URAM/DSP ok | LUT est/Yosys (sum) |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for t, rs in sorted(by_type.items()):
+        mem = sum(r["ok"]["bram18"] and r["ok"]["uram"] and r["ok"]["dsp"] for r in rs)
+        el, yl = sum(r["estimate"]["lut"] for r in rs), sum(r["yosys"]["lut"] for r in rs)
+        out.append(f"| {t} | {len(rs)} | {sum(r['ok']['lut'] for r in rs)} | {sum(r['ok']['ff'] for r in rs)} | "
+                   f"{mem} | {el:,} / {yl:,} ({(el - yl) / max(yl, 1):+.0%}) |")  # fmt: skip
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=None, help="Synthesis cache (default: dybnn synth's).")
+    ap.add_argument("--work", type=Path, default=None, help="Where the projects go (default: a temp dir).")
+    ap.add_argument("--only", choices=list(FAMILY_PART), default=None)
+    ap.add_argument("--list", action="store_true", help="Only list the configurations and their estimates.")
+    ap.add_argument("--json", type=Path, default=None, help="Write the rows here.")
+    a = ap.parse_args()
+    work = a.work or Path(tempfile.mkdtemp(prefix="bench-rtl-est-"))
+    work.mkdir(parents=True, exist_ok=True)
+    from hls.estimate.rtl import estimate_unit
+    from rtl.synth import project_units, synthesize
+
+    rows = []
+    t0 = time.perf_counter()
+    for family in [a.only] if a.only else list(FAMILY_PART):
+        prj = sweep_project(family, work)
+        if a.list:
+            doc, units = project_units(prj)
+            for u in units:
+                e = estimate_unit(u.module, u.params, doc["part"], prj)
+                print(f"{family} {u.op_type:14s} {u.instance:34s} LUT {e.lut:6d} FF {e.ff:6d} BRAM18 {e.bram18} "
+                      f"URAM {e.uram} DSP {e.dsp}")  # fmt: skip
+            continue
+
+        def on_unit(u, done, total):
+            print(
+                f"  [{done}/{total}] {u.instance} {'cached' if u.cached else f'{u.seconds:.1f} s'}",
+                flush=True,
+            )
+
+        rec = synthesize(prj, jobs=a.jobs, cache=a.cache, on_unit=on_unit)
+        rows += compare(family, prj, rec)
+    if rows:
+        print(table(rows))
+        print(
+            f"sweep: {len(rows)} units, {time.perf_counter() - t0:.0f} s (synthesis from the cache where present)"
+        )
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

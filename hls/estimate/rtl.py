@@ -1,0 +1,797 @@
+"""The RTL backend of the estimator (``dybnn estimate --backend rtl``): LUT, FF, BRAM18, URAM and DSP of the RTL
+design (``dybnn rtl``, ``rtl/lib``) as Yosys's ``synth_xilinx`` maps it, built from what each library module
+instantiates: its registers (declared widths: Yosys keeps every register bit that is not constant or unused, so a
+32-bit ``int unsigned`` counter is 32 flip-flops), counters, adders and comparators (carry chains), multiplexers,
+popcount trees, multipliers (DSP48 when both operands have at least 2 bits and the product at least 9), and its
+memories (:func:`dybnn_rom`, :func:`dybnn_ram`, :func:`dybnn_fifo`: LUT ROM, LUTRAM, SRL, BRAM or URAM by the
+style the generator declared, with Yosys's primitives).
+
+Per library module one function ``_<module>(c, p)`` adds the components of one instance with parameters ``p``
+(the SV parameters of ``project.json`` / :class:`rtl.modules.Instance`) to the cost ``c``; a module that
+instantiates another calls that module's function, so the structure of the estimate is the structure of the RTL.
+The constant tables are read (:class:`RomContents`): a ROM bit column that is constant costs nothing (Yosys
+propagates it), identical columns share their LUT and flip-flop.
+
+:func:`estimate_unit` estimates one instance; :func:`estimate_rtl` a whole design (the same plan ``dybnn rtl``
+writes: :func:`rtl.project.make_rtl_plan`), as a :class:`hls.estimate.records.DesignEstimate` whose cycles,
+latency and FIFO depths are the timing model's (the RTL runs the loops :mod:`hls.timing` models).
+``benchmarks/bench_rtl_estimate.py`` holds it against Yosys (``docs/estimation.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hls.estimate.memory import bram18_tiles, uram_blocks
+from hls.estimate.records import Resources
+
+#: bits of an SV ``int`` / ``int unsigned`` (the library's loop counters)
+INT = 32
+
+
+def clog2(n: int) -> int:
+    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
+
+
+def aw(n: int) -> int:
+    """Address width of ``n`` entries as the library declares it: ``$clog2(n > 1 ? n : 2)``."""
+    return clog2(max(n, 2))
+
+
+# ------------------------------------------------------------------------------------------------ cost
+
+
+@dataclass
+class Cost:
+    """Resources of one instance by component (``parts``), for a Yosys family (``xc7`` or ``xcup``)."""
+
+    family: str = "xc7"
+    parts: dict[str, Resources] = field(default_factory=dict)
+
+    def add(
+        self, part: str, lut: float = 0, ff: float = 0, bram18: float = 0, uram: float = 0, dsp: float = 0
+    ):
+        r = Resources(lut, ff, bram18, uram, dsp)
+        self.parts[part] = self.parts.get(part, Resources()) + r
+
+    def total(self) -> Resources:
+        return Resources.total(self.parts.values())
+
+    def prefixed(self, prefix: str, sub: Cost) -> None:
+        for k, v in sub.parts.items():
+            self.parts[f"{prefix}{k}"] = self.parts.get(f"{prefix}{k}", Resources()) + v
+
+
+# ------------------------------------------------------------------------------------------------ primitives
+# LUT costs of the carry-chain and logic primitives as ABC9 maps them for synth_xilinx (one LUT6 per output bit
+# of a ripple adder feeding CARRY4/CARRY8; an incrementer needs no LUT on the chain's propagate inputs beyond
+# the first bit; a comparison of two variables is a subtraction on the chain; a comparison with a constant is
+# a LUT tree of 6 (equality) or 5 (magnitude) bits per LUT).
+
+
+def add_luts(bits: int) -> float:
+    """``a + b`` of two variables, ``bits`` result bits: one LUT per bit on the carry chain."""
+    return max(0, bits)
+
+
+def inc_luts(bits: int) -> float:
+    """``a + 1`` (or any constant): the chain's propagate inputs are the bits themselves [one LUT for the
+    first bit]."""
+    return 1 if bits > 0 else 0
+
+
+def cmp_luts(bits: int) -> float:
+    """``a < b`` / ``a >= b`` of two variables: a subtraction on the carry chain, one LUT per bit."""
+    return max(0, bits)
+
+
+def cmp_const_luts(bits: int) -> float:
+    """``a < K`` / ``a == K``: a LUT tree, 6 input bits per LUT and a second level joining them."""
+    if bits <= 0:
+        return 0
+    n = math.ceil(bits / 6)
+    return n + (math.ceil((n - 1) / 5) if n > 1 else 0)
+
+
+def eq_luts(bits: int) -> float:
+    """``a == b`` of two variables: 3 bit pairs per LUT6, then an AND tree."""
+    if bits <= 0:
+        return 0
+    n = math.ceil(bits / 3)
+    return n + (math.ceil((n - 1) / 5) if n > 1 else 0)
+
+
+def mux_luts(inputs: int, width: int) -> float:
+    """``inputs``:1 multiplexer of ``width`` bits: a LUT6 is a 4:1 mux, MUXF7/MUXF8 join four of them into
+    16:1 (free), a LUT level beyond."""
+    if inputs <= 1 or width <= 0:
+        return 0
+    if inputs <= 2:
+        return width  # a LUT3 per bit (often merged with the logic behind it)
+    groups = math.ceil(inputs / 16)
+    per = (groups - 1) * 4 + math.ceil((inputs - (groups - 1) * 16) / 4)
+    if groups > 1:
+        per += math.ceil((groups - 1) / 3)
+    return width * per
+
+
+def dsp_of(a_bits: int, b_bits: int, family: str, y_bits: int | None = None) -> int:
+    """DSP48 slices of an ``a x b`` product (signed widths) kept to ``y_bits`` result bits, as Yosys's
+    ``mul2dsp`` splits it: none when an operand has fewer than 2 bits or the result fewer than 9
+    [DSP_A/B_MINWIDTH=2, DSP_Y_MINWIDTH=9]; else tiles of 25x18 (xc7) or 27x18 (xcup)."""
+    y = a_bits + b_bits if y_bits is None else min(y_bits, a_bits + b_bits)
+    if a_bits < 2 or b_bits < 2 or y < 9:
+        return 0
+    amax = 25 if family == "xc7" else 27
+    a, b = max(a_bits, b_bits), min(a_bits, b_bits)
+    if b > 18 and a <= amax:
+        a, b = b, a
+    return math.ceil(a / amax) * math.ceil(b / 18)
+
+
+def rne_sat(c: Cost, part: str, in_w: int, bits: int, signed: bool, shift: int, n: int = 1) -> None:
+    """``dybnn_rne_sat`` (round half to even by ``shift`` bits, saturate to ``bits``), ``n`` lanes: the rounding
+    (the tie test on the ``shift`` low bits and the increment on the carry chain) and, when the rounded value
+    can leave the output's range, the two bound tests and the saturating multiplexer (Yosys drops both when the
+    range fits: the comparisons are constant)."""
+    s = max(shift, 0)
+    left = max(-shift, 0)
+    lut = 0.0
+    if s > 0:
+        rb = max(in_w - s, 1) + 1  # floor, plus the carry of rounding up
+        lut += cmp_const_luts(s + 1) + inc_luts(rb)
+    else:
+        rb = in_w + left
+    if rb > bits - (0 if signed else -1) or not signed:
+        over = max(1, rb - bits + 1)
+        lut += 2 * cmp_const_luts(over) + bits
+    c.add(part, lut=n * lut)
+
+
+# ------------------------------------------------------------------------------------------------ memories
+
+
+@dataclass(frozen=True)
+class RomContents:
+    """What Yosys keeps of a LUT ROM: its non-constant, distinct bit columns."""
+
+    depth: int
+    width: int
+    columns: int  # distinct non-constant columns
+
+    @staticmethod
+    def of(words: Sequence[int] | None, depth: int, width: int) -> RomContents:
+        if words is None:
+            return RomContents(depth, width, width)
+        cols = set()
+        for b in range(width):
+            col = tuple((int(w) >> b) & 1 for w in words[:depth])
+            if any(col) and not all(col):
+                cols.add(col)
+        return RomContents(depth, width, len(cols))
+
+
+def rom_column_luts(depth: int) -> float:
+    """LUT6 of one bit column of a ``depth``-deep LUT ROM: 64 entries per LUT, MUXF7/F8 join four, a LUT
+    level beyond."""
+    rows = math.ceil(depth / 64)
+    return rows + max(0, math.ceil(rows / 4) - 1)
+
+
+def rom(c: Cost, part: str, depth: int, width: int, style: str, contents: RomContents | None = None) -> None:
+    """``dybnn_rom``: registered read. Block: RAMB18 tiles (the output register is the BRAM's); distributed: a
+    LUT ROM (Yosys's ``rom_style = "logic"``) per non-constant distinct column and its output flip-flop."""
+    if style == "block":
+        c.add(part, bram18=bram18_tiles(depth, width))
+        return
+    cols = (contents or RomContents(depth, width, width)).columns
+    c.add(part, lut=cols * rom_column_luts(depth), ff=cols)
+
+
+def lutram_luts(depth: int, width: int, family: str) -> float:
+    """LUTs of a simple-dual-port distributed RAM (one write, one read port) with Yosys's primitives:
+    xc7: RAM32M (32 x 6, 4 LUTs), RAM64M (64 x 3, 4 LUTs), deeper: RAM128X1D (4 LUTs per bit) and a LUT
+    multiplexer per 128 more; xcup: RAM32M16 (32 x 14, 8 LUTs), RAM64M8 (64 x 7, 8 LUTs), RAM128X1D,
+    RAM256X1D (8 LUTs per bit)."""
+    if depth <= 0 or width <= 0:
+        return 0
+    if family == "xc7":
+        if depth <= 32:
+            return 4 * math.ceil(width / 6)
+        if depth <= 64:
+            return 4 * math.ceil(width / 3)
+        k = math.ceil(depth / 128)
+        return width * (4 * k + (mux_luts(k, 1) if k > 1 else 0))
+    if depth <= 32:
+        return 8 * math.ceil(width / 14)
+    if depth <= 64:
+        return 8 * math.ceil(width / 7)
+    if depth <= 128:
+        return 4 * width
+    k = math.ceil(depth / 256)
+    return width * (8 * k + (mux_luts(k, 1) if k > 1 else 0))
+
+
+def ram(c: Cost, part: str, depth: int, width: int, style: str) -> None:
+    """``dybnn_ram``: one write and one registered read per cycle with a write-first bypass (the written word and
+    a compare of the two addresses, registered, and a multiplexer on the read data)."""
+    a = aw(depth)
+    if style == "block":
+        c.add(part, bram18=bram18_tiles(depth, width))
+    elif style == "ultra":
+        c.add(part, uram=uram_blocks(depth, width))
+    else:
+        c.add(part, lut=lutram_luts(depth, width, c.family), ff=width)  # the read register
+    c.add(part + ".bypass", lut=eq_luts(a) + width, ff=width + 1)
+
+
+def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
+    """``dybnn_fifo``: an occupancy counter (``clog2(DEPTH+1)`` bits: add/subtract, full and empty tests) and the
+    storage: SRL style one shift register per bit (SRLC32E per 32 words, flip-flops below 3 words, where
+    Yosys's SRL pass stops) read at ``count - 1``; else a circular buffer in ``dybnn_ram`` with its two
+    pointers."""
+    lw = clog2(depth + 1)
+    a = aw(depth)
+    c.add(part + ".count", lut=add_luts(lw) + 2 * cmp_const_luts(lw), ff=lw + 1)
+    if style == "srl":
+        if depth == 1:
+            c.add(part, ff=width)
+        elif depth == 2:
+            c.add(part, ff=2 * width, lut=mux_luts(2, width))
+        else:
+            k = math.ceil(depth / 32)
+            c.add(part, lut=width * (k + (mux_luts(k, 1) if k > 4 else 0)) + add_luts(a))
+        return
+    ram(c, part, depth, width, {"distributed": "distributed", "block": "block", "ultra": "ultra"}[style])
+    c.add(part + ".pointers", lut=inc_luts(a) * 2 + 2 * cmp_const_luts(a) + mux_luts(2, a), ff=2 * a)
+
+
+# ------------------------------------------------------------------------------------------------ modules
+
+#: library module -> its cost function ``fn(c, p, mems)``
+MODULES: dict[str, Callable[[Cost, Mapping, Mapping], None]] = {}
+
+
+def module(name: str):
+    def reg(fn):
+        MODULES[name] = fn
+        return fn
+
+    return reg
+
+
+def _i(p: Mapping, k: str, default: int = 0) -> int:
+    v = p.get(k, default)
+    return int(v) if not isinstance(v, str) else default
+
+
+def _contents(mems: Mapping, name: str, depth: int, width: int) -> RomContents:
+    return RomContents.of(mems.get(name), depth, width)
+
+
+def handshake(c: Cost, part: str = "control", luts: float = 3, ffs: float = 1) -> None:
+    """The valid/ready logic of a stream stage: the output valid flip-flop and a few gates."""
+    c.add(part, lut=luts, ff=ffs)
+
+
+def counter(c: Cost, part: str, bits: int, wrap: bool = True) -> None:
+    """A ``bits``-bit loop counter: its register, the incrementer, the wrap test against its bound (a constant)
+    and the clear."""
+    if bits <= 0:
+        return
+    c.add(part, ff=bits, lut=inc_luts(bits) + (cmp_const_luts(bits) if wrap else 0) + bits)
+
+
+@module("dybnn_mvu")
+def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, simd, nf, sf = _i(p, "PE", 1), _i(p, "SIMD", 1), _i(p, "NF", 1), _i(p, "SF", 1)
+    kind, stage = _i(p, "KIND"), _i(p, "STAGE")
+    x_w, in_w, w_w, acc_w = _i(p, "X_W", 1), _i(p, "IN_W", 1), _i(p, "W_W", 1), _i(p, "ACC_W", 8)
+    tiles = nf * sf
+    wl = simd * w_w if kind == 2 else simd
+    pl = _i(p, "THR_W", 8) + 1 if stage == 0 else _i(p, "MUL_W", 2) + _i(p, "BIAS_W", 2)
+    counter(c, "control", aw(tiles) if tiles > 1 else 0)
+    counter(c, "control", aw(nf) if nf > 1 else 0)
+    counter(c, "control", aw(sf) if sf > 1 else 0)
+    handshake(c, "control", luts=4)
+    rom(c, "weights", tiles, pe * wl, str(p.get("W_STYLE", "distributed")),
+        _contents(mems, "W", tiles, pe * wl))  # fmt: skip
+    rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
+    if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
+        c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
+    for _ in range(1):
+        if kind == 0:
+            lane = popcount_luts(simd) + add_luts(acc_w)
+        elif kind == 1:
+            lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + add_luts(acc_w)
+        else:  # products in DSP48s; their sum and the accumulator in the DSPs' post-adders and P registers
+            d = dsp_of(x_w + (0 if _i(p, "X_SIGNED") else 1), w_w, c.family, acc_w)
+            c.add("lanes.mul", dsp=pe * simd * d)
+            lane = 0 if d else simd * (x_w * w_w + add_luts(acc_w))
+            c.add("lanes", lut=pe * lane, ff=0 if d else pe * acc_w)
+            lane = None
+        if lane is not None:
+            c.add("lanes", lut=pe * lane, ff=pe * acc_w)
+    if stage == 0:
+        thr_w = _i(p, "THR_W", 8)
+        c.add("stage", lut=pe * (cmp_luts(max(acc_w, thr_w)) + 1))
+    else:
+        mul_w, value_w = _i(p, "MUL_W", 2), _i(p, "VALUE_W", 8)
+        d = dsp_of(min(acc_w, value_w), mul_w, c.family, value_w)
+        if d:  # acc * mul + bias: the bias in the DSP's post-adder
+            c.add("stage", dsp=pe * d)
+        else:
+            c.add("stage", lut=pe * (acc_w * mul_w // 2 + add_luts(value_w)))
+        if _i(p, "REQUANT"):
+            rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
+    c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
+
+
+def popcount_luts(n: int) -> float:
+    """XNOR and popcount of ``n`` bit pairs: Yosys turns the sum of 1-bit terms into a tree of full adders
+    (``maccmap``, 3 bits in, 2 out); ABC9 packs the XNORs and two full-adder levels into LUT6s: about two LUTs
+    per three input bits."""
+    return max(1, math.ceil(2 * n / 3))
+
+
+def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
+    """``dybnn_swu``: thirteen 32-bit ``int unsigned`` loop variables (fill / emit / read indices), their
+    incrementers and bound tests, the line buffer (``dybnn_ram``, ``(KH+SH)*PW*CF`` words), the address
+    arithmetic and the output register; ``rows_ahead`` multiplies a 32-bit index by the constant ``PW*CF``
+    (DSP48 when that constant is not a power of two)."""
+    kh, sh, pw, cf = _i(p, "KH", 1), _i(p, "SH", 1), _i(p, "PW", 1), _i(p, "CF", 1)
+    win_w = _i(p, "WIN_W", 1)
+    depth = (kh + sh) * pw * cf
+    c.add(prefix + "control", ff=13 * INT + 2, lut=13 * INT)
+    k = pw * cf
+    if k > 1 and k & (k - 1):
+        c.add(prefix + "control", dsp=dsp_of(INT + 1, k.bit_length() + 1, c.family))
+    c.add(prefix + "address", lut=2 * add_luts(aw(depth)))
+    ram(c, prefix + "line_buffer", depth, win_w, str(p.get("LB_STYLE", "distributed")))
+    c.add(prefix + "output", ff=win_w, lut=win_w)
+
+
+@module("dybnn_swu")
+def _swu(c: Cost, p: Mapping, mems: Mapping) -> None:
+    swu(c, p, "")
+
+
+@module("dybnn_sliding_window")
+def _sliding_window(c: Cost, p: Mapping, mems: Mapping) -> None:
+    swu(c, dict(p, MASKED=0), "")
+
+
+@module("dybnn_conv")
+def _conv(c: Cost, p: Mapping, mems: Mapping) -> None:
+    if _i(p, "HAS_SWU", 1):
+        swu(c, p)
+        fifo(c, "window_fifo", _i(p, "IN_W", 1), _i(p, "WIN_DEPTH", 2), str(p.get("WIN_STYLE", "srl")))
+    sub = Cost(c.family)
+    _mvu(sub, p, mems)
+    c.prefixed("mvu.", sub)
+
+
+@module("dybnn_fifo")
+def _fifo(c: Cost, p: Mapping, mems: Mapping) -> None:
+    fifo(c, "fifo", _i(p, "WIDTH", 8), _i(p, "DEPTH", 2), str(p.get("STYLE", "srl")))
+
+
+@module("dybnn_width_convert")
+def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
+    in_e, out_e, bits, g = _i(p, "IN_E", 1), _i(p, "OUT_E", 1), _i(p, "BITS", 1), _i(p, "G", 1)
+    ni, no = in_e // g, out_e // g
+    gb = g * bits
+    iw, ow = clog2(ni + 1), aw(no) if no > 1 else 1
+    c.add("control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 4)
+    if ni > 1:  # the input word, shifted by G elements per iteration
+        c.add("input_word", ff=(ni - 1) * gb, lut=(ni - 1) * gb + gb)
+    if no > 1:
+        c.add("output_shift", ff=(no - 1) * gb)
+    c.add("output", ff=out_e * bits)
+
+
+@module("dybnn_duplicate")
+def _duplicate(c: Cost, p: Mapping, mems: Mapping) -> None:
+    w, n = _i(p, "WIDTH", 1), _i(p, "NOUT", 2)
+    c.add("output", ff=w)  # the NOUT copies of the word are one register (Yosys merges identical flip-flops)
+    c.add("control", ff=n, lut=n + math.ceil(n / 3) + 1)
+
+
+@module("dybnn_flatten")
+def _flatten(c: Cost, p: Mapping, mems: Mapping) -> None:
+    c.add("output", ff=_i(p, "WIDTH", 1))
+    handshake(c)
+
+
+@module("dybnn_sign")
+def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, ch, x_w, thr_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1), _i(p, "THR_W", 1)
+    cf = ch // pe
+    counter(c, "control", aw(cf) if cf > 1 else 0)
+    handshake(c)
+    lw = thr_w + 1
+    rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
+    cw = max(x_w + 1, thr_w)
+    c.add("lanes", lut=pe * (cmp_luts(cw) + 1), ff=pe)
+
+
+@module("dybnn_multi_threshold")
+def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, ch, x_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1)
+    steps, thr_w, out_w = _i(p, "STEPS"), max(1, _i(p, "THR_W", 1)), _i(p, "OUT_W", 1)
+    cf = ch // pe
+    counter(c, "control", aw(cf) if cf > 1 else 0)
+    handshake(c)
+    if steps:
+        lw = steps * thr_w
+        rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
+    cw = max(x_w + 1, thr_w)
+    c.add("lanes", lut=pe * (steps * cmp_luts(cw) + (out_w if steps > 1 else 0)), ff=pe * out_w)
+
+
+@module("dybnn_input_quant")
+def _input_quant(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, mode, out_w = _i(p, "PE", 1), _i(p, "MODE"), _i(p, "OUT_W", 1)
+    handshake(c)
+    if mode == 1:
+        c.add("lanes", lut=pe * 8, ff=pe)
+    elif mode == 2:
+        c.add("lanes", lut=pe * (31 + 1), ff=pe * out_w)
+    else:  # float -> fixed: exponent shift of the 24-bit mantissa, rounding, saturation
+        c.add("lanes", lut=pe * (24 * 5 + 3 * 64 // 4 + 40), ff=pe * out_w)
+
+
+@module("dybnn_label_select")
+def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, k, x_w, idx_w, out_w = (
+        _i(p, "PE", 1),
+        _i(p, "K", 1),
+        _i(p, "X_W", 1),
+        _i(p, "IDX_W", 1),
+        _i(p, "OUT_W", 1),
+    )
+    xw = x_w + 1
+    c.add("control", ff=INT + 2, lut=INT + 4)
+    c.add("state", ff=k * (xw + idx_w + 1) + out_w)
+    # insertion of PE scores into the top-K list: per score and list entry a comparison and the shift
+    c.add("insert", lut=pe * k * (cmp_luts(xw) + xw + idx_w + 1))
+    c.add("output", lut=mux_luts(k, idx_w))
+
+
+@module("dybnn_requant")
+def _requant(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, xb, ob = _i(p, "PE", 1), _i(p, "X_BITS", 1), _i(p, "OUT_BITS", 1)
+    handshake(c)
+    rne_sat(c, "lanes", xb + 1, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
+    c.add("output", ff=pe * ob)
+
+
+@module("dybnn_add")
+def _add(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, sb, ob = _i(p, "PE", 1), _i(p, "SUM_BITS", 1), _i(p, "OUT_BITS", 1)
+    handshake(c, luts=4)
+    c.add("lanes", lut=pe * add_luts(sb))
+    if _i(p, "REQUANT"):
+        rne_sat(c, "lanes", sb, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
+    c.add("output", ff=pe * ob)
+
+
+def prelu_lane(c: Cost, part: str, p: Mapping, slope_w: int, n: int) -> None:
+    """``dybnn_prelu_lane``: ``d = x - g`` (D_BITS), ``d * slope`` (a DSP48 when wide enough), the sign select,
+    ``+ z`` (R_BITS) and the requantization."""
+    d_bits, p_bits, r_bits, ob = (
+        _i(p, "D_BITS", 1),
+        _i(p, "P_BITS", 1),
+        _i(p, "R_BITS", 1),
+        _i(p, "OUT_BITS", 1),
+    )
+    dsp = dsp_of(d_bits, slope_w, c.family, p_bits)
+    lut = add_luts(d_bits) + mux_luts(2, p_bits) + add_luts(r_bits)
+    if not dsp:
+        lut += d_bits * slope_w
+    c.add(part, lut=n * lut, dsp=n * dsp)
+    rne_sat(c, part, r_bits, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), n)
+
+
+@module("dybnn_prelu")
+def _prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, cf = _i(p, "PE", 1), _i(p, "CF", 1)
+    counter(c, "control", aw(cf) if cf > 1 else 0)
+    handshake(c)
+    for name in ("GAMMA", "ZETA", "BETA"):
+        w = pe * _i(p, f"{name}_BITS", 1)
+        rom(c, "params", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
+    prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe)
+    c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
+
+
+@module("dybnn_concat")
+def _concat(c: Cost, p: Mapping, mems: Mapping) -> None:
+    n, pe, ob = _i(p, "N_IN", 2), _i(p, "PE", 1), _i(p, "OUT_BITS", 1)
+    cf = sum(_i(p, f"CF{k}") for k in range(n))
+    a = clog2(cf + 1)
+    counter(c, "control", a)
+    handshake(c, luts=2 + 2 * n)
+    c.add("select", lut=(n - 1) * cmp_const_luts(a) + mux_luts(n, pe * ob))
+    c.add("output", ff=pe * ob)
+
+
+def pool_reduce(c: Cost, p: Mapping, mode: int, kk: int, prefix: str = "") -> None:
+    """``dybnn_pool_reduce``: per channel fold an accumulator word in ``dybnn_ram`` (CF words), the window
+    counter, per lane the sum (MODE 0, with optional pre- and post-requantization), max (1) or OR (2)."""
+    pe, cf, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "X_BITS", 1)
+    sb = _i(p, "SUM_BITS", xb)
+    acc = sb if mode == 0 else xb
+    ob = _i(p, "OUT_BITS", xb)
+    counter(c, prefix + "control", aw(cf))
+    counter(c, prefix + "control", aw(kk))
+    handshake(c, prefix + "control", luts=4)
+    ram(c, prefix + "accumulators", cf, pe * acc, str(p.get("RAM_STYLE", "distributed")))
+    if mode == 0:
+        lane = add_luts(sb)
+        c.add(prefix + "lanes", lut=pe * lane)
+        if _i(p, "PRE"):
+            rne_sat(
+                c,
+                prefix + "lanes",
+                xb + 1,
+                _i(p, "PRE_BITS", 1),
+                bool(_i(p, "PRE_SIGNED")),
+                _i(p, "PRE_SHIFT"),
+                pe,
+            )
+        if _i(p, "REQUANT"):
+            rne_sat(c, prefix + "lanes", sb, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
+    elif mode == 1:
+        c.add(prefix + "lanes", lut=pe * (cmp_luts(xb + 1) + 2 * xb))
+    else:
+        c.add(prefix + "lanes", lut=pe * xb)
+    c.add(prefix + "output", ff=pe * ob)
+
+
+@module("dybnn_pool_reduce")
+def _pool_reduce(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pool_reduce(c, p, _i(p, "MODE"), _i(p, "KK", 1))
+
+
+@module("dybnn_global_pool")
+def _global_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pool_reduce(c, p, 0, _i(p, "PIXELS", 1))
+
+
+def _pool(c: Cost, p: Mapping, mode: int, masked: bool) -> None:
+    pe, xb = _i(p, "PE", 1), _i(p, "X_BITS", 1)
+    win_w = pe * xb + (1 if masked else 0)
+    q = dict(p, DATA_W=pe * xb, WIN_W=win_w)
+    swu(c, q)
+    fifo(c, "window_fifo", win_w, _i(p, "WIN_DEPTH", 2), str(p.get("WIN_STYLE", "srl")))
+    pool_reduce(c, dict(p, RAM_STYLE=p.get("ACC_STYLE", "distributed")), mode, _i(p, "KH", 1) * _i(p, "KW", 1),
+                "reduce.")  # fmt: skip
+
+
+@module("dybnn_max_pool")
+def _max_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
+    _pool(c, dict(p, SUM_BITS=_i(p, "X_BITS", 1), REQUANT=0, OUT_BITS=_i(p, "X_BITS", 1)),
+          2 if _i(p, "BIPOLAR") else 1, bool(_i(p, "MASKED")))  # fmt: skip
+
+
+@module("dybnn_avg_pool")
+def _avg_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
+    _pool(c, p, 0, False)
+
+
+def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
+    """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
+    (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
+    multipliers each, their accumulators, the weight and bias ROMs, the hidden layer's LUTRAM), the delta banks,
+    the three processes' counters and the forwarded outputs."""
+    pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
+    hd, nof, nb, nfwd = _i(p, "HD", 1), _i(p, "NOF", 1), _i(p, "BUFFERS", 1), _i(p, "NFWD")
+    sum_b, stat_b, d_b = _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1)
+    w1b, w2b, b1b, b2b = _i(p, "W1_BITS", 1), _i(p, "W2_BITS", 1), _i(p, "B1_BITS", 1), _i(p, "B2_BITS", 1)
+    l1b, l2b, h1b, hidb, zb = (_i(p, k, 1) for k in ("L1_BITS", "L2_BITS", "H1_BITS", "HID_BITS", "Z_BITS"))
+    words = pixels * cf
+    ring = nb * words
+    n1, n2 = hd * cf, nof * hd
+    bk = nb * cf
+    nbank = 2 if nof > cf else 1
+    # counters of the three processes (frame in, hyper function, frame out)
+    bits = [aw(cf), aw(pixels), 1, aw(ring), aw(ring) + 1, 2, 2, aw(cf), aw(hd), aw(nof), aw(cf), 1, aw(n1),
+            aw(n2), 1, 1, aw(words), aw(cf), 1, aw(ring), 2]  # fmt: skip
+    for b in bits:
+        counter(c, "control", b)
+    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
+    ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")))
+    ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
+    for _ in range(nbank):
+        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")))
+    # frame in: per lane the channel sum and its requantization to the statistic
+    c.add("sums", lut=pe * add_luts(sum_b))
+    if _i(p, "PRE"):
+        rne_sat(c, "sums", xb + 1, _i(p, "PRE_BITS", 1), bool(_i(p, "PRE_SIGNED")), _i(p, "PRE_SHIFT"), pe)
+    rne_sat(c, "statistics", sum_b, stat_b, bool(_i(p, "STAT_SIGNED")), _i(p, "STAT_SHIFT"), pe)
+    # hyper layer 1: PE products summed into one accumulator
+    rom(c, "hyper1", n1, pe * w1b, str(p.get("W1_STYLE", "distributed")), _contents(mems, "W1", n1, pe * w1b))
+    rom(c, "hyper1", hd, b1b, str(p.get("B1_STYLE", "distributed")), _contents(mems, "B1", hd, b1b))
+    d1 = dsp_of(
+        stat_b + (0 if _i(p, "STAT_SIGNED") else 1), w1b + (0 if _i(p, "W1_SIGNED") else 1), c.family, l1b
+    )
+    # the products' sum and the accumulator a1 in the DSPs' post-adders (a cascade); else a LUT multiplier each
+    c.add(
+        "hyper1",
+        dsp=pe * d1,
+        lut=(0 if d1 else pe * (stat_b * w1b + add_luts(l1b))) + add_luts(h1b) + h1b,
+        ff=0 if d1 else l1b,
+    )
+    rne_sat(c, "hyper1", h1b, hidb, False, _i(p, "HID_SHIFT"))
+    ram(c, "hidden", hd, hidb, "distributed")
+    # hyper layer 2: per lane a product, an accumulator, z and the squash / clip
+    rom(c, "hyper2", n2, pe * w2b, str(p.get("W2_STYLE", "distributed")), _contents(mems, "W2", n2, pe * w2b))
+    rom(
+        c,
+        "hyper2",
+        nof,
+        pe * b2b,
+        str(p.get("B2_STYLE", "distributed")),
+        _contents(mems, "B2", nof, pe * b2b),
+    )
+    d2 = dsp_of(hidb + 1, w2b + (0 if _i(p, "W2_SIGNED") else 1), c.family, l2b)
+    c.add(
+        "hyper2",
+        dsp=pe * d2,
+        lut=pe * ((0 if d2 else hidb * w2b + add_luts(l2b)) + add_luts(zb)),
+        ff=0 if d2 else pe * l2b,
+    )
+    if _i(p, "SQUASH"):
+        steps, sqb = _i(p, "SQ_STEPS", 1), _i(p, "SQ_BITS", 1)
+        sqc = max(zb, sqb) + 1
+        c.add(
+            "hyper2", lut=pe * steps * (cmp_luts(sqc) + sqb * rom_column_luts(2**steps)) + pe * add_luts(d_b)
+        )
+    else:
+        fz = _i(p, "FZ", 1)
+        zc = max(zb, fz + 2)
+        c.add("hyper2", lut=pe * (2 * cmp_const_luts(zc) + zc))
+        if _i(p, "ACT"):
+            rne_sat(c, "hyper2", zc, _i(p, "ACT_BITS", 1), bool(_i(p, "ACT_SIGNED")), _i(p, "ACT_SHIFT"), pe)
+    # outputs: the lane results and the forwarded frame
+    c.add("output", ff=out_w + 3 + nfwd * pe * xb, lut=6)
+
+
+@module("dybnn_dynamic_sign")
+def _dynamic_sign(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, cf, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "X_BITS", 1)
+    dynamic_core(c, p, mems, pe)
+    tb, cmp_b = _i(p, "TAU_BITS", 1), _i(p, "CMP_BITS", 1)
+    rom(c, "lanes", cf, pe * tb, str(p.get("TAU_STYLE", "distributed")), _contents(mems, "TAU", cf, pe * tb))
+    c.add("lanes", lut=pe * (add_luts(cmp_b) + cmp_luts(cmp_b)))
+    del xb
+
+
+@module("dybnn_dynamic_prelu")
+def _dynamic_prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
+    pe, cf = _i(p, "PE", 1), _i(p, "CF", 1)
+    dynamic_core(c, p, mems, pe * _i(p, "OUT_BITS", 1))
+    for name in ("GAMMA", "ZETA", "BETA"):
+        w = pe * _i(p, f"{name}_BITS", 1)
+        rom(c, "lanes", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
+    c.add("lanes", lut=pe * (add_luts(_i(p, "D_BITS", 1)) + add_luts(_i(p, "R_BITS", 1))))
+    prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe)
+
+
+# ------------------------------------------------------------------------------------------------ entry points
+
+
+def yosys_family(part: str) -> str:
+    from rtl.synth import yosys_family as fam
+
+    return fam(part)
+
+
+def read_mem_images(prj: str | Path, params: Mapping) -> dict[str, list[int]]:
+    """The ``$readmemh`` images an instance's ``<NAME>_INIT_FILE`` parameters name, relative to ``prj``."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("_INIT_FILE") and isinstance(v, str) and v:
+            text = (Path(prj) / v).read_text().split()
+            out[k[: -len("_INIT_FILE")]] = [int(x, 16) for x in text if not x.startswith("//")]
+    return out
+
+
+@dataclass
+class UnitEstimate:
+    """The estimate of one instance: totals (rounded) and the components."""
+
+    module: str
+    lut: int
+    ff: int
+    bram18: int
+    uram: int
+    dsp: int
+    parts: dict[str, Resources]
+
+    @property
+    def resources(self) -> Resources:
+        return Resources(self.lut, self.ff, self.bram18, self.uram, self.dsp)
+
+
+def estimate_unit(
+    module_name: str,
+    params: Mapping,
+    part: str,
+    prj: str | Path | None = None,
+    mems: Mapping[str, Sequence[int]] | None = None,
+) -> UnitEstimate:
+    """The estimate of one library module instance with SV parameters ``params`` for ``part`` (its Yosys
+    family); the ROM contents from ``mems`` (name -> words) or from the images under ``prj``.
+
+    Raises:
+        ValueError: no cost model for ``module_name``.
+    """
+    fn = MODULES.get(module_name)
+    if fn is None:
+        raise ValueError(f"module {module_name!r}: no RTL cost model (known: {', '.join(sorted(MODULES))})")
+    if mems is None:
+        mems = read_mem_images(prj, params) if prj is not None else {}
+    c = Cost(yosys_family(part))
+    fn(c, params, mems)
+    t = c.total()
+    return UnitEstimate(module_name, round(t.lut), round(t.ff), math.ceil(t.bram18), math.ceil(t.uram),
+                        round(t.dsp), dict(c.parts))  # fmt: skip
+
+
+def instance_estimate(inst, part: str) -> UnitEstimate:
+    """The estimate of an :class:`rtl.modules.Instance` (its ROM contents from its memories)."""
+    mems = {m.name: list(m.words) for m in inst.mems if m.kind == "rom"}
+    return estimate_unit(inst.module, inst.params, part, mems=mems)
+
+
+def estimate_rtl(g, folding=None, clock_ns: float = 10.0, device=None, cfg=None):
+    """The RTL design of ``g`` at ``folding`` (the plan ``dybnn rtl`` writes for ``device``'s part), estimated
+    per instance: one :class:`hls.estimate.records.NodeEstimate` per node (the Duplicate forks included) with
+    the RTL resources and the timing model's cycles, one :class:`FifoEstimate` per stream FIFO (its RTL style and
+    depth) and per width converter (``dwc:<stream>``, depth 0). ``system_totals`` add the device's platform
+    shell as the HLS backend does.
+
+    Raises:
+        rtl.modules.RtlError: a node the RTL library cannot generate.
+    """
+    from dataclasses import replace
+
+    from hls.devices import resolve_part
+    from hls.estimate.pipeline import GraphModel, config_for
+    from hls.estimate.records import FifoEstimate
+    from hwsim.partition import accelerator_part
+    from rtl.project import _dwc_params, make_rtl_plan
+
+    if device is None:
+        device = resolve_part("pynq-z1")
+    hls_est = GraphModel(g, config_for(device, cfg)).estimate(folding, clock_ns, device)
+    rp = make_rtl_plan(accelerator_part(g), folding, device.part)
+    by_name = {n.name: n for n in hls_est.nodes}
+    nodes = []
+    for n in rp.graph.nodes:
+        e = instance_estimate(rp.instances[n.name], device.part)
+        h = by_name.get(n.name)
+        if h is None:
+            raise ValueError(f"node {n.name!r}: in the RTL plan but not in the timing model's stream graph")
+        nodes.append(replace(h, resources=e.resources, parts=e.parts))
+    fifos = []
+    for f in rp.fifos:
+        c = Cost(yosys_family(device.part))
+        fifo(c, "fifo", f.width, f.depth, f.style)
+        fifos.append(FifoEstimate(f"fifo:{f.producer}->{f.consumer}", f.producer, f.consumer or "output", f.depth,
+                                  f.width, c.total()))  # fmt: skip
+    for call in rp.hls.calls:
+        if call["kind"] != "dwc":
+            continue
+        params = _dwc_params(call)
+        e = estimate_unit("dybnn_width_convert", params, device.part)
+        fifos.append(FifoEstimate(f"dwc:{call['label']}", call["args"][0], call["args"][1], 0,
+                                  params["OUT_E"] * params["BITS"], e.resources))  # fmt: skip
+    totals = Resources.total([n.resources for n in nodes] + [f.resources for f in fifos])
+    shell = Resources.total([hls_est.system_totals]) + hls_est.totals * -1
+    return replace(hls_est, nodes=nodes, fifos=fifos, totals=totals, system_totals=totals + shell)
