@@ -32,29 +32,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: instances of each fuzz design in the sweep (the largest ones are left out: matrix-a/-b's FixedDense over 144 /
-#: 288 8-bit inputs at 4 / 16 PEs -- 576 / 4,608 multipliers -- and matrix-b's 288-lane LabelSelect)
+#: instances of each design in the sweep (nodes and width converters): every module, PE/SIMD and widths varied,
+#: kept to what synthesizes in about half an hour on two cores (the largest fuzz instances are left out:
+#: matrix-a/-b's FixedDense over 144 / 288 8-bit inputs -- 576 / 4,608 multipliers -- and matrix-b's 288-lane
+#: LabelSelect)
 PICK = {
     "matrix-a": ["u_inq", "u_dup_q", "u_sign", "u_fconv0", "u_fconv1", "u_xconv0", "u_xconv1", "u_xconv2",
                  "u_xconv_fx", "u_xconv1x1", "u_swu", "u_xdense", "u_xfc", "u_flatq", "u_top", "u_mt", "u_inb",
-                 "u_ink", "u_ksign"],
-    "matrix-b": ["u_inq", "u_dup_q", "u_sign", "u_fconv0", "u_fconv1", "u_xconv0", "u_xconv1", "u_xconv2",
-                 "u_xconv_fx", "u_xconv1x1", "u_swu", "u_xdense", "u_xfc", "u_mt", "u_ink", "u_ksign"],
+                 "u_ink", "u_ksign", "u_dwc_s_x_d0_2", "u_dwc_s_q_d0_4", "u_dwc_s_b_d1_1", "u_dwc_s_flatq_y_d0_144"],
+    "matrix-b": ["u_fconv1", "u_xconv1", "u_xconv_fx", "u_xconv1x1", "u_swu", "u_xdense"],
     "matrix-c": ["u_ffc", "u_xfc"],
     "elementwise": ["u_sg", "u_sg2", "u_rq_sat", "u_rq_left", "u_prelu", "u_add_rq", "u_add_ex", "u_cat_fx",
-                    "u_cat_b3", "u_gap_pre", "u_gap", "u_mp_fx", "u_mp_b", "u_ap_ex", "u_ap_rq", "u_dup_q"],
+                    "u_cat_b3", "u_gap_pre", "u_gap", "u_mp_fx", "u_mp_b", "u_ap_ex", "u_ap_rq", "u_dup_q",
+                    "u_dwc_s_prelu_y_d1_10", "u_dwc_s_sg_y_d0_1"],
     "dynamic-a": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
-    "dynamic-b": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
+    "dynamic-b": ["u_ds_act", "u_ds_tanh", "u_dp_tanh"],
 }  # fmt: skip
-#: width converters of the designs in the sweep (the ones the design already has, any instance)
-DWC_FROM = ("matrix-a", "matrix-b", "elementwise", "dynamic-b")
 #: FIFOs (width, depth, style) per family: every style at a few shapes
 FIFOS = {
     "xc7": [(8, 2, "srl"), (32, 8, "srl"), (4, 30, "srl"), (16, 64, "srl"), (8, 98, "distributed"),
             (32, 128, "distributed"), (1, 146, "distributed"), (64, 1024, "block"), (16, 2048, "block"),
             (36, 512, "block")],
-    "xcup": [(64, 2, "srl"), (8, 50, "srl"), (8, 98, "distributed"), (72, 4096, "ultra"),
-             (64, 8192, "ultra"), (32, 1024, "block")],
+    "xcup": [(64, 2, "srl"), (8, 98, "distributed"), (72, 4096, "ultra"), (64, 8192, "ultra"),
+             (32, 1024, "block")],
 }  # fmt: skip
 FAMILY_PART = {"xc7": "pynq-z1", "xcup": "zcu104"}
 
@@ -88,7 +88,7 @@ def sweep_project(family: str, work: Path) -> Path:
         shutil.rmtree(out)
     (out / "mem").mkdir(parents=True)
     shutil.copytree(LIB_DIR, out / "lib")
-    instances, dwcs, seen_dwc = {}, [], set()
+    instances, dwcs = {}, []
     for design, picks in PICK.items():
         g, folding, dpart = build_design(design, work)
         if resolve_part(dpart).part != part:
@@ -97,7 +97,11 @@ def sweep_project(family: str, work: Path) -> Path:
         doc = load_manifest(prj)
         tag = design.replace("-", "_")
         by_inst = {v["instance"]: (k, v) for k, v in doc["instances"].items()}
+        by_dwc = {c["instance"]: c for c in doc.get("width_converters", [])}
         for inst in picks:
+            if inst in by_dwc:
+                dwcs.append({"instance": f"u_{tag}_{inst[2:]}", "params": by_dwc[inst]["params"]})
+                continue
             node, v = by_inst[inst]
             params = dict(v["params"])
             for k, f in v["params"].items():
@@ -107,12 +111,6 @@ def sweep_project(family: str, work: Path) -> Path:
                     params[k] = new
             instances[f"{design}/{node}"] = {"instance": f"u_{tag}_{inst[2:]}", "module": v["module"],
                                              "op_type": v["op_type"], "params": params}  # fmt: skip
-        if design in DWC_FROM:
-            for c in doc.get("width_converters", []):
-                key = json.dumps(c["params"], sort_keys=True)
-                if key not in seen_dwc:
-                    seen_dwc.add(key)
-                    dwcs.append({"instance": f"u_{tag}_{c['instance'][2:]}", "params": c["params"]})
     fifos = [{"var": f"w{w}_d{d}_{s}", "tensor": "-", "producer": "-", "consumer": "-", "width": w, "depth": d,
               "style": s} for w, d, s in FIFOS[family]]  # fmt: skip
     doc = {"format": FORMAT, "version": 1, "graph": f"sweep_{family}", "top": f"sweep_{family}_top", "part": part,

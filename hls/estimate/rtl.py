@@ -215,9 +215,11 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
     return width * (8 * k + (mux_luts(k, 1) if k > 1 else 0))
 
 
-def ram(c: Cost, part: str, depth: int, width: int, style: str) -> None:
+def ram(c: Cost, part: str, depth: int, width: int, style: str, absorbed: bool = False) -> None:
     """``dybnn_ram``: one write and one registered read per cycle with a write-first bypass (the written word and
-    a compare of the two addresses, registered, and a multiplexer on the read data)."""
+    a compare of the two addresses, registered, and a multiplexer on the read data). ``absorbed``: the read data
+    feeds LUT logic (an adder, a comparison) that takes the bypass multiplexer's three inputs into its own LUTs,
+    so the multiplexer costs none."""
     a = aw(depth)
     if style == "block":
         c.add(part, bram18=bram18_tiles(depth, width))
@@ -225,7 +227,7 @@ def ram(c: Cost, part: str, depth: int, width: int, style: str) -> None:
         c.add(part, uram=uram_blocks(depth, width))
     else:
         c.add(part, lut=lutram_luts(depth, width, c.family), ff=width)  # the read register
-    c.add(part + ".bypass", lut=eq_luts(a) + width, ff=width + 1)
+    c.add(part + ".bypass", lut=eq_luts(a) + (0 if absorbed else width), ff=width + 1)
 
 
 def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
@@ -246,7 +248,8 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
             c.add(part, lut=width * (k + (mux_luts(k, 1) if k > 4 else 0)) + add_luts(a))
         return
     ram(c, part, depth, width, {"distributed": "distributed", "block": "block", "ultra": "ultra"}[style])
-    c.add(part + ".pointers", lut=inc_luts(a) * 2 + 2 * cmp_const_luts(a) + mux_luts(2, a), ff=2 * a)
+    # two pointers: each a register whose next value (increment, wrap to 0, hold) is a LUT per bit
+    c.add(part + ".pointers", lut=2 * (inc_luts(a) + a + cmp_const_luts(a)) + mux_luts(2, a), ff=2 * a)
 
 
 # ------------------------------------------------------------------------------------------------ modules
@@ -302,19 +305,20 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
     if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
         c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
-    for _ in range(1):
-        if kind == 0:
-            lane = popcount_luts(simd) + add_luts(acc_w)
-        elif kind == 1:
-            lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + add_luts(acc_w)
-        else:  # products in DSP48s; their sum and the accumulator in the DSPs' post-adders and P registers
-            d = dsp_of(x_w + (0 if _i(p, "X_SIGNED") else 1), w_w, c.family, acc_w)
-            c.add("lanes.mul", dsp=pe * simd * d)
-            lane = 0 if d else simd * (x_w * w_w + add_luts(acc_w))
-            c.add("lanes", lut=pe * lane, ff=0 if d else pe * acc_w)
-            lane = None
-        if lane is not None:
-            c.add("lanes", lut=pe * lane, ff=pe * acc_w)
+    if kind == 0:
+        c.add("lanes", lut=pe * (popcount_luts(simd) + add_luts(acc_w)), ff=pe * acc_w)
+    elif kind == 1:
+        lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + add_luts(acc_w)
+        c.add("lanes", lut=pe * lane, ff=pe * acc_w)
+    else:
+        # products in DSP48s: the first product and the accumulator in a DSP's post-adder and P register, the
+        # other SIMD-1 additions of the products on carry chains
+        d = dsp_of(x_w + (0 if _i(p, "X_SIGNED") else 1), w_w, c.family, acc_w)
+        c.add("lanes.mul", dsp=pe * simd * d)
+        if d:
+            c.add("lanes", lut=pe * (simd - 1) * add_luts(acc_w))
+        else:
+            c.add("lanes", lut=pe * simd * (x_w * w_w + add_luts(acc_w)), ff=pe * acc_w)
     if stage == 0:
         thr_w = _i(p, "THR_W", 8)
         c.add("stage", lut=pe * (cmp_luts(max(acc_w, thr_w)) + 1))
@@ -332,23 +336,27 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
 
 def popcount_luts(n: int) -> float:
     """XNOR and popcount of ``n`` bit pairs: Yosys turns the sum of 1-bit terms into a tree of full adders
-    (``maccmap``, 3 bits in, 2 out); ABC9 packs the XNORs and two full-adder levels into LUT6s: about two LUTs
-    per three input bits."""
-    return max(1, math.ceil(2 * n / 3))
+    (``maccmap``, 3 bits in, 2 out: about ``n`` of them); ABC9 maps a full adder's two outputs with the XNORs
+    folded in: about one LUT per input bit."""
+    return max(1, n)
 
 
 def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
-    """``dybnn_swu``: thirteen 32-bit ``int unsigned`` loop variables (fill / emit / read indices), their
-    incrementers and bound tests, the line buffer (``dybnn_ram``, ``(KH+SH)*PW*CF`` words), the address
-    arithmetic and the output register; ``rows_ahead`` multiplies a 32-bit index by the constant ``PW*CF``
-    (DSP48 when that constant is not a power of two)."""
+    """``dybnn_swu``: thirteen 32-bit ``int unsigned`` loop variables (fill / emit / read indices) with their
+    next-state logic, two additions / comparisons of two of them (``e_top + e_ky``, ``i < ahead``), an equality
+    (``i + 1 == n_row``), ``rows_ahead`` (a subtraction from a constant, a minimum, a maximum) and the
+    constants' comparisons (inverted bits on the carry chains); the line buffer (``dybnn_ram``,
+    ``(KH+SH)*PW*CF`` words), the address arithmetic and the output register. ``rows_ahead`` multiplies a 32-bit
+    index by ``PW`` and then by ``CF``: a 33 x n product (two DSP48) for each factor that is not a power of
+    two."""
     kh, sh, pw, cf = _i(p, "KH", 1), _i(p, "SH", 1), _i(p, "PW", 1), _i(p, "CF", 1)
     win_w = _i(p, "WIN_W", 1)
     depth = (kh + sh) * pw * cf
-    c.add(prefix + "control", ff=13 * INT + 2, lut=13 * INT)
-    k = pw * cf
-    if k > 1 and k & (k - 1):
-        c.add(prefix + "control", dsp=dsp_of(INT + 1, k.bit_length() + 1, c.family))
+    lut = 13 * INT + 2 * INT + eq_luts(INT) + 3 * INT + INT // 2
+    c.add(prefix + "control", ff=13 * INT + 2, lut=lut)
+    for k in (pw, cf):
+        if k > 1 and k & (k - 1):
+            c.add(prefix + "control", dsp=dsp_of(INT + 1, k.bit_length() + 1, c.family))
     c.add(prefix + "address", lut=2 * add_luts(aw(depth)))
     ram(c, prefix + "line_buffer", depth, win_w, str(p.get("LB_STYLE", "distributed")))
     c.add(prefix + "output", ff=win_w, lut=win_w)
@@ -415,7 +423,9 @@ def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     lw = thr_w + 1
     rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
-    c.add("lanes", lut=pe * (cmp_luts(cw) + 1), ff=pe)
+    # one threshold per lane (CF = 1) is a constant: a comparison with a constant on the carry chain, a LUT per
+    # two bits; else two variables, a LUT per bit
+    c.add("lanes", lut=pe * ((math.ceil(cw / 2) if cf == 1 else cmp_luts(cw)) + 1), ff=pe)
 
 
 @module("dybnn_multi_threshold")
@@ -455,7 +465,7 @@ def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
     )
     xw = x_w + 1
     c.add("control", ff=INT + 2, lut=INT + 4)
-    c.add("state", ff=k * (xw + idx_w + 1) + out_w)
+    c.add("state", ff=k * (xw + idx_w + 1) + min(out_w, idx_w))  # the output's bits above the index are 0
     # insertion of PE scores into the top-K list: per score and list entry a comparison and the shift
     c.add("insert", lut=pe * k * (cmp_luts(xw) + xw + idx_w + 1))
     c.add("output", lut=mux_luts(k, idx_w))
@@ -529,7 +539,7 @@ def pool_reduce(c: Cost, p: Mapping, mode: int, kk: int, prefix: str = "") -> No
     counter(c, prefix + "control", aw(cf))
     counter(c, prefix + "control", aw(kk))
     handshake(c, prefix + "control", luts=4)
-    ram(c, prefix + "accumulators", cf, pe * acc, str(p.get("RAM_STYLE", "distributed")))
+    ram(c, prefix + "accumulators", cf, pe * acc, str(p.get("RAM_STYLE", "distributed")), absorbed=True)
     if mode == 0:
         lane = add_luts(sb)
         c.add(prefix + "lanes", lut=pe * lane)
@@ -603,11 +613,12 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
             aw(n2), 1, 1, aw(words), aw(cf), 1, aw(ring), 2]  # fmt: skip
     for b in bits:
         counter(c, "control", b)
-    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
-    ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")))
+    # read data into LUT logic (the lanes' comparisons / adders, the sums' adders) takes the bypass multiplexer
+    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")), absorbed=True)
+    ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
     ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
     for _ in range(nbank):
-        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")))
+        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
     # frame in: per lane the channel sum and its requantization to the statistic
     c.add("sums", lut=pe * add_luts(sum_b))
     if _i(p, "PRE"):
@@ -624,7 +635,7 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         "hyper1",
         dsp=pe * d1,
         lut=(0 if d1 else pe * (stat_b * w1b + add_luts(l1b))) + add_luts(h1b) + h1b,
-        ff=0 if d1 else l1b,
+        ff=l1b,  # a1 and acc stay in fabric: the unregistered sums feed the next stage
     )
     rne_sat(c, "hyper1", h1b, hidb, False, _i(p, "HID_SHIFT"))
     ram(c, "hidden", hd, hidb, "distributed")
@@ -643,14 +654,22 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         "hyper2",
         dsp=pe * d2,
         lut=pe * ((0 if d2 else hidb * w2b + add_luts(l2b)) + add_luts(zb)),
-        ff=0 if d2 else pe * l2b,
+        ff=pe * l2b,
     )
     if _i(p, "SQUASH"):
+        # the binary search over the squash table: step k (k = 0..SQ_STEPS-1) compares z with one of the 2**k
+        # entries its earlier decisions select (a LUT ROM of 2**k words; step 0 a constant) and adds a bit
         steps, sqb = _i(p, "SQ_STEPS", 1), _i(p, "SQ_BITS", 1)
         sqc = max(zb, sqb) + 1
-        c.add(
-            "hyper2", lut=pe * steps * (cmp_luts(sqc) + sqb * rom_column_luts(2**steps)) + pe * add_luts(d_b)
-        )
+        sq = mems.get("SQ")
+        per = cmp_luts(sqc)
+        for k in range(1, steps):
+            # the entries step k can read: sq_thr[(2j+1) * 2**(steps-1-k) - 1], j < 2**k
+            idx = [(2 * j + 1) * 2 ** (steps - 1 - k) - 1 for j in range(2**k)]
+            words = [sq[i] for i in idx if i < len(sq)] if sq is not None else None
+            cols = RomContents.of(words, len(idx), sqb).columns
+            per += cols * rom_column_luts(2**k) + cmp_luts(sqc)
+        c.add("hyper2", lut=pe * (per + add_luts(d_b)))
     else:
         fz = _i(p, "FZ", 1)
         zc = max(zb, fz + 2)
