@@ -237,7 +237,8 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
     pointers."""
     lw = clog2(depth + 1)
     a = aw(depth)
-    c.add(part + ".count", lut=add_luts(lw) + 2 * cmp_const_luts(lw), ff=lw + 1)
+    # count + push - pop: two carry-chain adders; the full and empty tests
+    c.add(part + ".count", lut=2 * add_luts(lw) + 2 * cmp_const_luts(lw), ff=lw)
     if style == "srl":
         if depth == 1:
             c.add(part, ff=width)
@@ -596,8 +597,8 @@ def _avg_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
 def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
     (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
-    multipliers each, their accumulators, the weight and bias ROMs, the hidden layer's LUTRAM), the delta banks,
-    the three processes' counters and the forwarded outputs."""
+    multipliers shared by both, their accumulators, the weight and bias ROMs, the hidden layer's LUTRAM), the
+    delta banks, the three processes' counters and the forwarded outputs."""
     pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
     hd, nof, nb, nfwd = _i(p, "HD", 1), _i(p, "NOF", 1), _i(p, "BUFFERS", 1), _i(p, "NFWD")
     sum_b, stat_b, d_b = _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1)
@@ -627,16 +628,14 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     # hyper layer 1: PE products summed into one accumulator
     rom(c, "hyper1", n1, pe * w1b, str(p.get("W1_STYLE", "distributed")), _contents(mems, "W1", n1, pe * w1b))
     rom(c, "hyper1", hd, b1b, str(p.get("B1_STYLE", "distributed")), _contents(mems, "B1", hd, b1b))
-    d1 = dsp_of(
-        stat_b + (0 if _i(p, "STAT_SIGNED") else 1), w1b + (0 if _i(p, "W1_SIGNED") else 1), c.family, l1b
-    )
-    # the products' sum and the accumulator a1 in the DSPs' post-adders (a cascade); else a LUT multiplier each
-    c.add(
-        "hyper1",
-        dsp=pe * d1,
-        lut=(0 if d1 else pe * (stat_b * w1b + add_luts(l1b))) + add_luts(h1b) + h1b,
-        ff=l1b,  # a1 and acc stay in fabric: the unregistered sums feed the next stage
-    )
+    # one multiplier per lane, shared by the two layers (statistic x w1 in hyper1, hidden x w2 in hyper2): its two
+    # operand multiplexers, an MA x MB product (a DSP48 when wide enough); the product feeds both layers' sums,
+    # so neither addition goes into the DSP's post-adder: hyper1's PE-term sum (one accumulator a1) and hyper2's
+    # per-lane accumulators are carry chains
+    ma, mb = max(stat_b, hidb) + 1, max(w1b, w2b) + 1
+    dm = dsp_of(ma, mb, c.family, ma + mb)
+    c.add("mac", dsp=pe * dm, lut=pe * (ma + mb + (0 if dm else ma * mb // 2)))
+    c.add("hyper1", lut=pe * add_luts(l1b) + add_luts(h1b) + h1b, ff=l1b)
     rne_sat(c, "hyper1", h1b, hidb, False, _i(p, "HID_SHIFT"))
     ram(c, "hidden", hd, hidb, "distributed")
     # hyper layer 2: per lane a product, an accumulator, z and the squash / clip
@@ -649,13 +648,7 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         str(p.get("B2_STYLE", "distributed")),
         _contents(mems, "B2", nof, pe * b2b),
     )
-    d2 = dsp_of(hidb + 1, w2b + (0 if _i(p, "W2_SIGNED") else 1), c.family, l2b)
-    c.add(
-        "hyper2",
-        dsp=pe * d2,
-        lut=pe * ((0 if d2 else hidb * w2b + add_luts(l2b)) + add_luts(zb)),
-        ff=pe * l2b,
-    )
+    c.add("hyper2", lut=pe * (add_luts(l2b) + add_luts(zb)), ff=pe * l2b)
     if _i(p, "SQUASH"):
         # the binary search over the squash table: step k (k = 0..SQ_STEPS-1) compares z with one of the 2**k
         # entries its earlier decisions select (a LUT ROM of 2**k words; step 0 a constant) and adds a bit
