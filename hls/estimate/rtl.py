@@ -132,23 +132,47 @@ def dsp_of(a_bits: int, b_bits: int, family: str, y_bits: int | None = None) -> 
     return math.ceil(a / amax) * math.ceil(b / 18)
 
 
-def rne_sat(c: Cost, part: str, in_w: int, bits: int, signed: bool, shift: int, n: int = 1) -> None:
+def rne_sat(
+    c: Cost,
+    part: str,
+    in_w: int,
+    bits: int,
+    signed: bool,
+    shift: int,
+    n: int = 1,
+    *,
+    in_range: tuple[int, int] | None = None,
+    registered: bool = False,
+) -> int:
     """``dybnn_rne_sat`` (round half to even by ``shift`` bits, saturate to ``bits``), ``n`` lanes: the rounding
-    (the tie test on the ``shift`` low bits and the increment on the carry chain) and, when the rounded value
-    can leave the output's range, the two bound tests and the saturating multiplexer (Yosys drops both when the
-    range fits: the comparisons are constant)."""
-    s = max(shift, 0)
-    left = max(-shift, 0)
+    (the tie test on the ``shift`` low bits and the increment on the carry chain) and the saturation the value's
+    range needs (``in_range``, default that of a signed ``in_w``-bit value): none when the rounded range fits (Yosys
+    drops the constant comparisons), a bound test and a multiplexer per side that can overflow -- except the clamp
+    of negative values to 0, which is the output register's synchronous reset when ``registered``. Returns the
+    output bits that are constant (the high bits of an unsigned result that cannot
+    reach them): their flip-flops are removed (the zero low bits of a left shift are not: Yosys keeps them)."""
+    s, left = max(shift, 0), max(-shift, 0)
+    lo, hi = in_range if in_range is not None else (-(2 ** (in_w - 1)), 2 ** (in_w - 1) - 1)
     lut = 0.0
     if s > 0:
-        rb = max(in_w - s, 1) + 1  # floor, plus the carry of rounding up
-        lut += cmp_const_luts(s + 1) + inc_luts(rb)
+        lo, hi = lo >> s, (hi >> s) + 1
+        lut += cmp_const_luts(s + 1) + inc_luts(max(in_w - s, 1) + 1)
     else:
-        rb = in_w + left
-    if rb > bits - (0 if signed else -1) or not signed:
-        over = max(1, rb - bits + 1)
+        lo, hi = lo << left, hi << left
+    out_lo, out_hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    lo_sat, hi_sat = lo < out_lo, hi > out_hi
+    rb = max(abs(lo), abs(hi)).bit_length() + 1
+    over = max(1, rb - bits + 1)
+    if lo_sat and hi_sat:
         lut += 2 * cmp_const_luts(over) + bits
+    elif hi_sat or (lo_sat and (signed or out_lo != 0 or not registered)):
+        lut += cmp_const_luts(over) + bits
+    elif lo_sat:
+        lut += 1  # the sign bit and the load enable make the output register's reset
     c.add(part, lut=n * lut)
+    if not signed and not hi_sat:
+        return max(0, bits - max(hi, 0).bit_length())
+    return 0
 
 
 # ------------------------------------------------------------------------------------------------ memories
@@ -394,7 +418,7 @@ def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
     ni, no = in_e // g, out_e // g
     gb = g * bits
     iw, ow = clog2(ni + 1), aw(no) if no > 1 else 1
-    c.add("control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 4)
+    c.add("control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 1)
     if ni > 1:  # the input word, shifted by G elements per iteration
         c.add("input_word", ff=(ni - 1) * gb, lut=(ni - 1) * gb + gb)
     if no > 1:
@@ -406,7 +430,8 @@ def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
 def _duplicate(c: Cost, p: Mapping, mems: Mapping) -> None:
     w, n = _i(p, "WIDTH", 1), _i(p, "NOUT", 2)
     c.add("output", ff=w)  # the NOUT copies of the word are one register (Yosys merges identical flip-flops)
-    c.add("control", ff=n, lut=n + math.ceil(n / 3) + 1)
+    # per output its valid register's next state and its term of the ready AND
+    c.add("control", ff=n, lut=2 * n + math.ceil(n / 3) + 1)
 
 
 @module("dybnn_flatten")
@@ -449,8 +474,8 @@ def _input_quant(c: Cost, p: Mapping, mems: Mapping) -> None:
     handshake(c)
     if mode == 1:
         c.add("lanes", lut=pe * 8, ff=pe)
-    elif mode == 2:
-        c.add("lanes", lut=pe * (31 + 1), ff=pe * out_w)
+    elif mode == 2:  # the key: the negation of the 31-bit magnitude on the carry chain, a select of 32 bits
+        c.add("lanes", lut=pe * (add_luts(32) + 32), ff=pe * out_w)
     else:  # float -> fixed: exponent shift of the 24-bit mantissa, rounding, saturation
         c.add("lanes", lut=pe * (24 * 5 + 3 * 64 // 4 + 40), ff=pe * out_w)
 
@@ -476,8 +501,10 @@ def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
 def _requant(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, xb, ob = _i(p, "PE", 1), _i(p, "X_BITS", 1), _i(p, "OUT_BITS", 1)
     handshake(c)
-    rne_sat(c, "lanes", xb + 1, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
-    c.add("output", ff=pe * ob)
+    rng = (-(2 ** (xb - 1)), 2 ** (xb - 1) - 1) if _i(p, "X_SIGNED") else (0, 2**xb - 1)
+    const = rne_sat(c, "lanes", xb + 1, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe, in_range=rng,
+                    registered=True)  # fmt: skip
+    c.add("output", ff=pe * (ob - const))
 
 
 @module("dybnn_add")
@@ -594,32 +621,13 @@ def _avg_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
     _pool(c, p, 0, False)
 
 
-def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
-    """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
-    (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
-    multipliers shared by both, their accumulators, the weight and bias ROMs, the hidden layer's LUTRAM), the
-    delta banks, the three processes' counters and the forwarded outputs."""
-    pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
-    hd, nof, nb, nfwd = _i(p, "HD", 1), _i(p, "NOF", 1), _i(p, "BUFFERS", 1), _i(p, "NFWD")
-    sum_b, stat_b, d_b = _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1)
-    w1b, w2b, b1b, b2b = _i(p, "W1_BITS", 1), _i(p, "W2_BITS", 1), _i(p, "B1_BITS", 1), _i(p, "B2_BITS", 1)
-    l1b, l2b, h1b, hidb, zb = (_i(p, k, 1) for k in ("L1_BITS", "L2_BITS", "H1_BITS", "HID_BITS", "Z_BITS"))
-    words = pixels * cf
-    ring = nb * words
+def hyper_layers(c: Cost, p: Mapping, mems: Mapping, pe: int, cf: int, hd: int, nof: int) -> None:
+    """The frame-dependent part of the hyper function: the channel sums' adders and requantization to the
+    statistic, the weight and bias ROMs, the shared multipliers, both layers' sums and the hidden layer."""
+    xb, sum_b, stat_b = _i(p, "X_BITS", 1), _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1)
+    w1b, w2b, b1b = _i(p, "W1_BITS", 1), _i(p, "W2_BITS", 1), _i(p, "B1_BITS", 1)
+    l1b, l2b, h1b, hidb = (_i(p, k, 1) for k in ("L1_BITS", "L2_BITS", "H1_BITS", "HID_BITS"))
     n1, n2 = hd * cf, nof * hd
-    bk = nb * cf
-    nbank = 2 if nof > cf else 1
-    # counters of the three processes (frame in, hyper function, frame out)
-    bits = [aw(cf), aw(pixels), 1, aw(ring), aw(ring) + 1, 2, 2, aw(cf), aw(hd), aw(nof), aw(cf), 1, aw(n1),
-            aw(n2), 1, 1, aw(words), aw(cf), 1, aw(ring), 2]  # fmt: skip
-    for b in bits:
-        counter(c, "control", b)
-    # read data into LUT logic (the lanes' comparisons / adders, the sums' adders) takes the bypass multiplexer
-    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")), absorbed=True)
-    ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
-    ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
-    for _ in range(nbank):
-        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
     # frame in: per lane the channel sum and its requantization to the statistic
     c.add("sums", lut=pe * add_luts(sum_b))
     if _i(p, "PRE"):
@@ -638,8 +646,41 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     c.add("hyper1", lut=pe * add_luts(l1b) + add_luts(h1b) + h1b, ff=l1b)
     rne_sat(c, "hyper1", h1b, hidb, False, _i(p, "HID_SHIFT"))
     ram(c, "hidden", hd, hidb, "distributed")
-    # hyper layer 2: per lane a product, an accumulator, z and the squash / clip
     rom(c, "hyper2", n2, pe * w2b, str(p.get("W2_STYLE", "distributed")), _contents(mems, "W2", n2, pe * w2b))
+    c.add("hyper2", lut=pe * add_luts(l2b), ff=pe * l2b)
+
+
+def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
+    """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
+    (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
+    multipliers shared by both, their accumulators, the weight and bias ROMs, the hidden layer's LUTRAM), the
+    delta banks, the three processes' counters and the forwarded outputs."""
+    pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
+    hd, nof, nb, nfwd = _i(p, "HD", 1), _i(p, "NOF", 1), _i(p, "BUFFERS", 1), _i(p, "NFWD")
+    sum_b, stat_b, d_b = _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1)
+    b2b, zb = _i(p, "B2_BITS", 1), _i(p, "Z_BITS", 1)
+    words = pixels * cf
+    ring = nb * words
+    n1, n2 = hd * cf, nof * hd
+    bk = nb * cf
+    nbank = 2 if nof > cf else 1
+    # counters of the three processes (frame in, hyper function, frame out)
+    bits = [aw(cf), aw(pixels), 1, aw(ring), aw(ring) + 1, 2, 2, aw(cf), aw(hd), aw(nof), aw(cf), 1, aw(n1),
+            aw(n2), 1, 1, aw(words), aw(cf), 1, aw(ring), 2]  # fmt: skip
+    for b in bits:
+        counter(c, "control", b)
+    # z = (l2 <<< A2) + b2 keeps no bit of l2 when Z_BITS <= A2: the deltas do not depend on the frame, and
+    # Yosys removes everything that only feeds l2 (the sums, statistics, multipliers, both layers' sums)
+    live = zb > _i(p, "A2")
+    # read data into LUT logic (the lanes' comparisons / adders, the sums' adders) takes the bypass multiplexer
+    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")), absorbed=True)
+    for _ in range(nbank):
+        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
+    if live:
+        ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
+        ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
+        hyper_layers(c, p, mems, pe, cf, hd, nof)
+    # hyper layer 2: per lane z = (l2 <<< A2) + b2 and the squash / clip
     rom(
         c,
         "hyper2",
@@ -648,7 +689,7 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         str(p.get("B2_STYLE", "distributed")),
         _contents(mems, "B2", nof, pe * b2b),
     )
-    c.add("hyper2", lut=pe * (add_luts(l2b) + add_luts(zb)), ff=pe * l2b)
+    c.add("hyper2", lut=pe * (add_luts(zb) if live else 0))
     if _i(p, "SQUASH"):
         # the binary search over the squash table: step k (k = 0..SQ_STEPS-1) compares z with one of the 2**k
         # entries its earlier decisions select (a LUT ROM of 2**k words; step 0 a constant) and adds a bit
