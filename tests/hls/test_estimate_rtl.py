@@ -56,10 +56,12 @@ def test_estimate_rtl_sums_its_instances(rng):
     parts = [n.resources for n in est.nodes] + [x.resources for x in est.fifos]
     assert est.totals.rounded() == sum((r for r in parts[1:]), parts[0]).rounded()
     assert {n.name for n in est.nodes} >= {n.name for n in g.nodes}
-    # every dynamic unit has its hyper function's multipliers in DSP48s (8-bit statistics x 8-bit weights)
+    # a dynamic unit's hyper function multiplies in DSP48s (one per lane, 8-bit statistics x 8-bit weights), except
+    # ds_tie's: its z keeps no bit of the second layer's sum (Z_BITS <= A2), so Yosys removes the layers
     for n in est.nodes:
         if n.op_type.startswith("Dynamic"):
-            assert n.resources.dsp >= 1, n.name
+            lanes = n.pe if n.op_type == "DynamicPReLU" else 0  # + the PReLU lanes' slope products
+            assert n.resources.dsp == (0 if n.name == "ds_tie" else n.pe) + lanes, n.name
 
 
 def test_cli_backend_rtl(tmp_path, rng, monkeypatch, capsys):
