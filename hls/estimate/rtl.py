@@ -96,6 +96,13 @@ def cmp_const_luts(bits: int) -> float:
     return n + (math.ceil((n - 1) / 5) if n > 1 else 0)
 
 
+def const_cmp_luts(bits: int) -> float:
+    """A magnitude comparison of a ``bits``-bit value with a constant (a threshold table of one word): narrow
+    (up to 12 bits), a LUT tree (:func:`cmp_const_luts`); wider, on the carry chain with a LUT per two bits (the
+    constant's bits fold into the propagate LUTs)."""
+    return cmp_const_luts(bits) if bits <= 12 else math.ceil(bits / 2)
+
+
 def eq_luts(bits: int) -> float:
     """``a == b`` of two variables: 3 bit pairs per LUT6, then an AND tree."""
     if bits <= 0:
@@ -449,9 +456,8 @@ def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     lw = thr_w + 1
     rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
-    # one threshold per lane (CF = 1) is a constant: a comparison with a constant on the carry chain, a LUT per
-    # two bits; else two variables, a LUT per bit
-    c.add("lanes", lut=pe * ((math.ceil(cw / 2) if cf == 1 else cmp_luts(cw)) + 1), ff=pe)
+    # one threshold per lane (CF = 1) is a constant (const_cmp_luts); else two variables, a LUT per bit
+    c.add("lanes", lut=pe * ((const_cmp_luts(cw) if cf == 1 else cmp_luts(cw)) + 1), ff=pe)
 
 
 @module("dybnn_multi_threshold")
@@ -465,7 +471,8 @@ def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
         lw = steps * thr_w
         rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
-    c.add("lanes", lut=pe * (steps * cmp_luts(cw) + (out_w if steps > 1 else 0)), ff=pe * out_w)
+    cmp = const_cmp_luts(cw) if cf == 1 else cmp_luts(cw)  # CF = 1: the thresholds are constants
+    c.add("lanes", lut=pe * (steps * cmp + (out_w if steps > 1 else 0)), ff=pe * out_w)
 
 
 @module("dybnn_input_quant")
@@ -473,11 +480,18 @@ def _input_quant(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, mode, out_w = _i(p, "PE", 1), _i(p, "MODE"), _i(p, "OUT_W", 1)
     handshake(c)
     if mode == 1:
-        c.add("lanes", lut=pe * 8, ff=pe)
+        # the bit: the exponent's all-ones and zero tests, the mantissa's non-zero test, and three gates (NaN,
+        # -0, the result)
+        c.add("lanes", lut=pe * (2 * cmp_const_luts(8) + cmp_const_luts(23) + 3), ff=pe)
     elif mode == 2:  # the key: the negation of the 31-bit magnitude on the carry chain, a select of 32 bits
         c.add("lanes", lut=pe * (add_luts(32) + 32), ff=pe * out_w)
-    else:  # float -> fixed: exponent shift of the 24-bit mantissa, rounding, saturation
-        c.add("lanes", lut=pe * (24 * 5 + 3 * 64 // 4 + 40), ff=pe * out_w)
+    else:
+        # float -> fixed (to_fixed): three barrel shifts of the 24-bit mantissa by a 5-bit amount (the floor m >> r,
+        # fl << r for the remainder, m << shift), each ceil(5/2) levels of 4:1 LUT multiplexers over 24 + OUT_W
+        # bits; the remainder / half-way and the limit comparisons (24 bits each); the saturation, the rounding
+        # increment and the negation over OUT_W bits
+        lane = 3 * math.ceil(5 / 2) * (24 + out_w) + 2 * cmp_luts(24) + 3 * out_w
+        c.add("lanes", lut=pe * lane, ff=pe * out_w)
 
 
 @module("dybnn_label_select")
@@ -696,7 +710,7 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         steps, sqb = _i(p, "SQ_STEPS", 1), _i(p, "SQ_BITS", 1)
         sqc = max(zb, sqb) + 1
         sq = mems.get("SQ")
-        per = cmp_luts(sqc)
+        per = math.ceil(sqc / 2)  # step 0 reads one entry: a comparison with a constant
         for k in range(1, steps):
             # the entries step k can read: sq_thr[(2j+1) * 2**(steps-1-k) - 1], j < 2**k
             idx = [(2 * j + 1) * 2 ** (steps - 1 - k) - 1 for j in range(2**k)]
