@@ -225,8 +225,8 @@ def rom(c: Cost, part: str, depth: int, width: int, style: str, contents: RomCon
 def lutram_luts(depth: int, width: int, family: str) -> float:
     """LUTs of a simple-dual-port distributed RAM (one write, one read port) with Yosys's primitives:
     xc7: RAM32M (32 x 6, 4 LUTs), RAM64M (64 x 3, 4 LUTs), deeper: RAM128X1D (4 LUTs per bit) and a LUT
-    multiplexer per 128 more; xcup: RAM32M16 (32 x 14, 8 LUTs), RAM64M8 (64 x 7, 8 LUTs), RAM128X1D,
-    RAM256X1D (8 LUTs per bit)."""
+    multiplexer per 128 more; xcup: rows of RAM32M16 (32 x 14, 8 LUTs) and a LUT multiplexer over the rows (what
+    Yosys picks there, rather than RAM64M8 or RAM128X1D)."""
     if depth <= 0 or width <= 0:
         return 0
     if family == "xc7":
@@ -236,14 +236,9 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
             return 4 * math.ceil(width / 3)
         k = math.ceil(depth / 128)
         return width * (4 * k + (mux_luts(k, 1) if k > 1 else 0))
-    if depth <= 32:
-        return 8 * math.ceil(width / 14)
-    if depth <= 64:
-        return 8 * math.ceil(width / 7)
-    if depth <= 128:
-        return 4 * width
-    k = math.ceil(depth / 256)
-    return width * (8 * k + (mux_luts(k, 1) if k > 1 else 0))
+    # xcup: Yosys stacks RAM32M16 (32 x 14 in 8 LUTs) in rows of 32 words, a LUT multiplexer over the rows
+    rows = math.ceil(depth / 32)
+    return 8 * rows * math.ceil(width / 14) + (mux_luts(rows, width) if rows > 1 else 0)
 
 
 def ram(c: Cost, part: str, depth: int, width: int, style: str, absorbed: bool = False) -> None:
@@ -280,8 +275,10 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
             c.add(part, lut=width * (k + (mux_luts(k, 1) if k > 4 else 0)) + add_luts(a))
         return
     ram(c, part, depth, width, {"distributed": "distributed", "block": "block", "ultra": "ultra"}[style])
-    # two pointers: each a register whose next value (increment, wrap to 0, hold) is a LUT per bit
-    c.add(part + ".pointers", lut=2 * (inc_luts(a) + a + cmp_const_luts(a)) + mux_luts(2, a), ff=2 * a)
+    # two pointers: each a register whose next value (increment, wrap to 0, hold) is a LUT per bit, except when
+    # DEPTH is a power of two: the wrap is the incrementer's own overflow
+    nxt = 0 if depth & (depth - 1) == 0 else a
+    c.add(part + ".pointers", lut=2 * (inc_luts(a) + nxt + cmp_const_luts(a)) + mux_luts(2, a), ff=2 * a)
 
 
 # ------------------------------------------------------------------------------------------------ modules
@@ -532,8 +529,8 @@ def _add(c: Cost, p: Mapping, mems: Mapping) -> None:
 
 
 def prelu_lane(c: Cost, part: str, p: Mapping, slope_w: int, n: int) -> None:
-    """``dybnn_prelu_lane``: ``d = x - g`` (D_BITS), ``d * slope`` (a DSP48 when wide enough), the sign select,
-    ``+ z`` (R_BITS) and the requantization."""
+    """``dybnn_prelu_lane``: ``d = x - g`` (D_BITS), ``d * slope`` (a DSP48 when wide enough), the sign select
+    (folded into the next adder's LUTs), ``+ z`` (R_BITS) and the requantization."""
     d_bits, p_bits, r_bits, ob = (
         _i(p, "D_BITS", 1),
         _i(p, "P_BITS", 1),
@@ -541,7 +538,7 @@ def prelu_lane(c: Cost, part: str, p: Mapping, slope_w: int, n: int) -> None:
         _i(p, "OUT_BITS", 1),
     )
     dsp = dsp_of(d_bits, slope_w, c.family, p_bits)
-    lut = add_luts(d_bits) + mux_luts(2, p_bits) + add_luts(r_bits)
+    lut = add_luts(d_bits) + add_luts(r_bits)  # the sign select folds into the + z adder's LUTs
     if not dsp:
         lut += d_bits * slope_w
     c.add(part, lut=n * lut, dsp=n * dsp)
@@ -716,7 +713,8 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
             idx = [(2 * j + 1) * 2 ** (steps - 1 - k) - 1 for j in range(2**k)]
             words = [sq[i] for i in idx if i < len(sq)] if sq is not None else None
             cols = RomContents.of(words, len(idx), sqb).columns
-            per += cols * rom_column_luts(2**k) + cmp_luts(sqc)
+            # a column addressed by at most 4 bits folds into the comparison's LUTs (5 of their 6 inputs)
+            per += (cols * rom_column_luts(2**k) if k > 4 else 0) + cmp_luts(sqc)
         c.add("hyper2", lut=pe * (per + add_luts(d_b)))
     else:
         fz = _i(p, "FZ", 1)
