@@ -14,7 +14,9 @@ frame). They are combined into the node's cycles per frame (:func:`node_cycles`)
 * **sequential** loops of one process (LabelSelect: select, emit) add up;
 * the DyBNN dynamic units (DynamicSign, DynamicPReLU) are three processes -- frame in, hyper function (its two
   layers one after the other), frame out -- joined by the frame buffer, a stream of ``buffers`` frames
-  (:func:`dynamic_cycles`).
+  (:func:`dynamic_cycles`); HyperContext is the same around its ``context_out`` loop;
+* a dynamic unit whose hyper function reads a context vector (``hyper_context: stem``) has no frame buffer: one
+  process reads the context and runs the hyper function, a second streams the frame (:func:`context_cycles`).
 
 Fill terms: pipeline fill is not included -- every loop is modelled at II=1 with zero pipeline depth, so a real
 schedule is a few cycles longer per loop (e.g. +7 in a published FINN CNV csynth report), and a node with
@@ -30,6 +32,8 @@ Per node type (``N`` vectors per frame, ``MH``/``MW`` matrix height/width, ``Hd`
     DynamicSign/PReLU       buffers = 1: max(frame_in, frame_out) + hyper;  buffers = 2: max(frame_in, hyper,
                             frame_out); frame_in = frame_out = H*W*C/PE, hyper = hyper1 + hyper2 =
                             Hd*C/PE + n_out*Hd/PE
+    DynamicSign/PReLU       max(context_in + hyper, frame_out), context_in = C0/PE   (context hyper function)
+    HyperContext            as DynamicSign/PReLU with hyper = context_out = C/PE (the statistics leave)
     GlobalPool              H*W*C/PE             (the sums leave with the last pixel)
     LabelSelect             C/PE + k             (scan, then emit the k indices)
     others                  output elements / PE
@@ -63,8 +67,18 @@ CYCLES = Registry("cycle rule")
 CONCURRENT: tuple[type, ...] = (N.XnorConv, N.FixedConv, N.MaxPool, N.AvgPool)
 
 
-#: node types built as the three processes of :func:`dynamic_cycles`
-DYNAMIC: tuple[type, ...] = (N.DynamicSign, N.DynamicPReLU)
+#: node types built as the three processes of :func:`dynamic_cycles` (dynamic units with a context hyper function:
+#: :func:`context_cycles`)
+DYNAMIC: tuple[type, ...] = (N.DynamicSign, N.DynamicPReLU, N.HyperContext)
+
+
+def context_cycles(loops: dict[str, int]) -> int:
+    """Cycles per frame of a dynamic unit whose hyper function reads a context vector: no frame buffer, two
+    processes. The first reads the context (``context_in``) and runs the hyper function (``hyper1``, ``hyper2``),
+    writing the deltas into one of two banks (an HLS ping-pong array); the second streams the frame through the
+    compare or PReLU lanes (``frame_out``) with the deltas of its frame. While frame f streams, the deltas of
+    frame f+1 are computed: ``max(context_in + hyper1 + hyper2, frame_out)``."""
+    return max(loops["context_in"] + loops["hyper1"] + loops["hyper2"], loops["frame_out"])
 
 
 def dynamic_cycles(loops: dict[str, int], buffers: int) -> int:
@@ -82,7 +96,7 @@ def dynamic_cycles(loops: dict[str, int], buffers: int) -> int:
 
     The statistics and the deltas have one bank per buffered frame; the ring's order makes every bank free when
     it is written (frame f+``buffers`` cannot start before frame f streams out)."""
-    hyper = loops["hyper1"] + loops["hyper2"]
+    hyper = loops.get("hyper1", 0) + loops.get("hyper2", 0) + loops.get("context_out", 0)
     if buffers == 1:
         return max(loops["frame_in"], loops["frame_out"]) + hyper
     return max(loops["frame_in"], hyper, loops["frame_out"])
@@ -94,6 +108,8 @@ def combine(node_type: type, loops: dict[str, int], fold: Fold | None = None) ->
     if not loops:
         return 0
     if issubclass(node_type, DYNAMIC):
+        if "context_in" in loops:
+            return context_cycles(loops)
         return dynamic_cycles(loops, (fold or Fold()).buffers)
     if issubclass(node_type, CONCURRENT):
         return max(loops.values())
@@ -213,9 +229,26 @@ def _dynamic(g, node, f):
     frame = _elems(g, node.inputs[0]) // f.pe
     h = node.hyper
     cin = h.w1.shape[1]
+    if (
+        h.context
+    ):  # no frame buffer: the context vector (C0/PE words), then the hyper function (context_cycles)
+        return {
+            "context_in": cin // f.pe,
+            "hyper1": h.n_hidden * (cin // f.pe),
+            "hyper2": (h.n_out // f.pe) * h.n_hidden,
+            "frame_out": frame,
+        }
     return {
         "frame_in": frame,
         "hyper1": h.n_hidden * (cin // f.pe),
         "hyper2": (h.n_out // f.pe) * h.n_hidden,
         "frame_out": frame,
     }
+
+
+@loop_rule(N.HyperContext)
+def _context(g, node, f):
+    """Frame in (channel sums on the fly, into the frame buffer: ``H*W*C/PE``), the statistics out (``C/PE``
+    words, the context vector), frame out (``H*W*C/PE``); combined by :func:`dynamic_cycles`."""
+    frame = _elems(g, node.inputs[0]) // f.pe
+    return {"frame_in": frame, "context_out": g.spec(node.inputs[0]).shape[-1] // f.pe, "frame_out": frame}

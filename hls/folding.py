@@ -31,8 +31,18 @@ from hwsim import nodes as N
 from hwsim.graph import HwGraph
 
 MATRIX_TYPES = (N.XnorConv, N.XnorDense, N.FixedConv, N.FixedDense)
-#: node types with a frame buffer (the ``buffers`` field)
-BUFFERED_TYPES = (N.DynamicSign, N.DynamicPReLU)
+#: node types with a frame buffer (the ``buffers`` field), unless :func:`buffered` says otherwise
+BUFFERED_TYPES = (N.DynamicSign, N.DynamicPReLU, N.HyperContext)
+
+
+def buffered(node: N.Node) -> bool:
+    """True for a node with a frame buffer (the ``buffers`` field applies): HyperContext, and a dynamic unit whose
+    hyper function pools its own input (one with a context hyper function streams, ``hyper_context: stem``)."""
+    if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
+        return not node.hyper.context
+    return isinstance(node, BUFFERED_TYPES)
+
+
 #: valid values of ``buffers``
 BUFFERS = (1, 2)
 
@@ -72,6 +82,10 @@ def channels(g: HwGraph, node: N.Node) -> int:
     """The channel count that ``pe`` divides for a streaming node (its first input's last axis)."""
     if isinstance(node, N.LabelSelect):
         return g.spec(node.inputs[0]).shape[-1]
+    if isinstance(node, (N.DynamicSign, N.DynamicPReLU)) and node.hyper.context:
+        from math import gcd  # pe also folds the context vector (the hyper function's C0 inputs)
+
+        return gcd(g.spec(node.inputs[0]).shape[-1], int(node.hyper.w1.shape[1]))
     if isinstance(node, N.Concat):
         from math import gcd
 
@@ -99,7 +113,7 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
         f = folding.get(node.name, Fold())
         if f.pe < 1 or f.simd < 1:
             raise FoldingError(f"node {node.name!r}: pe and simd must be >= 1, got pe={f.pe} simd={f.simd}")
-        if isinstance(node, BUFFERED_TYPES):
+        if buffered(node):
             if f.buffers not in BUFFERS:
                 raise FoldingError(
                     f"node {node.name!r} ({node.op_type}): buffers must be 1 or 2 (frames in its frame buffer), "
@@ -108,7 +122,8 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
         elif f.buffers != 1:
             raise FoldingError(
                 f"node {node.name!r} ({node.op_type}) has no frame buffer; 'buffers' applies to "
-                f"{' and '.join(t.__name__ for t in BUFFERED_TYPES)} only"
+                f"{', '.join(t.__name__ for t in BUFFERED_TYPES)} only (not to a dynamic unit that reads a "
+                "hyper context)"
             )
         if isinstance(node, MATRIX_TYPES):
             mh, mw, _ = matrix_dims(g, node)

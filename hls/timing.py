@@ -112,10 +112,25 @@ MAX_FORWARDS = 2
 #: node types that consume all their inputs in lockstep (their early inputs need deep FIFOs)
 MULTI_INPUT = (N.Add, N.Concat)
 
+
+def context_unit(node: N.Node) -> bool:
+    """A dynamic unit whose hyper function reads a context vector (``hyper_context: stem``): it reads the vector,
+    then streams its frame, so its frame input holds what arrives before the vector does (a FIFO sized by the word
+    schedule, like a join's inputs)."""
+    return isinstance(node, (N.DynamicSign, N.DynamicPReLU)) and node.hyper.context
+
+
+def sized_inputs(node: N.Node) -> bool:
+    """Nodes whose input FIFOs the schedule sizes: the joins (:data:`MULTI_INPUT`) and the context units."""
+    return isinstance(node, MULTI_INPUT) or context_unit(node)
+
+
 __all__ = [
     "DEFAULT_DEPTH",
     "MULTI_INPUT",
     "Channel",
+    "context_unit",
+    "sized_inputs",
     "NodeTiming",
     "StreamGraph",
     "burst_depth",
@@ -198,9 +213,15 @@ def first_output(g: HwGraph, node: N.Node, fold: Fold) -> tuple[int, int]:
         return need, fill - need + win.positions * (win.c // f.pe)
     if isinstance(node, (N.GlobalPool, N.LabelSelect)):
         return _elems(g, node.inputs[0]) // f.pe, 0
+    if context_unit(node):  # the context vector, the hyper function, then one frame word
+        loops = node_loops(g, node, f)
+        return 1, loops["context_in"] + loops["hyper1"] + loops["hyper2"]
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
         loops = node_loops(g, node, f)
         return loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+    if isinstance(node, N.HyperContext):
+        loops = node_loops(g, node, f)
+        return loops["frame_in"], loops["context_out"]
     return 1, 0
 
 
@@ -224,9 +245,14 @@ def tail_cycles(g: HwGraph, node: N.Node, fold: Fold) -> int:
     if isinstance(node, (N.SlidingWindow, N.MaxPool, N.AvgPool)):
         win = node.window(g.spec(node.inputs[0]).shape)
         return win.ow * win.positions * (win.c // f.pe) + 1
+    if context_unit(node):
+        return 1
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
         loops = node_loops(g, node, f)
         return loops["hyper1"] + loops["hyper2"] + loops["frame_out"]
+    if isinstance(node, N.HyperContext):
+        loops = node_loops(g, node, f)
+        return loops["context_out"] + loops["frame_out"]
     if isinstance(node, N.LabelSelect):
         return node.k + 1
     return 1
@@ -368,7 +394,7 @@ def forward_frames(g: HwGraph) -> HwGraph:
         readers = [g.consumers(t) for t in d.outputs]
         if any(len(r) != 1 for r in readers) or any(t in g.outputs for t in d.outputs):
             continue
-        units = [i for i, (r,) in enumerate(readers) if isinstance(r, dyn)]
+        units = [i for i, (r,) in enumerate(readers) if isinstance(r, dyn) and not r.hyper.context]
         if len(units) != 1 or not 2 <= len(d.outputs) <= 1 + MAX_FORWARDS:
             continue
         if not all(shortcut(r) for i, (r,) in enumerate(readers) if i != units[0]):
@@ -541,7 +567,7 @@ def schedule(sg: StreamGraph) -> Timing:
     words = sum(c.words for c in tm.channels if c.producer is not None)
     if words * WORD_FRAMES > WORD_BUDGET:  # too big to schedule word by word: the uniform-rate backlog
         for i, c in enumerate(tm.channels):
-            if c.consumer is not None and isinstance(g.node(c.consumer), MULTI_INPUT):
+            if c.consumer is not None and sized_inputs(g.node(c.consumer)):
                 wait = tm.start[c.consumer] - c.first
                 if wait > 0:
                     backlog = math.ceil(wait / c.rate) + forward_head_words(sg, c)
@@ -549,7 +575,7 @@ def schedule(sg: StreamGraph) -> Timing:
         return tm
     tm.words = word_schedule(sg, tm.max_cycles)
     for i, c in enumerate(tm.channels):
-        if c.consumer is not None and isinstance(g.node(c.consumer), MULTI_INPUT):
+        if c.consumer is not None and sized_inputs(g.node(c.consumer)):
             level = tm.words.max_level[(c.consumer, c.tensor)]
             tm.channels[i] = c = replace(c, depth=max(c.depth, level))
         if c.converter and c.producer is not None:
@@ -670,7 +696,8 @@ def _dynamic_words(
     frame's last word in and after the previous frame's hyper function; frame out writes the frame, one word
     per cycle, from the cycle after its hyper function and after the previous frame's last word."""
     loops = node_loops(g, node, f)
-    w, hyper = loops["frame_in"], loops["hyper1"] + loops["hyper2"]
+    w = loops["frame_in"]
+    hyper = loops.get("hyper1", 0) + loops.get("hyper2", 0) + loops.get("context_out", 0)
     a = avail.reshape(frames, w)
     rd, wr = np.zeros((frames, w)), np.zeros((frames, w))
     i = np.arange(w, dtype=np.float64)
@@ -686,13 +713,54 @@ def _dynamic_words(
     return wr.ravel(), [rd.ravel()]
 
 
+def _context_unit_words(
+    g: HwGraph, node: N.Node, f: Fold, avail: list[np.ndarray], frames: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A dynamic unit with a context hyper function (the HLS ``_context_in`` template; cycles per frame
+    :func:`hls.cycles.context_cycles`): ``(cycles its output words are written, cycles its frame words and its
+    context words are read)``. Process 1 reads the ``C0/PE`` context words of frame ``k`` (each once it can be
+    read, one per cycle) and runs the hyper function; it writes the deltas into one of two banks, free once
+    frame ``k - 2`` has streamed out. Process 2 streams frame ``k``, reading word ``i`` and writing output word
+    ``i`` in one iteration, from the cycle after its deltas and after frame ``k - 1``."""
+    loops = node_loops(g, node, f)
+    cw, hyper, w = loops["context_in"], loops["hyper1"] + loops["hyper2"], loops["frame_out"]
+    ax, ac = avail[0].reshape(frames, w), avail[1].reshape(frames, cw)
+    rc, rd = np.zeros((frames, cw)), np.zeros((frames, w))
+    ic, i = np.arange(cw, dtype=np.float64), np.arange(w, dtype=np.float64)
+    a_end = b_end = -1.0
+    for k in range(frames):
+        start = a_end + 1 if k < 2 else max(a_end + 1, rd[k - 2, -1] + 1)
+        base = start + ic
+        rc[k] = base + np.maximum(0.0, np.maximum.accumulate(ac[k] - base))
+        a_end = rc[k, -1] + hyper
+        base = max(a_end, b_end) + 1 + i
+        rd[k] = base + np.maximum(0.0, np.maximum.accumulate(ax[k] - base))
+        b_end = rd[k, -1]
+    return rd.ravel(), [rd.ravel(), rc.ravel()]
+
+
+def _hyper_context_words(
+    g: HwGraph, node: N.Node, f: Fold, avail: np.ndarray, frames: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """HyperContext: :func:`_dynamic_words` with ``context_out`` for the hyper function; the context words
+    are written in its ``C/PE`` iterations, which end right before the frame's first word out. Returns the
+    write cycles per output (frame, context)."""
+    loops = node_loops(g, node, f)
+    wr, rd = _dynamic_words(g, node, f, avail, frames)
+    w, cw = loops["frame_out"], loops["context_out"]
+    first = wr.reshape(frames, w)[:, :1]  # frame out starts after the context and the previous frame
+    ctx = (first - cw + np.arange(cw)[None, :]).ravel()
+    return [wr, ctx], rd
+
+
 def node_words(
     g: HwGraph, node: N.Node, fold: Fold, avail: list[np.ndarray], frames: int
-) -> tuple[np.ndarray, list[np.ndarray]]:
+) -> tuple[np.ndarray | list[np.ndarray], list[np.ndarray]]:
     """The word schedule of one node: ``(cycles of the iterations that write its output words, cycles of the
     iterations that read the words of each input)``, every frame, given the cycle from which each input word can
     be read (``avail``, one array per input at the node's read width). The iterations are those of
-    :func:`hls.cycles.node_loops` at one per cycle (the RTL modules and the HLS templates run them so)."""
+    :func:`hls.cycles.node_loops` at one per cycle (the RTL modules and the HLS templates run them so). A node
+    whose outputs differ in words (HyperContext) gives a list of write cycles, one array per output."""
     f = fold
     win_words = [_elems(g, t) // read_elems(node, f) for t in node.inputs]
     out_words = _elems(g, node.outputs[0]) // write_elems(node, f)
@@ -726,6 +794,10 @@ def node_words(
         n = win_words[0] + node.k
         s = _Loop(n, frames, [(np.arange(win_words[0]), np.arange(win_words[0]), avail[0], win_words[0])])
         return s.at(win_words[0] + np.arange(node.k)), [s.at(np.arange(win_words[0]))]
+    if context_unit(node):
+        return _context_unit_words(g, node, f, avail, frames)
+    if isinstance(node, N.HyperContext):
+        return _hyper_context_words(g, node, f, avail[0], frames)
     if isinstance(node, (N.DynamicSign, N.DynamicPReLU)):
         return _dynamic_words(g, node, f, avail[0], frames)
     if isinstance(node, N.Concat):
@@ -817,10 +889,10 @@ def word_schedule(
             pushes.append(wr + 1)
         out, reads = node_words(g, n, f, avail, frames)
         for t, push, rd in zip(n.inputs, pushes, reads, strict=True):
-            if push is not None and (levels == "all" or isinstance(n, MULTI_INPUT)):
+            if push is not None and (levels == "all" or sized_inputs(n)):
                 ws.max_level[(n.name, t)] = _max_level(push, rd)
-        for t in n.outputs:
-            src[t] = (out, write_elems(n, f))
+        for k, t in enumerate(n.outputs):
+            src[t] = (out[k] if isinstance(out, list) else out, write_elems(n, f))
     for t in g.outputs:
         if t in src:
             ws.out_cycles[t] = src[t][0] + 1

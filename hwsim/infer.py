@@ -154,9 +154,19 @@ def _forwards(node: N.Node, ins: list[TensorSpec]) -> list[TensorSpec]:
     return [ins[0]] * (len(node.outputs) - 1)
 
 
+def _context_input(node: N.Node, ins: list[TensorSpec]) -> None:
+    """The context vector of a dynamic unit with a context hyper function: ``(C0,)`` of the statistic's type."""
+    if not node.hyper.context:
+        return
+    want = TensorSpec((int(node.hyper.w1.shape[1]),), node.hyper.stat)
+    if ins[1] != want:
+        raise InferError(f"node {node.name!r}: context input must be {want}, got {ins[1]}")
+
+
 @infer_rule(N.DynamicSign)
 def _(node: N.DynamicSign, ins):
     _need_fixed(node, ins[0])
+    _context_input(node, ins)
     if len(ins[0].shape) != 3 or ins[0].shape[-1] != node.channels:
         raise InferError(
             f"node {node.name!r}: expects an (H, W, {node.channels}) feature map, got {ins[0].shape}"
@@ -172,7 +182,10 @@ def _(node, ins):
         raise InferError(
             f"node {node.name!r}: input has {ins[0].shape[-1]} channels, parameters {node.channels}"
         )
-    extra = _forwards(node, ins) if isinstance(node, N.DynamicPReLU) else []
+    extra = []
+    if isinstance(node, N.DynamicPReLU):
+        _context_input(node, ins)
+        extra = _forwards(node, ins)
     return [TensorSpec(ins[0].shape, node.out), *extra]
 
 
@@ -224,6 +237,14 @@ def _(node: N.Duplicate, ins):
 def _(node: N.GlobalPool, ins):
     f = _need_fixed(node, ins[0]) if node.pre is None else node.pre
     return [TensorSpec((ins[0].shape[-1],), _exact_or(node, ins, node.out, f.frac + node.shift))]
+
+
+@infer_rule(N.HyperContext)
+def _(node: N.HyperContext, ins):
+    _need_fixed(node, ins[0])
+    if len(ins[0].shape) != 3:
+        raise InferError(f"node {node.name!r}: expects an (H, W, C) feature map, got {ins[0].shape}")
+    return [ins[0], TensorSpec((ins[0].shape[-1],), node.stat)]
 
 
 @infer_rule(N.LabelSelect)

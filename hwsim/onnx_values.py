@@ -36,7 +36,7 @@ def dynamic_values(g: HwGraph, env: dict[str, np.ndarray]) -> dict[str, tuple[st
         x = env[node.inputs[0]].astype(np.int64)
         fx = g.spec(node.inputs[0]).dtype.frac
         hf = node.hyper
-        d = hyper_function(hf, x, fx)
+        d = hyper_function(hf, x, fx, env[node.inputs[1]] if hf.context else None)
         df = hf.delta_frac
         if isinstance(node, N.DynamicSign) and "threshold" in rec:
             f = max(fx, node.tau_frac, df)

@@ -276,11 +276,12 @@ def z_range(hf: N.HyperFunction, where: str = "?") -> Interval:
 
 
 def hyper_ranges(node: N.Node, hf: N.HyperFunction, x: TensorSpec) -> HyperRanges:
-    """Intervals of the hyper function ``hf`` of ``node`` on the feature map ``x`` (``H, W, C``)."""
+    """Intervals of the hyper function ``hf`` of ``node`` on the feature map ``x`` (``H, W, C``); a context hyper
+    function sums nothing (``sum`` is the statistic's range)."""
     h, w, _ = x.shape
     xin = _fixed(node, x)
-    total = Interval.of(xin if hf.pre is None else hf.pre).times(h * w)
     stat = Interval.of(hf.stat)
+    total = stat if hf.context else Interval.of(xin if hf.pre is None else hf.pre).times(h * w)
     c = int(hf.w1.shape[1])
     a1 = _shift(node, hf.h1_frac - hf.stat.frac - hf.w1_frac, "hyper layer 1 product alignment")
     b1 = Interval.of(hf.b1.astype(np.int64)) << _shift(node, hf.h1_frac - hf.b1_frac, "hyper b1 alignment")
@@ -380,7 +381,7 @@ def _node_ranges(node: N.Node, ins: list[TensorSpec]) -> NodeRanges:
     if isinstance(node, N.AvgPool):
         s = Interval.of(_fixed(node, ins[0])).times(node.kernel[0] * node.kernel[1])
         return NodeRanges(nm, in_iv, s, steps=(("window sum", s),))
-    if isinstance(node, N.GlobalPool):
+    if isinstance(node, (N.GlobalPool, N.HyperContext)):
         x = _fixed(node, ins[0]) if node.pre is None else node.pre
         h, w, _ = ins[0].shape
         s = Interval.of(x).times(h * w)

@@ -63,10 +63,16 @@ def conv_nhwc(x: np.ndarray, w: np.ndarray, stride: tuple[int, int]) -> np.ndarr
     return acc
 
 
-def hyper_function(hf: N.HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarray:
-    """``delta`` of a :class:`~hwsim.nodes.HyperFunction` for a batch ``x (N,H,W,C)``; int64 at ``hf.delta_frac``."""
-    s = requant_to(x.astype(np.int64), x_frac, hf.pre).sum(axis=(1, 2), dtype=np.int64)  # frac sum_frac
-    s = requantize(s, hf.sum_frac(x_frac) + hf.pool_shift, hf.stat.frac, hf.stat.bits, hf.stat.signed)
+def hyper_function(
+    hf: N.HyperFunction, x: np.ndarray, x_frac: int, context: np.ndarray | None = None
+) -> np.ndarray:
+    """``delta`` of a :class:`~hwsim.nodes.HyperFunction` for a batch ``x (N,H,W,C)``; int64 at ``hf.delta_frac``.
+    A context hyper function (``hf.context``) reads the statistics ``context (N, C0)`` instead of pooling ``x``."""
+    if hf.context:
+        s = np.asarray(context, dtype=np.int64)
+    else:
+        s = requant_to(x.astype(np.int64), x_frac, hf.pre).sum(axis=(1, 2), dtype=np.int64)  # frac sum_frac
+        s = requantize(s, hf.sum_frac(x_frac) + hf.pool_shift, hf.stat.frac, hf.stat.bits, hf.stat.signed)
     h1 = s @ hf.w1.T.astype(np.int64)  # frac stat.frac + w1_frac
     f1 = hf.h1_frac
     h1 = align(h1, hf.stat.frac + hf.w1_frac, f1) + align(hf.b1, hf.b1_frac, f1)
@@ -161,7 +167,7 @@ def _(node: N.DynamicSign, ins, in_specs, out_specs):
     x = ins[0].astype(np.int64)
     fx = in_specs[0].dtype.frac
     hf = node.hyper
-    delta = hyper_function(hf, x, fx)  # (N, C) at delta_frac
+    delta = hyper_function(hf, x, fx, ins[1] if hf.context else None)  # (N, C) at delta_frac
     f = max(fx, node.tau_frac, hf.delta_frac)
     thr = align(node.tau, node.tau_frac, f)[None, :] + align(delta, hf.delta_frac, f)
     return [(align(x, fx, f) >= thr[:, None, None, :]).astype(np.uint8)]
@@ -199,7 +205,7 @@ def _(node: N.DynamicPReLU, ins, in_specs, out_specs):
     fx = in_specs[0].dtype.frac
     hf = node.hyper
     c = node.channels
-    d = hyper_function(hf, x, fx)  # (N, 2C) at delta_frac
+    d = hyper_function(hf, x, fx, ins[1] if hf.context else None)  # (N, 2C) at delta_frac
     fg = max(node.gamma_frac, hf.delta_frac)
     fz = max(node.zeta_frac, hf.delta_frac)
     g = align(node.gamma, node.gamma_frac, fg)[None] + align(d[:, :c], hf.delta_frac, fg)
@@ -263,6 +269,14 @@ def _(node: N.GlobalPool, ins, in_specs, out_specs):
     s = requant_to(ins[0].astype(np.int64), fx, node.pre).sum(axis=(1, 2))
     f = node.pre.frac if node.pre is not None else fx
     return [requant_to(s, f + node.shift, node.out)]
+
+
+@reference(N.HyperContext)
+def _(node: N.HyperContext, ins, in_specs, out_specs):
+    fx = in_specs[0].dtype.frac
+    s = requant_to(ins[0].astype(np.int64), fx, node.pre).sum(axis=(1, 2))
+    f = node.pre.frac if node.pre is not None else fx
+    return [ins[0].copy(), requant_to(s, f + node.shift, node.stat)]
 
 
 @reference(N.LabelSelect)

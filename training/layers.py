@@ -310,6 +310,41 @@ class HyperConfig:
     lam: float = 0.5
     #: squashing function: "hardtanh" (a clip, exact and cheap) or "tanh" (becomes thresholds in hardware)
     squash: str = "hardtanh"
+    #: what the hyper functions read: "self" (the paper: each site pools the very tensor it binarizes, so the
+    #: hardware buffers a frame per site) or "stem" (the hardware-aware variant: every site reads one context
+    #: vector pooled once per image from the stem's output, :class:`HyperContext`; no per-site frame buffer)
+    context: str = "self"
+
+
+#: valid values of :attr:`HyperConfig.context`
+HYPER_CONTEXTS = ("self", "stem")
+
+
+class HyperContext(nn.Module):
+    """The shared context of the hardware-aware DyBNN variant (``hyper_context: stem``):
+    ``s = q_s8(GlobalSumShift(x))`` of one early tensor (the stem's output), computed once per image.
+
+    Every :class:`HyperFunction` built with ``context=`` this module reads ``s`` instead of pooling its own input.
+    The model calls :meth:`forward` on the early tensor before its blocks; the value is kept in :attr:`value` for
+    the hyper functions of that forward pass. In hardware a ``HyperContext`` node holds that one frame while it
+    pools it, and sends the vector ahead of the frame to every dynamic unit, which then needs no frame buffer.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+        self.pool = GlobalSumShift()
+        self.stat_q = fixed_act(8, signed=True)
+        self.value: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.value = self.stat_q(self.pool(x))
+        return self.value
+
+    def read(self) -> torch.Tensor:
+        if self.value is None:
+            raise RuntimeError("the hyper context is not computed yet: run the model, not one of its layers")
+        return self.value
 
 
 class HyperFunction(nn.Module):
@@ -321,17 +356,32 @@ class HyperFunction(nn.Module):
     downstream stays exact in float32).
     """
 
-    def __init__(self, channels: int, outputs: int, cfg: HyperConfig = HyperConfig()) -> None:
+    def __init__(
+        self,
+        channels: int,
+        outputs: int,
+        cfg: HyperConfig = HyperConfig(),
+        context: HyperContext | None = None,
+    ) -> None:
         super().__init__()
         if cfg.lam <= 0 or 2.0 ** round(math.log2(cfg.lam)) != cfg.lam:
             raise ValueError(f"hyper-function lambda must be a power of two, got {cfg.lam}")
         if cfg.squash not in ("hardtanh", "tanh"):
             raise ValueError(f"hyper-function squash must be 'hardtanh' or 'tanh', got {cfg.squash!r}")
+        if cfg.context not in HYPER_CONTEXTS:
+            raise ValueError(f"hyper-function context must be one of {HYPER_CONTEXTS}, got {cfg.context!r}")
+        if (cfg.context == "stem") != (context is not None):
+            raise ValueError(
+                f"hyper context {cfg.context!r} needs context= a HyperContext exactly when 'stem'"
+            )
         hidden = max(channels // cfg.reduction, cfg.min_hidden)
         self.cfg = cfg
-        self.pool = GlobalSumShift()
-        self.stat_q = fixed_act(8, signed=True)
-        self.fc1 = FixedLinear(channels, hidden)
+        # a plain tuple, not a submodule: the context belongs to the model (one copy in the state dict)
+        self._context = (context,) if context is not None else ()
+        if context is None:
+            self.pool = GlobalSumShift()
+            self.stat_q = fixed_act(8, signed=True)
+        self.fc1 = FixedLinear(context.channels if context is not None else channels, hidden)
         self.relu_q = qnn.QuantReLU(act_quant=Uint8ActFixedPoint, return_quant_tensor=False)
         self.fc2 = FixedLinear(hidden, outputs)
         self.out_q = qnn.QuantIdentity(act_quant=Int8UnitRangeAct, return_quant_tensor=False)
@@ -341,7 +391,7 @@ class HyperFunction(nn.Module):
             self.fc2.fc.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.stat_q(self.pool(x))
+        s = self._context[0].read() if self._context else self.stat_q(self.pool(x))
         h = self.relu_q(self.fc1(s))
         z = self.fc2(h)
         z = F.hardtanh(z) if self.tanh is None else self.tanh(z)
@@ -363,10 +413,16 @@ class RSign(nn.Module):
 class DySign(nn.Module):
     """DyBNN's dynamic sign: ``+1 iff x >= tau_c + delta_c(x)`` with ``delta`` from a :class:`HyperFunction`."""
 
-    def __init__(self, channels: int, ste: str = "approxsign", hyper: HyperConfig = HyperConfig()) -> None:
+    def __init__(
+        self,
+        channels: int,
+        ste: str = "approxsign",
+        hyper: HyperConfig = HyperConfig(),
+        context: HyperContext | None = None,
+    ) -> None:
         super().__init__()
         self.tau = QuantParam(channels, 0.0)
-        self.hyper = HyperFunction(channels, channels, hyper)
+        self.hyper = HyperFunction(channels, channels, hyper, context)
         self.act = binary_act(ste)
 
     def thresholds(self, x: torch.Tensor) -> torch.Tensor:
@@ -394,13 +450,15 @@ class RPReLU(nn.Module):
 class DyPReLU(nn.Module):
     """Dynamic RPReLU: ``PReLU_beta(x - (gamma + dgamma(x))) + (zeta + dzeta(x))``; one hyper function, 2C outputs."""
 
-    def __init__(self, channels: int, hyper: HyperConfig = HyperConfig()) -> None:
+    def __init__(
+        self, channels: int, hyper: HyperConfig = HyperConfig(), context: HyperContext | None = None
+    ) -> None:
         super().__init__()
         self.channels = channels
         self.gamma = QuantParam(channels, 0.0)
         self.zeta = QuantParam(channels, 0.0)
         self.beta = QuantParam(channels, 0.25, quant=Int8WeightFixedPoint)
-        self.hyper = HyperFunction(channels, 2 * channels, hyper)
+        self.hyper = HyperFunction(channels, 2 * channels, hyper, context)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = self.hyper(x).unsqueeze(-1).unsqueeze(-1)

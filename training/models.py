@@ -23,6 +23,7 @@ from training.layers import (
     FoldableBatchNorm2d,
     GlobalSumShift,
     HyperConfig,
+    HyperContext,
     RPReLU,
     RSign,
     binary_act,
@@ -46,17 +47,23 @@ class ModelConfig:
     width_mult: float = 1.0
 
 
+def hyper_context(cfg: ModelConfig, channels: int) -> HyperContext | None:
+    """The shared :class:`~training.layers.HyperContext` of a DyBNN with ``hyper.context == "stem"`` on a stem of
+    ``channels`` channels, else None."""
+    return HyperContext(channels) if cfg.dynamic and cfg.hyper.context == "stem" else None
+
+
 class Residual3x3(nn.Module):
     """ReActNet-A's first sub-block: sign -> binary 3x3 conv -> BN -> + shortcut (avg-pooled if strided) -> RPReLU."""
 
-    def __init__(self, c: int, stride: int, cfg: ModelConfig) -> None:
+    def __init__(self, c: int, stride: int, cfg: ModelConfig, ctx: HyperContext | None = None) -> None:
         super().__init__()
-        self.sign = DySign(c, cfg.ste, cfg.hyper) if cfg.dynamic else RSign(c, cfg.ste)
+        self.sign = DySign(c, cfg.ste, cfg.hyper, ctx) if cfg.dynamic else RSign(c, cfg.ste)
         self.conv = BinaryConv2d(c, c, 3, stride=stride, padding=1, pad_value=cfg.pad_value)
         self.bn = FoldableBatchNorm2d(c)
         self.pool = nn.AvgPool2d(2) if stride == 2 else None
         self.add_q = fixed_act(16)
-        self.prelu = DyPReLU(c, cfg.hyper) if cfg.dynamic else RPReLU(c)
+        self.prelu = DyPReLU(c, cfg.hyper, ctx) if cfg.dynamic else RPReLU(c)
         self.out_q = fixed_act(16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,16 +79,16 @@ class Residual1x1(nn.Module):
     When the width doubles, two 1x1 convs each add the same shortcut and their outputs are concatenated.
     """
 
-    def __init__(self, cin: int, cout: int, cfg: ModelConfig) -> None:
+    def __init__(self, cin: int, cout: int, cfg: ModelConfig, ctx: HyperContext | None = None) -> None:
         super().__init__()
         if cout not in (cin, 2 * cin):
             raise ValueError(f"1x1 sub-block widths must keep or double the width, got {cin}->{cout}")
-        self.sign = DySign(cin, cfg.ste, cfg.hyper) if cfg.dynamic else RSign(cin, cfg.ste)
+        self.sign = DySign(cin, cfg.ste, cfg.hyper, ctx) if cfg.dynamic else RSign(cin, cfg.ste)
         parts = 1 if cout == cin else 2
         self.convs = nn.ModuleList(BinaryConv2d(cin, cin, 1) for _ in range(parts))
         self.bns = nn.ModuleList(FoldableBatchNorm2d(cin) for _ in range(parts))
         self.add_qs = nn.ModuleList(fixed_act(16) for _ in range(parts))
-        self.prelu = DyPReLU(cout, cfg.hyper) if cfg.dynamic else RPReLU(cout)
+        self.prelu = DyPReLU(cout, cfg.hyper, ctx) if cfg.dynamic else RPReLU(cout)
         self.out_q = fixed_act(16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,8 +101,10 @@ class Residual1x1(nn.Module):
 class ReActBlockA(nn.Sequential):
     """One ReActNet-A (MobileNetV1-shaped) block: a 3x3 sub-block then a 1x1 sub-block."""
 
-    def __init__(self, cin: int, cout: int, stride: int, cfg: ModelConfig) -> None:
-        super().__init__(Residual3x3(cin, stride, cfg), Residual1x1(cin, cout, cfg))
+    def __init__(
+        self, cin: int, cout: int, stride: int, cfg: ModelConfig, ctx: HyperContext | None = None
+    ) -> None:
+        super().__init__(Residual3x3(cin, stride, cfg, ctx), Residual1x1(cin, cout, cfg, ctx))
 
 
 class ReActNetA(nn.Module):
@@ -121,11 +130,12 @@ class ReActNetA(nn.Module):
         self.stem = FixedConv2d(in_channels, stem_channels, 3, stride=stem_stride, padding=1)
         self.stem_bn = FoldableBatchNorm2d(stem_channels, into=self.stem)
         self.stem_q = fixed_act(16)
+        self.context = hyper_context(cfg, stem_channels)
         blocks = []
         cin = stem_channels
         for i, cout in enumerate(widths):
             stride = 2 if (cout != cin and i > 0) else 1
-            blocks.append(ReActBlockA(cin, cout, stride, cfg))
+            blocks.append(ReActBlockA(cin, cout, stride, cfg, self.context))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
         self.pool = GlobalSumShift()
@@ -134,6 +144,8 @@ class ReActNetA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem_q(self.stem_bn(self.stem(self.in_q(x))))
+        if self.context is not None:
+            self.context(x)  # the hyper functions' context, once per image, before the blocks read it
         x = self.blocks(x)
         return self.classifier(self.pool_q(self.pool(x)))
 
@@ -144,9 +156,11 @@ class BasicBlock18(nn.Module):
     The downsampling shortcut is 2x2 avg-pool -> 8-bit requantization -> real 1x1 conv -> BN.
     """
 
-    def __init__(self, cin: int, cout: int, stride: int, cfg: ModelConfig) -> None:
+    def __init__(
+        self, cin: int, cout: int, stride: int, cfg: ModelConfig, ctx: HyperContext | None = None
+    ) -> None:
         super().__init__()
-        self.sign = DySign(cin, cfg.ste, cfg.hyper) if cfg.dynamic else RSign(cin, cfg.ste)
+        self.sign = DySign(cin, cfg.ste, cfg.hyper, ctx) if cfg.dynamic else RSign(cin, cfg.ste)
         self.conv = BinaryConv2d(cin, cout, 3, stride=stride, padding=1, pad_value=cfg.pad_value)
         self.bn = FoldableBatchNorm2d(cout)
         self.down = None
@@ -159,7 +173,7 @@ class BasicBlock18(nn.Module):
                 FoldableBatchNorm2d(cout, into=conv),
             )
         self.add_q = fixed_act(16)
-        self.prelu = DyPReLU(cout, cfg.hyper) if cfg.dynamic else RPReLU(cout)
+        self.prelu = DyPReLU(cout, cfg.hyper, ctx) if cfg.dynamic else RPReLU(cout)
         self.out_q = fixed_act(16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,12 +193,13 @@ class ReActResNet18(nn.Module):
         self.stem_bn = FoldableBatchNorm2d(widths[0], into=self.stem)
         self.stem_q = fixed_act(16)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.context = hyper_context(cfg, widths[0])
         blocks = []
         cin = widths[0]
         for s, w in enumerate(widths):
             for j in range(4):
                 stride = 2 if (j == 0 and s > 0) else 1
-                blocks.append(BasicBlock18(cin, w, stride, cfg))
+                blocks.append(BasicBlock18(cin, w, stride, cfg, self.context))
                 cin = w
         self.blocks = nn.Sequential(*blocks)
         self.pool = GlobalSumShift()
@@ -193,6 +208,8 @@ class ReActResNet18(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.stem_q(self.stem_bn(self.stem(self.in_q(x)))))
+        if self.context is not None:
+            self.context(x)
         x = self.blocks(x)
         return self.classifier(self.pool_q(self.pool(x)))
 
@@ -292,8 +309,10 @@ def _react_resnet18(dynamic: bool):
     return build
 
 
-def _tiny(dynamic: bool):
+def _tiny(dynamic: bool, context: str | None = None):
     def build(input_shape, num_classes, cfg: ModelConfig):
+        if context is not None:
+            cfg = replace(cfg, hyper=replace(cfg.hyper, context=context))
         wm = cfg.width_mult
         widths = [max(8, int(round(w * wm))) for w in (32, 64, 64)]
         return ReActNetA(
@@ -364,6 +383,14 @@ MODELS: dict[str, ModelSpec] = {
             (1, 28, 28),
             10,
             _tiny(True),
+            "dybnn",
+        ),
+        ModelSpec(
+            "dybnn-tiny-stem",
+            "dybnn-tiny with hyper_context: stem (every hyper function reads one context pooled from the stem)",
+            (1, 28, 28),
+            10,
+            _tiny(True, "stem"),
             "dybnn",
         ),
         ModelSpec(

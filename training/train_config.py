@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from training.data import DATASETS, RESIZE_MODES
-from training.layers import ACT_STE, HyperConfig
+from training.layers import ACT_STE, HYPER_CONTEXTS, HyperConfig
 from training.models import ModelConfig, get_spec
 
 
@@ -82,6 +82,9 @@ class TrainConfig:
     hyper_lambda: float = 0.5
     #: hyper-function squashing function: "hardtanh" or "tanh" (DyBNN)
     hyper_squash: str = "hardtanh"
+    #: what the hyper functions read (DyBNN): "self" (the paper, a frame buffer per dynamic site) or "stem" (the
+    #: hardware-aware variant: one context vector pooled once per image from the stem; docs/hyper-context.md)
+    hyper_context: str = "self"
     #: channel width multiplier
     width_mult: float = 1.0
     #: random translation of training images by up to this many pixels (0: none); pads by replicating borders
@@ -128,6 +131,10 @@ class TrainConfig:
                 self.hyper_squash in ("hardtanh", "tanh"),
                 f"hyper_squash must be hardtanh or tanh, got {self.hyper_squash!r}",
             ),
+            (
+                self.hyper_context in HYPER_CONTEXTS,
+                f"hyper_context must be one of {', '.join(HYPER_CONTEXTS)}, got {self.hyper_context!r}",
+            ),
             (self.width_mult > 0, f"width_mult must be > 0, got {self.width_mult}"),
             (
                 self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
@@ -140,7 +147,12 @@ class TrainConfig:
 
     def model_config(self) -> ModelConfig:
         """The :class:`~training.models.ModelConfig` these settings describe."""
-        hyper = HyperConfig(reduction=self.hyper_reduction, lam=self.hyper_lambda, squash=self.hyper_squash)
+        hyper = HyperConfig(
+            reduction=self.hyper_reduction,
+            lam=self.hyper_lambda,
+            squash=self.hyper_squash,
+            context=self.hyper_context,
+        )
         return ModelConfig(
             ste=self.ste, pad_value=float(self.pad_value), hyper=hyper, width_mult=self.width_mult
         )

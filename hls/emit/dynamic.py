@@ -127,7 +127,17 @@ def _frame(env: NodeEnv) -> dict:
     x = num_of(spec)
     return {"h": h, "w": w, "c": c, "pe": pe, "cf": c // pe, "pixels": h * w, "words": elems_of(spec) // pe, "x": x,
             "fx": frac_of(env, spec), "buffers": env.fold.buffers,
+            "context": bool(getattr(getattr(env.node, "hyper", None), "context", False)),
             "forward": [f"fwd{k}" for k in range(1, len(env.node.outputs))]}  # fmt: skip
+
+
+def _loops_ports(env: NodeEnv, fr: dict) -> tuple[tuple[str, ...], tuple]:
+    """The loop labels and input ports of a dynamic unit: frame in / hyper / frame out around its frame buffer, or
+    with a context hyper function, context in / hyper / frame out and the context vector as a second input."""
+    node, pe = env.node, fr["pe"]
+    if fr["context"]:
+        return ("context_in", "hyper1", "hyper2", "frame_out"), tuple(port(env, t, pe) for t in node.inputs)
+    return ("frame_in", "hyper1", "hyper2", "frame_out"), (port(env, node.inputs[0], pe),)
 
 
 @emitter(N.DynamicSign)
@@ -144,9 +154,9 @@ def _dynamic_sign(env: NodeEnv) -> NodeCode:
     ctx = {**fr, "hyper": hyper, "f": f, "shift_x": f - fr["fx"], "shift_delta": f - dfrac, "cmp_num": Iv.of(env.ranges.thr).num,
            "tau_num": storage_num(tau)}  # fmt: skip
     pe = fr["pe"]
+    loops, ins = _loops_ports(env, fr)
     return NodeCode(
-        "dynamic_sign.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
-        (port(env, node.inputs[0], pe),), tuple(port(env, t, pe) for t in node.outputs),
+        "dynamic_sign.hpp.j2", ctx, params, loops, ins, tuple(port(env, t, pe) for t in node.outputs),
         f"bit = x >= tau[c] + delta(x)[c] on a {fr['h']}x{fr['w']}x{fr['c']} frame, hyper function "
         f"{fr['c']} -> {node.hyper.n_hidden} -> {node.hyper.n_out}, PE = {pe}",
     )  # fmt: skip
@@ -172,10 +182,31 @@ def _dynamic_prelu(env: NodeEnv) -> NodeCode:
     ctx = {**fr, "hyper": hyper, **pc, "out": num_of(env.out_spec), "gamma_num": storage_num(gamma),
            "zeta_num": storage_num(zeta), "beta_num": storage_num(node.beta), "g_delta_shift": fd - dfrac,
            "z_delta_shift": fo - dfrac, **requant_ctx(node.out, fo)}  # fmt: skip
+    loops, ins = _loops_ports(env, fr)
     return NodeCode(
-        "dynamic_prelu.hpp.j2", ctx, params, ("frame_in", "hyper1", "hyper2", "frame_out"),
-        (port(env, node.inputs[0], pe),), tuple(port(env, t, pe) for t in node.outputs),
+        "dynamic_prelu.hpp.j2", ctx, params, loops, ins, tuple(port(env, t, pe) for t in node.outputs),
         f"y = requant(PReLU_beta(x - gamma[c] - dg(x)[c]) + zeta[c] + dz(x)[c] -> {node.out}) on a "
         f"{fr['h']}x{fr['w']}x{fr['c']} frame, hyper function {fr['c']} -> {node.hyper.n_hidden} -> "
         f"{node.hyper.n_out}, PE = {pe}",
+    )  # fmt: skip
+
+
+@emitter(N.HyperContext)
+def _hyper_context(env: NodeEnv) -> NodeCode:
+    node: N.HyperContext = env.node
+    fr = _frame(env)
+    fx, pre = fr["fx"], node.pre
+    sum_frac = pre.frac if pre is not None else fx
+    hyper = {
+        "sum_num": Iv.of(env.ranges.step("channel sum")).num, "stat": Num(node.stat.bits, node.stat.signed),
+        "stat_shift": sum_frac + node.shift - node.stat.frac, "sum_frac": sum_frac, "pre": pre is not None,
+        "pre_bits": pre.bits if pre else 0, "pre_signed": pre.signed if pre else True,
+        "pre_shift": fx - pre.frac if pre else 0,
+    }  # fmt: skip
+    pe = fr["pe"]
+    return NodeCode(
+        "hyper_context.hpp.j2", {**fr, "hyper": hyper}, [], ("frame_in", "context_out", "frame_out"),
+        (port(env, node.inputs[0], pe),), tuple(port(env, t, pe) for t in node.outputs),
+        f"the context of every hyper function: channel statistics of a {fr['h']}x{fr['w']}x{fr['c']} frame "
+        f"(-> {node.stat}), sent ahead of the frame, which waits in the one frame buffer; PE = {pe}",
     )  # fmt: skip

@@ -24,6 +24,11 @@ delta buffer (``buffers`` banks), the output lanes and the control (a loop count
 two pointers). Latency: the first
 output leaves only after the whole frame has arrived and the hyper function has run -- one extra frame per
 dynamic site (``need = 1``).
+
+The hardware-aware variant (``hyper_context: stem``) has no frame buffer at the dynamic units: a
+:class:`~hwsim.nodes.HyperContext` node holds the one frame (frame buffer, statistics, the context vector out) and
+every dynamic unit reads that vector (``C0/pe`` words into a ``C0``-statistic register file), runs its hyper
+function into one of two delta banks and streams its frame through the lanes (:func:`hls.cycles.context_cycles`).
 """
 
 from __future__ import annotations
@@ -64,9 +69,8 @@ def hyper_parts(
     """Frame buffer, statistics and hyper-function resources shared by DynamicSign and DynamicPReLU, and the
     width of the per-channel offsets ``delta`` they produce."""
     pe = fold.pe
-    h, w, c = g.spec(node.inputs[0]).shape
-    a = bits_of(g, node.inputs[0])
     hy: N.HyperFunction = node.hyper
+    cin = int(hy.w1.shape[1])  # layer 1's inputs: C, or C0 for a context
     hd, cout = hy.n_hidden, hy.n_out
     wd = datapath_widths(g, node)  # the emitted sum_t, l1_t, h1_t, l2_t, z_t, delta_t
     stat_acc = wd["hsum"]  # the channel sum (of ``x``, or of its requantization to ``pre``)
@@ -94,19 +98,15 @@ def hyper_parts(
         if hy.act is not None:
             tail += arith.requant_luts(z_bits, hy.act.bits)
     post2 = Resources(lut=arith.adder_luts(z_bits) + tail, ff=z_bits)
-    n_w = hd * c + cout * hd
+    n_w = hd * cin + cout * hd
     delta_bits = wd["delta"]
-    frame_words = h * w * c // pe
-    nb = fold.buffers
-    pre_luts = arith.requant_luts(a, hy.pre.bits) if hy.pre is not None else 0
-    parts = {
-        "frame_buffer": _seq(nb * frame_words, pe * a, cfg.frame_buffer_style, cfg),
-        "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
-        + _mem(nb * (c // pe), pe * sb, cfg.ram_style, cfg, writable=True)
-        + Resources(
-            lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb) + pre_luts),
-            ff=pe * stat_acc,
-        ),
+    if hy.context:  # no frame buffer: the context vector in, two delta banks (HLS ping-pong)
+        nb = 2
+        parts = {"context": _mem(cin // pe, pe * sb, cfg.ram_style, cfg, writable=True)}
+    else:
+        nb = fold.buffers
+        parts = frame_parts(g, node, fold, cfg, stat_acc, sb, hy.pre)
+    parts |= {
         "hyper_weights": _mem(math.ceil(n_w / pe), pe * mb, cfg.ram_style, cfg, writable=cfg.writable)
         + _mem(hd + cout, max(_abs_bits(hy.b1), _abs_bits(hy.b2)), cfg.ram_style, cfg, writable=cfg.writable),
         "hyper_macs": (lane + post2) * pe + post1,
@@ -117,6 +117,27 @@ def hyper_parts(
         table, search = squash_parts(hy, z_bits, cfg)
         parts["squash_table"], parts["squash_search"] = table * pe, search * pe
     return parts, delta_bits
+
+
+def frame_parts(
+    g: HwGraph, node: N.Node, fold: Fold, cfg: EstimateConfig, stat_acc: int, sb: int, pre
+) -> dict[str, Resources]:
+    """The frame buffer (``fold.buffers`` frames) and the channel statistics (running sums of ``stat_acc`` bits,
+    requantized to ``sb`` bits, ``buffers`` banks) of a unit that pools its own input frame."""
+    pe = fold.pe
+    h, w, c = g.spec(node.inputs[0]).shape
+    a = bits_of(g, node.inputs[0])
+    nb = fold.buffers
+    pre_luts = arith.requant_luts(a, pre.bits) if pre is not None else 0
+    return {
+        "frame_buffer": _seq(nb * h * w * c // pe, pe * a, cfg.frame_buffer_style, cfg),
+        "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
+        + _mem(nb * (c // pe), pe * sb, cfg.ram_style, cfg, writable=True)
+        + Resources(
+            lut=pe * (arith.adder_luts(stat_acc) + arith.requant_luts(stat_acc, sb) + pre_luts),
+            ff=pe * stat_acc,
+        ),
+    }
 
 
 def squash_parts(hy: N.HyperFunction, z_bits: int, cfg: EstimateConfig) -> tuple[Resources, Resources]:
@@ -147,7 +168,13 @@ def _control(g: HwGraph, node: N.Node, fold: Fold) -> Resources:
     ``buffers`` frames, and the frame counters between the processes."""
     loops = node_loops(g, node, fold)
     lut, ff = 0, 0
-    for trip in (loops["frame_in"], loops["hyper1"] + loops["hyper2"], loops["frame_out"]):
+    if "context_in" in loops:  # a context unit: two processes, the delta banks' two pointers
+        for trip in (loops["context_in"] + loops["hyper1"] + loops["hyper2"], loops["frame_out"]):
+            lo, fo = arith.loop_control(trip)
+            lut, ff = lut + lo, ff + fo
+        return Resources(lut=lut + 2, ff=ff + 2)
+    hyper = loops.get("hyper1", 0) + loops.get("hyper2", 0) + loops.get("context_out", 0)
+    for trip in (loops["frame_in"], hyper, loops["frame_out"]):
         lo, fo = arith.loop_control(trip)
         lut, ff = lut + lo, ff + fo
     ring = arith.counter_bits(fold.buffers * loops["frame_in"])
@@ -188,5 +215,16 @@ def estimate_dynamic_prelu(g: HwGraph, node: N.DynamicPReLU, fold: Fold, cfg: Es
         + Resources(lut=2 * arith.adder_luts(dyn))
     ) * pe
     parts["prelu"] = parts["prelu"] + Resources(lut=params.lut, bram18=params.bram18)
+    parts["control"] = _control(g, node, fold)
+    return make(g, node, fold, parts)
+
+
+@estimator(N.HyperContext)
+def estimate_hyper_context(g: HwGraph, node: N.HyperContext, fold: Fold, cfg: EstimateConfig) -> NodeEstimate:
+    """The one frame buffer of a ``hyper_context: stem`` network: the frame (``buffers`` frames) and its channel
+    statistics as in a dynamic unit (:func:`frame_parts`), the statistics sent out as the context vector, the
+    control of its three processes (frame in, context out, frame out)."""
+    stat_acc = datapath_widths(g, node)["sum"]
+    parts = frame_parts(g, node, fold, cfg, stat_acc, node.stat.bits, node.pre)
     parts["control"] = _control(g, node, fold)
     return make(g, node, fold, parts)

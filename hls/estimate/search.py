@@ -30,12 +30,12 @@ from hls.devices import Device, resolve_part
 from hls.estimate.pipeline import GraphModel, config_for
 from hls.estimate.registry import EstimateConfig, bits_of
 from hls.folding import (
-    BUFFERED_TYPES,
     BUFFERS,
     MATRIX_TYPES,
     MAX_STREAM_BITS,
     Fold,
     FoldingError,
+    buffered,
     channels,
     matrix_dims,
     simd_dim,
@@ -94,7 +94,7 @@ def _fold_node(
                 break
         return Fold(pe, simd)
     bits = bits_of(g, node.inputs[0])
-    options = BUFFERS if isinstance(node, BUFFERED_TYPES) and node.name not in single else (1,)
+    options = BUFFERS if buffered(node) and node.name not in single else (1,)
     best = Fold()
     for p in divisors(channels(g, node)):
         if p > 1 and p * bits > MAX_STREAM_BITS:

@@ -27,14 +27,22 @@ def static_equivalent(graph: HwGraph) -> HwGraph:
     Tensor names, shapes and types are unchanged, so the same folding applies to both graphs.
     """
     nodes: list[N.Node] = []
+    # a hyper_context: stem network: the HyperContext node and the forks of its context vector go, its frame
+    # output is its input again
+    ctx = {n.outputs[1] for n in graph.nodes if isinstance(n, N.HyperContext)}
+    ctx |= {t for n in graph.nodes if isinstance(n, N.Duplicate) and n.inputs[0] in ctx for t in n.outputs}
+    same = {n.outputs[0]: n.inputs[0] for n in graph.nodes if isinstance(n, N.HyperContext)}
     for n in graph.nodes:
+        if isinstance(n, N.HyperContext) or (isinstance(n, N.Duplicate) and n.inputs[0] in ctx):
+            continue
+        ins = tuple(same.get(t, t) for t in n.inputs if t not in ctx)
         if isinstance(n, N.DynamicSign):
             dt = graph.spec(n.inputs[0]).dtype
             frac = dt.frac if isinstance(dt, Fixed) else 0
             nodes.append(
                 N.Sign(
                     name=n.name,
-                    inputs=n.inputs,
+                    inputs=ins,
                     outputs=n.outputs,
                     thr=_to_grid(n.tau, n.tau_frac, frac),
                     invert=np.zeros(n.channels, np.uint8),
@@ -44,7 +52,7 @@ def static_equivalent(graph: HwGraph) -> HwGraph:
             nodes.append(
                 N.PReLU(
                     name=n.name,
-                    inputs=n.inputs,
+                    inputs=ins,
                     outputs=n.outputs,
                     gamma=n.gamma,
                     gamma_frac=n.gamma_frac,
@@ -56,12 +64,12 @@ def static_equivalent(graph: HwGraph) -> HwGraph:
                 )
             )
         else:
-            nodes.append(n)
+            nodes.append(n if ins == n.inputs else n.replace(inputs=ins))
     return HwGraph(
         name=f"{graph.name}-static",
         inputs=list(graph.inputs),
         outputs=list(graph.outputs),
-        tensors=dict(graph.tensors),
+        tensors={t: s for t, s in graph.tensors.items() if t not in ctx and t not in same},
         nodes=nodes,
         metadata={**graph.metadata, "static_equivalent_of": graph.name},
     )

@@ -116,7 +116,7 @@ def dynamic_sign(node: N.DynamicSign, ins, in_specs, out_specs):
     x = fixed_in(ins[0])
     fx = in_specs[0].dtype.frac
     hf = node.hyper
-    delta = hyper_delta(node, hf, x, fx)  # (N, C) at delta_frac
+    delta = hyper_delta(node, hf, x, fx, ins[1] if hf.context else None)  # (N, C) at delta_frac
     f = max(fx, node.tau_frac, hf.delta_frac)
     tau = np.asarray(node.tau, dtype=np.int64) << np.int64(shift_of(node.tau_frac, f))
     thr = tau[None, :] + (delta << np.int64(shift_of(hf.delta_frac, f)))

@@ -108,7 +108,7 @@ def dynamic_prelu(node: N.DynamicPReLU, ins, in_specs, out_specs):
     fx = in_specs[0].dtype.frac
     hf = node.hyper
     c = node.channels
-    d = hyper_delta(node, hf, x, fx)  # (N, 2C) at delta_frac
+    d = hyper_delta(node, hf, x, fx, ins[1] if hf.context else None)  # (N, 2C) at delta_frac
     fg = max(node.gamma_frac, hf.delta_frac)
     fz = max(node.zeta_frac, hf.delta_frac)
     g = (np.asarray(node.gamma, np.int64) << np.int64(fg - node.gamma_frac))[None] + (

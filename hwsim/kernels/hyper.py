@@ -131,12 +131,19 @@ def pre_requant(x: np.ndarray, x_frac: int, pre: Fixed | None) -> np.ndarray:
     return requant_np(x, requant_params(x_frac, pre), storage_dtype(pre))
 
 
-def hyper_delta(node, hf: HyperFunction, x: np.ndarray, x_frac: int) -> np.ndarray:
+def hyper_delta(
+    node, hf: HyperFunction, x: np.ndarray, x_frac: int, context: np.ndarray | None = None
+) -> np.ndarray:
     """``delta (N, O)`` int64 at ``hf.delta_frac`` for the batch ``x (N, H, W, C)`` (twin of
-    :func:`hwsim.reference.hyper_function`)."""
-    p = prepared(node, f"hyper{x_frac}", lambda: _params(hf, x_frac))
+    :func:`hwsim.reference.hyper_function`); a context hyper function reads ``context (N, C0)`` instead."""
     n, h, w, c = x.shape
-    s = channel_sums(pre_requant(x, x_frac, hf.pre).reshape(n, h * w, c))
+    if hf.context:
+        # the statistics as they are: requantizing a stat-typed value to its own type is the identity
+        p = prepared(node, "hyper-context", lambda: _params(hf, hf.stat.frac))
+        s = np.ascontiguousarray(context, dtype=np.int64)
+    else:
+        p = prepared(node, f"hyper{x_frac}", lambda: _params(hf, x_frac))
+        s = channel_sums(pre_requant(x, x_frac, hf.pre).reshape(n, h * w, c))
     out = np.empty((n, hf.n_out), np.int64)
     _mlp(s, *p, out)
     return out

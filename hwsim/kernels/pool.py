@@ -136,3 +136,13 @@ def global_pool(node: N.GlobalPool, ins, in_specs, out_specs):
     s = channel_sums(x.reshape(n, h * w, c))
     f = node.pre.frac if node.pre is not None else in_specs[0].dtype.frac
     return [requant_np(s, requant_params(f + node.shift, node.out), out_storage(out_specs))]
+
+
+@kernel(N.HyperContext)
+def hyper_context(node: N.HyperContext, ins, in_specs, out_specs):
+    """The frame as it is, and :func:`global_pool`'s statistic of it."""
+    x = pre_requant(ins[0], in_specs[0].dtype.frac, node.pre)
+    n, h, w, c = x.shape
+    s = channel_sums(x.reshape(n, h * w, c))
+    f = node.pre.frac if node.pre is not None else in_specs[0].dtype.frac
+    return [ins[0], requant_np(s, requant_params(f + node.shift, node.stat), out_storage(out_specs, 1))]

@@ -10,6 +10,12 @@ with ``Tanh`` in place of ``Clip`` for ``squash="tanh"`` (then a Quant is requir
 ``z`` to the quantized tanh becomes thresholds, found by bisection of PyTorch's float32 tanh (:mod:`hwsim.squash`).
 
 arrives here as ``Delta(Clipped(Affine z(FixedDense, input=Affine hidden(FixedDense, input=Pend GlobalPool))))``.
+
+The hardware-aware variant (``hyper_context: stem``, ``training.layers.HyperContext``) pools another tensor (the
+stem's output) once and feeds the statistic to every hyper function: the statistic is then a materialized
+GlobalPool (or a Pend on another tensor, materialized here), and the hyper function is a *context* one
+(``HyperFunction.context``) that reads it as its unit's second input. The pass
+:class:`hwsim.lower.passes.GateContextFrames` turns that GlobalPool into a :class:`~hwsim.nodes.HyperContext`.
 """
 
 from __future__ import annotations
@@ -52,9 +58,13 @@ def dense_params(a: Affine, in_frac: int) -> tuple[np.ndarray, int, np.ndarray, 
     return to_int64(wm, "hyper weights"), a.frac - in_frac, to_int64(a.bias, "hyper bias"), a.frac
 
 
-def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) -> HyperFunction:
+def build_hyper(
+    parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto, cv=None
+) -> tuple[HyperFunction, str | None]:
     """The hyper function whose outputs are the concatenation of ``parts`` (each a slice of one hyper function's
-    output, negated when its flag is set: ``-clip(z) = clip(-z)``), computed on hardware tensor ``x``."""
+    output, negated when its flag is set: ``-clip(z) = clip(-z)``), computed on hardware tensor ``x``; and the
+    hardware tensor of its context vector (None unless it reads one: see the module docstring). ``cv``: the
+    converter, which materializes a context statistic."""
     clipped = parts[0][0].clipped
     lam = parts[0][0].lam_log2
     for d, _ in parts:
@@ -74,19 +84,32 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
             hout.bits - 1, hout.frac, False
         )  # relu output in a signed b-bit type == unsigned b-1 bits
     stat = hidden.unit.input
-    if not isinstance(stat, Pend) or stat.op != "GlobalPool" or stat.out is None:
+    ctx = None
+    if isinstance(stat, Pend) and stat.op == "GlobalPool" and stat.out is not None:
+        src = stat.inputs[0]
+        if not isinstance(src, HwT) or src.name != x.name:
+            if cv is None:
+                raise _err(where, f"the hyper function reads {getattr(src, 'onnx', '?')}, not {x.onnx}")
+            stat = cv.hw(stat, where)  # a context: pooled once from another tensor (the stem's output)
+    if isinstance(stat, HwT):
+        ctx = stat
+        gp = next((n for n in cv.b.nodes if stat.name in n.outputs), None) if cv is not None else None
+        if gp is None or gp.op_type != "GlobalPool" or gp.out is None:
+            raise _err(
+                where,
+                f"the hyper function's statistic {stat.onnx} must be ReduceSum -> Mul(2**-k) -> Quant "
+                "(a context pooled from one tensor)",
+            )
+        stat_t = gp.out
+    elif not isinstance(stat, Pend) or stat.op != "GlobalPool" or stat.out is None:
         raise _err(
             where, "expected ReduceSum -> Mul(2**-k) -> Quant (the channel statistic) in the hyper function"
         )
-    src = stat.inputs[0]
-    if not isinstance(src, HwT) or src.name != x.name:
-        raise _err(
-            where,
-            f"the hyper function reads {getattr(src, 'onnx', '?')}, not the tensor being thresholded ({x.onnx})",
-        )
-    if stat.out.signed is False and stat.out.bits < 1:
+    else:
+        stat_t = stat.out
+    if stat_t.signed is False and stat_t.bits < 1:
         raise _err(where, "bad statistic type")
-    w1, w1_frac, b1, b1_frac = dense_params(hidden, stat.out.frac)
+    w1, w1_frac, b1, b1_frac = dense_params(hidden, stat_t.frac)
     w2_all, w2_frac, b2_all, b2_frac = dense_params(z, hidden.out.frac)
     rows, signs = [], []
     for d, neg in parts:
@@ -99,9 +122,10 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
     w2 = w2_all[rows] * s[:, None]
     b2 = b2_all[rows] * s
     hf = HyperFunction(
-        pool_shift=int(stat.fields["shift"]),
-        pre=stat.fields.get("pre"),
-        stat=stat.out,
+        pool_shift=0 if ctx is not None else int(stat.fields["shift"]),
+        pre=None if ctx is not None else stat.fields.get("pre"),
+        stat=stat_t,
+        context=ctx is not None,
         w1=w1,
         w1_frac=int(w1_frac),
         b1=b1,
@@ -114,8 +138,9 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
         lam_log2=int(lam),
         act=clipped.act,
     )
+    ctx_name = ctx.name if ctx is not None else None
     if clipped.squash == "hardtanh":
-        return hf
+        return hf, ctx_name
     if clipped.act is None:
         raise _err(where, f"the hyper function's {clipped.squash} ({clipped.node}) must feed a Quant")
     lo, hi = z_bounds(hf)
@@ -131,4 +156,4 @@ def build_hyper(parts: list[tuple[Delta, bool]], x: HwT, where: onnx.NodeProto) 
             "so the QONNX level can differ from it on inputs that reach them",
             stacklevel=2,
         )
-    return dataclasses.replace(hf, squash_thr=thr)
+    return dataclasses.replace(hf, squash_thr=thr), ctx_name

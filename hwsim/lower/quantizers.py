@@ -194,11 +194,11 @@ def _sign_elem(cv: Converter, node, e: Elem, frac: int) -> HwT:
         if d.stop - d.start != c:
             raise unsupported(node, f"the dynamic threshold has {d.stop - d.start} channels, the tensor {c}")
         # x + total + sign*delta >= 0  <=>  x >= tau + d  with tau = -total, d = -sign*delta
-        hyper = build_hyper([(d, d.sign > 0)], anchor, node)
+        hyper, ctx = build_hyper([(d, d.sign > 0)], anchor, node, cv)
         (h,) = cv.b.add(
             N.DynamicSign,
             node.name,
-            (anchor.name,),
+            (anchor.name,) if ctx is None else (anchor.name, ctx),
             (t,),
             onnx_node=node,
             sources=[s.node for s in e.steps] + [node.name],
@@ -353,8 +353,9 @@ def _prelu(cv: Converter, node, e: Elem, pre: list[Step], pstep: Step, post: lis
         if d.stop - d.start != c:
             raise unsupported(node, f"the dynamic shift has {d.stop - d.start} channels, the tensor {c}")
     # x + G + sg*dg = x - (gamma + d[:C]) with d[:C] = -sg*dg ; Z + sz*dz = zeta + d[C:] with d[C:] = sz*dz
-    hyper = build_hyper([(dg.delta, dg.delta.sign > 0), (dz.delta, dz.delta.sign < 0)], x, node)
-    (h,) = cv.b.add(N.DynamicPReLU, base, (x.name,), (t,), hyper=hyper, **fields)
+    hyper, ctx = build_hyper([(dg.delta, dg.delta.sign > 0), (dz.delta, dz.delta.sign < 0)], x, node, cv)
+    ins = (x.name,) if ctx is None else (x.name, ctx)
+    (h,) = cv.b.add(N.DynamicPReLU, base, ins, (t,), hyper=hyper, **fields)
     if pre == [dg] and post == [dz]:  # the ONNX tensors are exactly -+(gamma + d[:C]) and +-(zeta + d[C:])
         cv.dynamic[cv.b.nodes[-1].name] = {
             "gamma": dg.ref,

@@ -21,6 +21,7 @@ from hwsim.nodes.fixed_dense import FixedDense
 from hwsim.nodes.flatten import Flatten
 from hwsim.nodes.float_tail import FloatTail
 from hwsim.nodes.global_pool import GlobalPool
+from hwsim.nodes.hyper_context import HyperContext
 from hwsim.nodes.input_quant import InputQuant
 from hwsim.nodes.label_select import LabelSelect
 from hwsim.nodes.max_pool import MaxPool
@@ -45,6 +46,7 @@ __all__ = [
     "Flatten",
     "FloatTail",
     "GlobalPool",
+    "HyperContext",
     "HyperFunction",
     "InputQuant",
     "LabelSelect",

@@ -58,6 +58,16 @@ def check_array(
     return a
 
 
+def check_inputs(node: Node) -> None:
+    """A dynamic unit reads ``x`` and, exactly when its hyper function is a context one, the context vector."""
+    want = 2 if node.hyper.context else 1
+    if len(node.inputs) != want:
+        raise NodeValidationError(
+            f"node {node.name!r} ({node.op_type}) takes {want} input(s) "
+            f"({'x, context' if want == 2 else 'x'}), got {len(node.inputs)}"
+        )
+
+
 def check_pair(node: str, fname: str, v: Any, minimum: int = 0) -> tuple[int, ...]:
     if not isinstance(v, tuple) or not all(isinstance(x, int) for x in v):
         raise NodeValidationError(f"node {node!r}: field {fname!r} must be a tuple of ints, got {v!r}")
@@ -273,9 +283,17 @@ class HyperFunction:
     #: requantization of every element of ``x`` before the channel sum (None: ``x`` as is); a narrow type
     #: bounds the sum by ``H*W*2**(pre.bits-1)`` units whatever ``x``'s width
     pre: Fixed | None = None
+    #: the hardware-aware variant (``hyper_context: stem``): ``s`` is not pooled from ``x`` but read from the
+    #: unit's second input, a context vector of ``w1.shape[1]`` statistics of type ``stat`` computed once per
+    #: image by a :class:`~hwsim.nodes.HyperContext` node (``pool_shift`` and ``pre`` are then unused: 0, None)
+    context: bool = False
 
     def validate(self, node: str, channels: int, outputs: int) -> None:
-        check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, channels))
+        if self.context and (self.pool_shift != 0 or self.pre is not None):
+            raise NodeValidationError(
+                f"node {node!r}: a context hyper function has no pool (pool_shift 0, pre None)"
+            )
+        check_array(node, "hyper.w1", self.w1, ndim=2, shape=(None, None if self.context else channels))
         hd = self.w1.shape[0]
         check_array(node, "hyper.b1", self.b1, ndim=1, shape=(hd,))
         check_array(node, "hyper.w2", self.w2, ndim=2, shape=(outputs, hd))

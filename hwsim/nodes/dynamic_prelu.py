@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.nodes.base import HyperFunction, Node, check_array
+from hwsim.nodes.base import HyperFunction, Node, check_array, check_inputs
 from hwsim.types import Fixed
 
 
@@ -27,8 +27,11 @@ class DynamicPReLU(Node):
     out: Fixed
 
     op_type = "DynamicPReLU"
+    #: one input ``x``, or ``(x, context)`` when ``hyper.context`` (the context vector of a HyperContext node)
+    n_inputs = None
 
     def validate(self) -> None:
+        check_inputs(self)
         c = self.gamma.shape[0] if isinstance(self.gamma, np.ndarray) else None
         check_array(self.name, "gamma", self.gamma, ndim=1)
         check_array(self.name, "zeta", self.zeta, ndim=1, shape=(c,))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.nodes.base import HyperFunction, Node, check_array
+from hwsim.nodes.base import HyperFunction, Node, check_array, check_inputs
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -23,8 +23,11 @@ class DynamicSign(Node):
     hyper: HyperFunction
 
     op_type = "DynamicSign"
+    #: one input ``x``, or ``(x, context)`` when ``hyper.context`` (the context vector of a HyperContext node)
+    n_inputs = None
 
     def validate(self) -> None:
+        check_inputs(self)
         check_array(self.name, "tau", self.tau, ndim=1)
         self.hyper.validate(self.name, self.channels, self.channels)
 

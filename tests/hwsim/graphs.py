@@ -192,3 +192,83 @@ def finn_graph(rng: np.random.Generator, c: int = 16) -> HwGraph:
         N.Requant(name="rq", inputs=("t1",), outputs=("t2",), out=Fixed(2, -1, True)),
     ]
     return build("finn", (10, 10, 3), nodes)
+
+
+def stem_context_graph(rng: np.random.Generator, c: int = 8, hw: int = 6) -> HwGraph:
+    """``hyper_context: stem``: input quant -> stem FixedConv -> HyperContext (frame, context) -> DynamicSign with a
+    context hyper function -> XnorConv -> Add (shortcut) -> DynamicPReLU with a context hyper function -> GlobalPool
+    -> FixedDense -> LabelSelect. The context vector has ``c`` statistics; the dynamic units read their copies."""
+    s16 = Fixed(16, 10, True)
+
+    def ctx_hyper(outs: int) -> N.HyperFunction:
+        return dataclasses.replace(hyper(rng, c, outs), context=True, pool_shift=0, pre=None)
+
+    hs, hp = ctx_hyper(c), ctx_hyper(2 * c)
+    hp = dataclasses.replace(hp, stat=hs.stat)
+    nodes = [
+        N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=Fixed(8, 5, True)),
+        N.FixedConv(
+            name="stem",
+            inputs=("q",),
+            outputs=("s",),
+            weights=rng.integers(-127, 128, (c, 3, 3, 2)),
+            w_bits=8,
+            w_frac=7,
+            kernel=(3, 3),
+            stride=(1, 1),
+            pad=(1, 1, 1, 1),
+            stage=N.OutputStage("affine", 12, rng.integers(1, 4, c), rng.integers(-500, 500, c), s16),
+        ),
+        N.HyperContext(
+            name="ctx", inputs=("s",), outputs=("f", "k"), shift=6, stat=hs.stat, pre=Fixed(8, 6, True)
+        ),
+        N.Duplicate(name="dupf", inputs=("f",), outputs=("f_a", "f_b")),
+        N.Duplicate(name="dupk", inputs=("k",), outputs=("k_a", "k_b")),
+        N.DynamicSign(
+            name="dsign",
+            inputs=("f_a", "k_a"),
+            outputs=("b0",),
+            tau=rng.integers(-300, 300, c),
+            tau_frac=10,
+            hyper=hs,
+        ),
+        N.XnorConv(
+            name="conv1",
+            inputs=("b0",),
+            outputs=("y1",),
+            weights=rng.integers(0, 2, (c, 3, 3, c)),
+            kernel=(3, 3),
+            stride=(1, 1),
+            pad=(1, 1, 1, 1),
+            pad_value=0,
+            stage=N.OutputStage("affine", 9, rng.integers(-64, 64, c), rng.integers(-4000, 4000, c), None),
+        ),
+        N.Add(name="add1", inputs=("y1", "f_b"), outputs=("r1",), out=s16),
+        N.DynamicPReLU(
+            name="dprelu",
+            inputs=("r1", "k_b"),
+            outputs=("p1",),
+            gamma=rng.integers(-400, 400, c),
+            gamma_frac=10,
+            zeta=rng.integers(-400, 400, c),
+            zeta_frac=10,
+            beta=rng.integers(-60, 60, c),
+            beta_frac=7,
+            hyper=hp,
+            out=s16,
+        ),
+        N.GlobalPool(
+            name="gap", inputs=("p1",), outputs=("g",), shift=6, out=Fixed(8, 6, True), pre=Fixed(8, 7)
+        ),
+        N.FixedDense(
+            name="fc",
+            inputs=("g",),
+            outputs=("logits",),
+            weights=rng.integers(-127, 128, (5, c)),
+            w_bits=8,
+            w_frac=7,
+            stage=N.OutputStage("affine", 13, np.ones(5, np.int64), rng.integers(-9000, 9000, 5), None),
+        ),
+        N.LabelSelect(name="top", inputs=("logits",), outputs=("label",), k=1),
+    ]
+    return build("stem_context", (hw, hw, 2), nodes)

@@ -1,0 +1,73 @@
+"""``hyper_context: stem`` in the HLS back end: C-simulation exact with the cycle model's loop counts, no frame
+buffer at the dynamic units (timing model, estimator, folding), and the RTL back end's refusal."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hls.csim import run_csim
+from hls.cycles import node_cycles, node_loops
+from hls.estimate.pipeline import GraphModel
+from hls.folding import Fold, FoldingError, validate
+from hls.project import write_project
+from hls.timing import timing
+from rtl.modules import RtlError
+from rtl.project import make_rtl_plan
+from tests.hwsim.graphs import stem_context_graph
+
+FOLD = {"ctx": Fold(2, 1, 2), "dsign": Fold(4), "dprelu": Fold(2), "conv1": Fold(2, 4), "stem": Fold(2, 2)}
+
+
+@pytest.mark.hls
+@pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make")
+def test_csim_exact_with_the_model_loop_counts(tmp_path, rng):
+    g = stem_context_graph(rng)
+    x = rng.standard_normal((4, 6, 6, 2)).astype("float32") * 4
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, FOLD, tb_frames=0, probes="all")
+    res = run_csim(prj, g, x)
+    assert res.total_mismatches == 0, res.summary()
+    assert not res.cycle_mismatches and not res.unsteady, res.summary()
+    for name, cyc in res.model_cycles.items():
+        assert res.cycles[name] == cyc, name
+    assert {"dsign", "dprelu", "ctx"} <= set(res.model_cycles)
+
+
+def test_no_frame_buffer_at_the_dynamic_units(rng):
+    g = stem_context_graph(rng)
+    tm = timing(g, FOLD)
+    frame_words = {n: 6 * 6 * 8 // FOLD[n].pe for n in ("dsign", "dprelu")}
+    # the context reaches every unit before its frame: what waits in front of a unit is a few words, not a frame
+    for n in ("dsign", "dprelu"):
+        x = tm.channel(n, tm.graph.node(n).inputs[0])
+        assert x.depth < frame_words[n] // 4, (n, x.depth)
+    loops = node_loops(g, g.node("dsign"), FOLD["dsign"])
+    assert set(loops) == {"context_in", "hyper1", "hyper2", "frame_out"} and loops["context_in"] == 8 // 4
+    assert node_cycles(g, g.node("dsign"), FOLD["dsign"]) == max(
+        loops["context_in"] + loops["hyper1"] + loops["hyper2"], loops["frame_out"]
+    )
+    hc = node_loops(g, g.node("ctx"), FOLD["ctx"])
+    assert hc == {"frame_in": 144, "context_out": 4, "frame_out": 144}
+    assert node_cycles(g, g.node("ctx"), FOLD["ctx"]) == 144  # ping-pong: max(in, context, out)
+    est = GraphModel(g).estimate(FOLD)
+    for n in ("dsign", "dprelu"):
+        parts = est.node(n).parts
+        assert "frame_buffer" not in parts and "statistics" not in parts and "context" in parts
+    assert est.node("ctx").parts["frame_buffer"].lut + est.node("ctx").parts["frame_buffer"].bram18 > 0
+
+
+def test_folding_buffers_only_where_a_frame_is_buffered(rng):
+    g = stem_context_graph(rng)
+    validate(g, FOLD)
+    with pytest.raises(FoldingError, match="'dsign' \\(DynamicSign\\) has no frame buffer"):
+        validate(g, {**FOLD, "dsign": Fold(4, 1, 2)})
+    with pytest.raises(FoldingError, match="'dsign': pe=16 does not divide 8 channels"):
+        validate(g, {**FOLD, "dsign": Fold(16)})
+
+
+def test_rtl_refuses_in_one_line(rng):
+    with pytest.raises(RtlError) as e:
+        make_rtl_plan(stem_context_graph(rng), FOLD, "pynq-z1")
+    msg = str(e.value)
+    assert "\n" not in msg and "'ctx' (HyperContext)" in msg and "hyper_context: stem" in msg
