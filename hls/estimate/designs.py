@@ -230,13 +230,17 @@ def reactnet_a(
     resolution: int = 224,
     width_mult: float = 1.0,
     classes: int = 1000,
+    context: str = "self",
 ) -> HwGraph:
     """ReActNet-A (``dynamic=False``) or DyBNN-ReActNet-A (``dynamic=True``) as a hardware graph, mirroring
     ``training.models.ReActNetA``: 8-bit input, real 3x3 s2 stem 3->32, 13 blocks (3x3 sub-block with
     avg-pooled shortcut when strided, 1x1 sub-block with two convs concatenated when the width doubles), sign
     before every binary conv (DynamicSign if dynamic), RPReLU (DynamicPReLU) after every add, global sum-shift
     pool, real FC. Binary weights are zeros when ``rng`` is None (fast to build; values do not change
-    estimates)."""
+    estimates). ``context="stem"`` (with ``dynamic``): the ``hyper_context: stem`` variant, a HyperContext node on
+    the stem's output whose context vector every dynamic unit reads (``docs/hyper-context.md``)."""
+    if context not in ("self", "stem"):
+        raise ValueError(f"context must be 'self' or 'stem', got {context!r}")
     prm = np.random.default_rng(0) if rng is None else rng
     wm = width_mult
     widths = [
@@ -244,6 +248,17 @@ def reactnet_a(
     ]
     stem_c = max(8, int(round(32 * wm)))
     nodes: list[N.Node] = []
+    ctx = "k" if dynamic and context == "stem" else None
+
+    def hyper(c: int, outs: int) -> N.HyperFunction:
+        hf = random_hyper(prm, c, outs)
+        if ctx is None:
+            return hf
+        w1 = prm.integers(-127, 128, (hf.n_hidden, stem_c))  # layer 1 reads the stem's C0 statistics
+        return dataclasses.replace(hf, w1=w1, context=True, pool_shift=0, pre=None)
+
+    def ins(x: str) -> tuple[str, ...]:
+        return (x,) if ctx is None else (x, ctx)
 
     def affine(c: int, out: Fixed | None = None) -> N.OutputStage:
         return N.OutputStage("affine", 9, prm.integers(-64, 64, c), prm.integers(-4000, 4000, c), out)
@@ -253,11 +268,11 @@ def reactnet_a(
             nodes.append(
                 N.DynamicSign(
                     name=name,
-                    inputs=(x,),
+                    inputs=ins(x),
                     outputs=(out,),
                     tau=prm.integers(-300, 300, c),
                     tau_frac=10,
-                    hyper=random_hyper(prm, c, c),
+                    hyper=hyper(c, c),
                 )
             )
         else:
@@ -278,9 +293,7 @@ def reactnet_a(
         )  # fmt: skip
         if dynamic:
             nodes.append(
-                N.DynamicPReLU(
-                    name=name, inputs=(x,), outputs=(out,), hyper=random_hyper(prm, c, 2 * c), **kw
-                )
+                N.DynamicPReLU(name=name, inputs=ins(x), outputs=(out,), hyper=hyper(c, 2 * c), **kw)
             )
         else:
             nodes.append(N.PReLU(name=name, inputs=(x,), outputs=(out,), **kw))
@@ -301,6 +314,15 @@ def reactnet_a(
         )
     )
     x, cin = "s", stem_c
+    if ctx is not None:  # the one frame buffer: the stem's output waits here for its statistics
+        hw0 = (resolution // 2) ** 2
+        nodes.append(
+            N.HyperContext(
+                name="context", inputs=("s",), outputs=("s_ctx", ctx), shift=math.ceil(math.log2(hw0)),
+                stat=Fixed(8, 4, True), pre=Fixed(8, S16.frac - 8, True),
+            )
+        )  # fmt: skip
+        x = "s_ctx"
     for i, cout in enumerate(widths):
         stride = 2 if (cout != cin and i > 0) else 1
         p = f"b{i}"
@@ -398,7 +420,7 @@ def reactnet_a(
             ),
         )
     )
-    name = "dybnn-reactnet-a" if dynamic else "reactnet-a"
+    name = ("dybnn-reactnet-a" if ctx is None else "dybnn-reactnet-a-stem") if dynamic else "reactnet-a"
     return assemble(name, {"x": TensorSpec((resolution, resolution, 3), Float())}, nodes)
 
 

@@ -221,7 +221,13 @@ def format_table(
         f"{1e3 / est.clock_ns:.1f} MHz; latency {est.latency_cycles} cycles ({est.latency_us:,.1f} us)"
     )
     dyn = [e for e in est.nodes if e.op_type in ("DynamicSign", "DynamicPReLU")]
-    if dyn:
+    ctx = [e for e in est.nodes if e.op_type == "HyperContext"]
+    if ctx:  # hyper_context: stem: the one frame buffer is the context node's; the dynamic units stream
+        lines.append(
+            f"frame buffers: {len(ctx)}, in the hyper context {', '.join(f'{e.name} (buffers = {e.buffers})' for e in ctx)}; "
+            f"the {len(dyn)} dynamic units read its context and buffer no frame"
+        )
+    elif dyn:
         two = [e.name for e in dyn if e.buffers == 2]
         lines.append(
             f"frame buffers: {len(two)} of {len(dyn)} dynamic units ping-pong (buffers = 2)"

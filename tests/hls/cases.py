@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from hls.estimate.designs import random_hyper
-from hls.folding import BUFFERED_TYPES, MATRIX_TYPES, Fold, channels, divisors, matrix_dims, simd_dim
+from hls.folding import MATRIX_TYPES, Fold, buffered, channels, divisors, matrix_dims, simd_dim
 from hwsim import nodes as N
 from hwsim.encoding import align, requantize
 from hwsim.graph import HwGraph
@@ -34,7 +34,7 @@ def random_folding(g: HwGraph, rng: np.random.Generator, mode: str = "mixed") ->
             out[n.name] = Fold(pes[-1], simds[-1])
         else:
             out[n.name] = Fold(int(rng.choice(pes)), int(rng.choice(simds)))
-        if isinstance(n, BUFFERED_TYPES):
+        if buffered(n):
             b = {"ones": 1, "max": 2}.get(m) or int(rng.integers(1, 3))
             out[n.name] = dataclasses.replace(out[n.name], buffers=b)
     return out

@@ -283,6 +283,17 @@ def test_dybnn_tiny_csim_under_two_minutes(tmp_path, tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_dybnn_tiny_stem_intermediates_bit_exact(tmp_path, tmp_path_factory, rng):
+    """Every intermediate tensor of dybnn-tiny-stem (hyper_context: stem: a HyperContext node, the dynamic units
+    reading its context vector), under a random folding; every loop count equals the cycle model."""
+    g = _lowered(tmp_path_factory, "dybnn-tiny-stem")
+    x = np.random.default_rng(4).standard_normal((2, *g.spec(g.inputs[0]).shape))
+    prj = write_project(g, tmp_path / "prj", "zcu104", 10.0, random_folding(g, rng, "mixed"), tb_frames=0,
+                        probes="all")  # fmt: skip
+    _check(run_csim(prj, with_probes(g, "all"), x), "dybnn-tiny-stem (all tensors)")
+
+
+@pytest.mark.slow
 def test_dybnn_tiny_intermediates_bit_exact(tmp_path, tmp_path_factory, rng):
     """Every intermediate tensor of dybnn-tiny, under a random folding."""
     g = _lowered(tmp_path_factory, "dybnn-tiny")

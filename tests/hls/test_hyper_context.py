@@ -71,3 +71,15 @@ def test_rtl_refuses_in_one_line(rng):
         make_rtl_plan(stem_context_graph(rng), FOLD, "pynq-z1")
     msg = str(e.value)
     assert "\n" not in msg and "'ctx' (HyperContext)" in msg and "hyper_context: stem" in msg
+
+
+def test_hand_built_reactnet_a_stem_has_one_frame_buffer():
+    from hls.estimate.designs import reactnet_a
+
+    g = reactnet_a(None, resolution=32, width_mult=0.25, classes=10, context="stem")
+    dyn = [n for n in g.nodes if n.op_type in ("DynamicSign", "DynamicPReLU")]
+    assert len(dyn) == 52 and all(n.hyper.context for n in dyn)
+    est = GraphModel(g).estimate({})
+    assert [e.name for e in est.nodes if "frame_buffer" in e.parts] == ["context"]
+    with pytest.raises(ValueError, match="context must be 'self' or 'stem'"):
+        reactnet_a(None, resolution=32, width_mult=0.25, classes=10, context="stemm")
