@@ -257,16 +257,18 @@ def lower_section(run: RunRecords) -> Section:
         counts[t] = counts.get(t, 0) + 1
     dyn = sum(v for k, v in counts.items() if k.startswith("Dynamic"))
     rows = [(k, fmt_int(v)) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    held = (
+        "they read the context of the HyperContext node, which holds the one frame"
+        if counts.get("HyperContext")
+        else "each holds a whole frame"
+    )
     return Section(
         "lower",
         STEP_TITLES["lower"],
         "done",
         run.files["lower"],
         f"{fmt_int(len(nodes))} nodes, {fmt_int(dyn)} dynamic",
-        (
-            f"{fmt_int(len(nodes))} hardware nodes, {fmt_int(dyn)} of them dynamic-threshold units (each holds a whole "
-            "frame).",
-        ),
+        (f"{fmt_int(len(nodes))} hardware nodes, {fmt_int(dyn)} of them dynamic-threshold units ({held}).",),
         (_t(("node type", "count"), rows, "Node types"),),
     )
 
@@ -401,11 +403,18 @@ def estimate_section(run: RunRecords) -> Section:
         )
     if e.static_vs_dynamic is not None:
         tables.append(_svd_table(e.static_vs_dynamic))
-        paras.append(
-            "A dynamic-threshold unit buffers a whole frame (BRAM) while its statistics and hyper function "
-            "are computed, which adds a frame of latency per dynamic site; the last table compares the same "
-            "network with static thresholds."
-        )
+        if any(d.type == "HyperContext" for d in e.static_vs_dynamic.dynamic_nodes):
+            paras.append(
+                "The hyper functions read one context vector that the HyperContext node pools from the stem "
+                "(hyper_context: stem): that node buffers the one frame, the dynamic units stream; the last table "
+                "compares the same network with static thresholds."
+            )
+        else:
+            paras.append(
+                "A dynamic-threshold unit buffers a whole frame (BRAM) while its statistics and hyper function "
+                "are computed, which adds a frame of latency per dynamic site; the last table compares the same "
+                "network with static thresholds."
+            )
     figs = (
         FigureRef("layer_resources", "Per-layer resources (stacked).", lambda: F.plot_layer_resources(e)),
         FigureRef(

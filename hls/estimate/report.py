@@ -64,7 +64,22 @@ def static_vs_dynamic(
     d, s = dyn.totals.rounded(), sta.totals.rounded()
     nodes = []
     for n in g.nodes:
-        if isinstance(n, (N.DynamicSign, N.DynamicPReLU)):
+        if isinstance(n, N.HyperContext):  # hyper_context: stem: the one frame buffer; no static counterpart
+            de = dyn.node(n.name)
+            nodes.append(
+                DynamicNodeCost(
+                    name=n.name,
+                    type=n.op_type,
+                    static_type="-",
+                    dynamic=de.resources.rounded(),
+                    static=Resources().rounded(),
+                    frame_buffer=de.parts.get("frame_buffer", Resources()).rounded(),
+                    dynamic_cycles=de.cycles,
+                    static_cycles=0,
+                    extra_latency_cycles=de.fill,
+                )
+            )
+        elif isinstance(n, (N.DynamicSign, N.DynamicPReLU)):
             de, se = dyn.node(n.name), sta.node(n.name)
             nodes.append(
                 DynamicNodeCost(
