@@ -90,6 +90,13 @@ second copy of the frame the unit buffers; so the stream graph lets the unit wri
 buffer, word for word with its own output (:func:`forward_frames`), and the shortcut holds only what arrives
 while the nodes after the unit start (the word schedule's level; in the uniform-rate fallback the backlog plus
 :func:`forward_head_words`).
+
+**hyper_context: stem.** A dynamic unit whose hyper function reads a context vector (:func:`context_unit`) reads
+the vector's words, runs its hyper function, then streams its frame (:func:`_context_unit_words`); the
+HyperContext node (one frame buffer, :func:`_hyper_context_words`) writes the vector before it releases the frame,
+so every unit has its context before its frame's first word can arrive. The frame input of such a unit is sized
+like a join's input (:func:`sized_inputs`: the most words it holds in the word schedule, what arrives while the
+hyper function runs); no fork gives way to it (it has no frame buffer to forward from).
 """
 
 from __future__ import annotations
