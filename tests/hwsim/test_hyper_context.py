@@ -81,3 +81,33 @@ def test_a_context_unit_needs_its_context_input(rng):
         N.NodeValidationError, match=r"'dsign' \(DynamicSign\) takes 2 input\(s\) \(x, context\), got 1"
     ):
         d.replace(inputs=d.inputs[:1])
+
+
+def test_gate_context_frames_turns_the_pool_into_the_context_node(rng):
+    """The lowering's pass: a GlobalPool whose output is the dynamic units' context becomes a HyperContext whose
+    frame output every other reader of the pooled tensor reads; the values do not change."""
+    from hwsim.graph import HwGraph
+    from hwsim.lower.passes import GateContextFrames
+
+    g = stem_context_graph(rng)
+    hc = g.node("ctx")
+    gp = N.GlobalPool(name="ctx", inputs=("s",), outputs=("k",), shift=hc.shift, out=hc.stat, pre=hc.pre)
+    nodes = [
+        gp if n is hc else n.replace(inputs=tuple("s" if t == "f" else t for t in n.inputs)) for n in g.nodes
+    ]
+    # before the lowering's fork pass: no Duplicates, the tensors read twice
+    nodes = [n for n in nodes if n.name not in ("dupf", "dupk")]
+    alias = {"f_a": "s", "f_b": "s", "k_a": "k", "k_b": "k"}
+    nodes = [n.replace(inputs=tuple(alias.get(t, t) for t in n.inputs)) for n in nodes]
+    plain = HwGraph(g.name, list(g.inputs), list(g.outputs), {t: s for t, s in g.tensors.items() if t not in alias and t != "f"},
+                    nodes)  # fmt: skip
+    plain.validate()
+    gated, changed = GateContextFrames().apply(plain)
+    assert changed and not GateContextFrames().apply(gated)[1]
+    (new,) = [n for n in gated.nodes if isinstance(n, N.HyperContext)]
+    assert new.outputs == ("s_gated", "k") and [n.name for n in gated.consumers("s")] == ["ctx"]
+    assert {n.name for n in gated.consumers("s_gated")} == {"dsign", "add1"}
+    x = rng.standard_normal((3, 6, 6, 2)).astype(np.float32) * 4
+    a, b = simulate(plain, x, level="ref"), simulate(gated, x, level="ref")
+    for t in plain.outputs:
+        np.testing.assert_array_equal(a[t], b[t])
