@@ -191,6 +191,29 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def design(name: str, work: Path, jobs: int, cache: Path | None) -> None:
+    """A whole design: its RTL project synthesized (``dybnn synth``'s machinery), each instance and the totals
+    beside the RTL backend's estimate of the same project."""
+    from hls.devices import resolve_part
+    from rtl.project import write_rtl_project
+    from rtl.synth import synthesize, yosys_family
+
+    g, folding, part = build_design(name, work)
+    dev = resolve_part(part)
+    prj = write_rtl_project(g, work / f"prj-{name}", dev.part, 10.0, folding)
+    rec = synthesize(
+        prj, jobs=jobs, cache=cache, on_unit=lambda u, d, t: print(f"  [{d}/{t}] {u.instance}", flush=True)
+    )
+    rows = compare(yosys_family(dev.part), prj, rec)
+    print(table(rows))
+    tot = {
+        k: [sum(r[s][k] for r in rows) for s in ("estimate", "yosys")]
+        for k in ("lut", "ff", "bram18", "uram", "dsp")
+    }
+    print(f"{name} ({len(rows)} instances) total estimate / Yosys: "
+          + ", ".join(f"{k} {e:,} / {y:,} ({(e - y) / max(y, 1):+.1%})" for k, (e, y) in tot.items()))  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=2)
@@ -199,6 +222,12 @@ def main() -> None:
     ap.add_argument("--only", choices=list(FAMILY_PART), default=None)
     ap.add_argument("--list", action="store_true", help="Only list the configurations and their estimates.")
     ap.add_argument("--json", type=Path, default=None, help="Write the rows here.")
+    ap.add_argument(
+        "--design",
+        default=None,
+        help="Instead of the sweep: a whole design of benchmarks/bench_synth.py (e.g. tfc, dybnn-tiny), every "
+        "instance and the totals.",
+    )
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-rtl-est-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -207,6 +236,9 @@ def main() -> None:
 
     rows = []
     t0 = time.perf_counter()
+    if a.design:
+        design(a.design, work, a.jobs, a.cache)
+        return
     for family in [a.only] if a.only else list(FAMILY_PART):
         prj = sweep_project(family, work)
         if a.list:
