@@ -365,9 +365,12 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
 
 def popcount_luts(n: int) -> float:
     """XNOR and popcount of ``n`` bit pairs: Yosys turns the sum of 1-bit terms into a tree of full adders
-    (``maccmap``, 3 bits in, 2 out: about ``n`` of them); ABC9 maps a full adder's two outputs with the XNORs
-    folded in: about one LUT per input bit."""
-    return max(1, n)
+    (``maccmap``): ``n - w`` of them for a ``w = clog2(n+1)``-bit count, each a sum and a carry LUT (the first
+    level's XNORs fold into them: three bit pairs are six LUT inputs), and the final ``w``-bit adder."""
+    if n <= 1:
+        return 1
+    w = clog2(n + 1)
+    return 2 * (n - w) + w
 
 
 def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
