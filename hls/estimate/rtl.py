@@ -334,11 +334,13 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
     if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
         c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
+    # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
+    acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
     if kind == 0:
-        c.add("lanes", lut=pe * (popcount_luts(simd) + add_luts(acc_w)), ff=pe * acc_w)
+        c.add("lanes", lut=pe * (popcount_luts(simd) + acc_add), ff=pe * acc_ff)
     elif kind == 1:
-        lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + add_luts(acc_w)
-        c.add("lanes", lut=pe * lane, ff=pe * acc_w)
+        lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + acc_add
+        c.add("lanes", lut=pe * lane, ff=pe * acc_ff)
     else:
         # products in DSP48s: the first product and the accumulator in a DSP's post-adder and P register, the
         # other SIMD-1 additions of the products on carry chains
@@ -347,7 +349,7 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         if d:
             c.add("lanes", lut=pe * (simd - 1) * add_luts(acc_w))
         else:
-            c.add("lanes", lut=pe * simd * (x_w * w_w + add_luts(acc_w)), ff=pe * acc_w)
+            c.add("lanes", lut=pe * simd * (x_w * w_w + add_luts(acc_w)), ff=pe * acc_ff)
     if stage == 0:
         thr_w = _i(p, "THR_W", 8)
         c.add("stage", lut=pe * (cmp_luts(max(acc_w, thr_w)) + 1))
