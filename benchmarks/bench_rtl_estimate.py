@@ -1,4 +1,4 @@
-"""The RTL backend of the estimator (``dybnn estimate --backend rtl``, :mod:`hls.estimate.rtl`) held against Yosys
+"""The RTL backend of the estimator (``dybnn estimate --backend rtl``, :mod:`rtl.estimate`) held against Yosys
 over a sweep of configurations of every RTL library module.
 
 The sweep: node instances of the RTL tests' fuzz designs (``benchmarks/bench_synth.py``'s ``matrix-a``,
@@ -132,7 +132,7 @@ LUT_TOL, FF_TOL = 0.15, 0.20
 
 def compare(family: str, prj: Path, rec) -> list[dict]:
     """One row per unit: the RTL backend's estimate beside Yosys's counts, the relative errors and the verdicts."""
-    from hls.estimate.rtl import estimate_unit
+    from rtl.estimate import estimate_unit
     from rtl.synth import project_units
 
     doc, units = project_units(prj)
@@ -233,7 +233,7 @@ def main() -> None:
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-rtl-est-"))
     work.mkdir(parents=True, exist_ok=True)
-    from hls.estimate.rtl import estimate_unit
+    from rtl.estimate import estimate_unit
     from rtl.synth import project_units, synthesize
 
     rows = []

@@ -133,7 +133,7 @@ def command(
         raise UserError(str(e)) from None
     progress.close()
     if backend == "rtl":
-        from hls.estimate.rtl import estimate_rtl
+        from rtl.estimate import estimate_rtl
         from rtl.modules import RtlError
 
         if params != "rom":
@@ -169,7 +169,7 @@ def command(
                 from dataclasses import replace as _replace
 
                 from hls.estimate import static_equivalent
-                from hls.estimate.rtl import estimate_rtl
+                from rtl.estimate import estimate_rtl
 
                 static_fold = {k: _replace(f, buffers=1) for k, f in folding.items()}
                 static_est = estimate_rtl(static_equivalent(g), static_fold, clock_ns, device, cfg)

@@ -1,4 +1,4 @@
-"""The RTL backend of the estimator (hls/estimate/rtl.py, ``dybnn estimate --backend rtl``): the structural rules
+"""The RTL backend of the estimator (rtl/estimate.py, ``dybnn estimate --backend rtl``): the structural rules
 Yosys's mapping follows, configurations of the sweep pinned to the Yosys counts recorded by
 ``benchmarks/bench_rtl_estimate.py`` (docs/estimation.md), one small module synthesized, and the CLI."""
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from hls.estimate.rtl import RomContents, dsp_of, estimate_rtl, estimate_unit, lutram_luts
+from rtl.estimate import RomContents, dsp_of, estimate_rtl, estimate_unit, lutram_luts
 from tests.cli_helpers import run_cli
 
 PYNQ = "xc7z020clg400-1"
@@ -126,7 +126,7 @@ PINNED_MATRIX_A = {
 def test_pinned_matrix_a():
     import numpy as np
 
-    from hls.estimate.rtl import instance_estimate
+    from rtl.estimate import instance_estimate
     from rtl.project import make_rtl_plan
     from tests.hls.cases import random_folding
     from tests.rtl.cases import matrix_graph
