@@ -68,7 +68,7 @@ def test_step_is_stale_until_recorded_then_when_an_input_changes(tmp_path):
     os.utime(b, (1, 1))
     assert _stale(s, state, tmp_path) is None
     a.write_text("3")
-    assert _stale(s, state, tmp_path) == "its inputs or settings changed"
+    assert _stale(s, state, tmp_path) == "its inputs, settings or code changed"
     a.write_text("1")
     assert _stale(Step("x", [a], [b], lambda: "", settings={"n": 2}), state, tmp_path) is not None
     b.write_text("replaced by another command")
