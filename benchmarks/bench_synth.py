@@ -213,13 +213,15 @@ def main() -> None:
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-synth-"))
     work.mkdir(parents=True, exist_ok=True)
-    results = {d: run(d, work, a.jobs, a.cache) for d in a.designs}
+    results = {}
+    for d in a.designs:
+        results[d] = run(d, work, a.jobs, a.cache)
+        if a.json:  # after every design, so that a long sweep stopped early keeps what it measured
+            a.json.write_text(json.dumps(results, indent=1))
     if a.dynamic_cost:
         print(dynamic_cost(results))
     if a.node_errors:
         print(node_errors(results))
-    if a.json:
-        a.json.write_text(json.dumps(results, indent=1))
     for r in results.values():
         print(f"{r['design']}: {r['wall_s']:.0f} s wall, {r['cpu_s']:.0f} s CPU ({r['instances']} instances, "
               f"{r['distinct']} distinct, jobs {r['jobs']}, {'cold' if r['cold'] else 'given'} cache)")  # fmt: skip

