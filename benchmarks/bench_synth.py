@@ -48,8 +48,15 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
         g = lower(export_random(name, work / f"export-{name}", calib_steps=4))
         folding = folding_search(g, 10.0, fit=PARTS[name])
     elif name == "dybnn-tiny-static":
-        g0, folding, _ = build("dybnn-tiny", work)
+        from dataclasses import replace
+
+        from hwsim import nodes as N
+
+        g0, folding0, _ = build("dybnn-tiny", work)
         g = static_equivalent(g0)
+        # the static Sign / PReLU have no frame buffer: a ping-pong site's folding keeps its PE, one buffer
+        dyn = {n.name for n in g0.nodes if isinstance(n, N.DynamicSign | N.DynamicPReLU)}
+        folding = {k: replace(f, buffers=1) if k in dyn else f for k, f in folding0.items()}
     elif name in ("tfc", "lfc"):
         from tests.hwsim.foreign import BNN_PYNQ_SHAPES, bnn_pynq, export
 
