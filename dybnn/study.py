@@ -1,13 +1,21 @@
-"""Static vs dynamic thresholds: train ReActNet and DyBNN models with the same budget over several seeds, then
-estimate the hardware of each architecture; writes ``study.json`` (read by the report) and a markdown table."""
+"""Static vs dynamic thresholds: train ReActNet and DyBNN models (and variants of them) with the same budget over
+several seeds, then estimate the hardware of each architecture; writes ``study.json`` (read by the report), a
+markdown table and the accuracy-vs-cost figure.
+
+A study entry is a registry model, optionally with training-config fields that make it a variant:
+``MODEL[:KEY=VALUE[:KEY=VALUE...]]``, e.g. ``dybnn-tiny:hyper_delta_bits=4`` (values are read as YAML scalars
+and checked by :class:`training.train_config.TrainConfig`). The entry as written is its name in every output.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +25,82 @@ from runfiles import layout as L
 from runfiles.outputs import atomic_write_text
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One model of a study: its name (the spec as written), registry model and config overrides."""
+
+    name: str
+    model: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def dynamic(self) -> bool:
+        """Dynamic thresholds (a DyBNN-family model)."""
+        from training.models import get_spec
+
+        return get_spec(self.model).family == "dybnn"
+
+    @property
+    def kind(self) -> str:
+        """``static``, ``dynamic`` (the paper's DyBNN as registered) or ``variant`` (a DyBNN with overrides)."""
+        if not self.dynamic:
+            return "static" if not self.overrides else "static variant"
+        return "variant" if self.overrides else "dynamic"
+
+    @property
+    def dirname(self) -> str:
+        """A file-system-safe form of the name (run directories are ``<dirname>-s<seed>``)."""
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", self.name.replace(":", "+"))
+
+
+#: keys a study sets itself for every run (not allowed as overrides)
+_STUDY_KEYS = ("model", "dataset", "epochs", "seed", "num_threads")
+
+
+def parse_entry(spec: str) -> Entry:
+    """``MODEL[:KEY=VALUE...]`` -> :class:`Entry` (the model and keys are checked by :func:`validate`).
+
+    Raises:
+        UserError: an empty model, a part without ``=``, a repeated key or a key the study sets itself.
+    """
+    import yaml
+
+    spec = spec.strip()
+    model, *parts = spec.split(":")
+    if not model:
+        raise UserError(f"--models: {spec!r} has no model name (expected MODEL[:KEY=VALUE...])")
+    over: dict[str, Any] = {}
+    for p in parts:
+        key, eq, raw = p.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UserError(f"--models: {spec!r}: {p!r} is not KEY=VALUE (expected MODEL[:KEY=VALUE...])")
+        if key in _STUDY_KEYS:
+            raise UserError(f"--models: {spec!r}: {key!r} is set by the study itself")
+        if key in over:
+            raise UserError(f"--models: {spec!r}: {key!r} given twice")
+        try:
+            over[key] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            over[key] = raw
+    return Entry(spec, model, tuple(over.items()))
+
+
+def parse_entries(models: str) -> list[Entry]:
+    """A comma-separated list of entries; names must be unique."""
+    entries = [parse_entry(m) for m in models.split(",") if m.strip()]
+    names = [e.name for e in entries]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UserError(f"--models: {', '.join(dup)} given twice")
+    dirs = [e.dirname for e in entries]
+    if len(set(dirs)) != len(dirs):
+        raise UserError(f"--models: two entries map to the same run directory name ({', '.join(dirs)})")
+    return entries
+
+
 def validate(
-    models: list[str],
+    models: list[Entry],
     seeds: list[int],
     epochs: int,
     dataset: str,
@@ -46,9 +128,12 @@ def validate(
 
     for m in models:
         try:
-            TrainConfig(model=m, dataset=dataset, epochs=epochs, augment_shift=augment_shift)
+            TrainConfig.from_dict(
+                {"model": m.model, "dataset": dataset, "epochs": epochs, "augment_shift": augment_shift,
+                 **dict(m.overrides)}
+            )  # fmt: skip
         except ConfigError as e:
-            raise UserError(f"--models/--dataset: {e}") from None
+            raise UserError(f"--models {m.name} / --dataset: {e}") from None
     from hls.devices import UnknownPartError, resolve_part
 
     try:
@@ -57,12 +142,12 @@ def validate(
         raise UserError(f"--part: {e}") from None
 
 
-def _run_dir(out: Path, model: str, seed: int) -> Path:
-    return out / f"{model}-s{seed}"
+def _run_dir(out: Path, entry: Entry, seed: int) -> Path:
+    return out / f"{entry.dirname}-s{seed}"
 
 
 def train_all(
-    models: list[str],
+    models: list[Entry],
     seeds: list[int],
     epochs: int,
     dataset: str,
@@ -81,10 +166,24 @@ def train_all(
     for m in models:
         for s in seeds:
             d = _run_dir(out, m, s)
-            mp = d / L.METRICS_JSON
+            cfg = {
+                **extra,
+                **dict(m.overrides),
+                "model": m.model,
+                "dataset": dataset,
+                "epochs": epochs,
+                "seed": s,
+                "num_threads": 1,
+            }
+            mp, cp = d / L.METRICS_JSON, d / L.STUDY_CONFIG_JSON
             if mp.exists() and json.loads(mp.read_text()).get("final_test_acc") is not None:
-                continue
-            cfg = {"model": m, "dataset": dataset, "epochs": epochs, "seed": s, "num_threads": 1, **extra}
+                old = json.loads(cp.read_text()) if cp.exists() else None
+                if old != cfg:
+                    raise UserError(
+                        f"{d}: holds a finished run of other settings ({cp.name}: {old}, this study: {cfg}); "
+                        "choose another --out"
+                    )
+                continue  # done with these settings
             d.mkdir(parents=True, exist_ok=True)
             atomic_write_text(d / L.STUDY_CONFIG_JSON, json.dumps(cfg))
             todo.append(d)
@@ -164,7 +263,7 @@ def hardware(run_dir: Path, part: str, clock_ns: float) -> dict[str, Any]:
 
 
 def collect(
-    models: list[str],
+    models: list[Entry],
     seeds: list[int],
     out: Path,
     part: str,
@@ -183,28 +282,37 @@ def collect(
                 if a is not None:
                     accs.append(float(a))
                     done.append(s)
-        rec: dict[str, Any] = {"seeds": done, "acc": accs, "dynamic": m.startswith("dybnn")}
+        rec: dict[str, Any] = {
+            "model": m.model,
+            "overrides": dict(m.overrides),
+            "kind": m.kind,
+            "seeds": done,
+            "acc": accs,
+            "dynamic": m.dynamic,
+        }
         if accs:
             rec["mean"] = statistics.fmean(accs)
             rec["std"] = statistics.stdev(accs) if len(accs) > 1 else 0.0
             rec["min"], rec["max"] = min(accs), max(accs)
             rec["hw"] = hardware(_run_dir(out, m, done[0]), part, clock_ns)
-        doc["models"][m] = rec
+        doc["models"][m.name] = rec
     report(progress, "study: hardware estimates", len(models), len(models))
     return doc
 
 
 def markdown(doc: dict[str, Any]) -> str:
+    """The study's table: one row per entry with accuracy over seeds and the seed-0 model's hardware."""
     rows = [
-        "| model | seeds | test accuracy (mean ± std) | min–max | LUT | BRAM18 | latency (cycles) | frames/s |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        "| model | kind | seeds | test accuracy (mean ± std) | min–max | LUT | BRAM18 | latency (cycles) "
+        "| frames/s |",
+        "|---|---|---|---|---|---:|---:|---:|---:|",
     ]
     for m, r in doc["models"].items():
         if not r.get("acc"):
             continue
         hw = r["hw"]
         rows.append(
-            f"| {m} | {', '.join(map(str, r['seeds']))} | {100 * r['mean']:.2f} ± {100 * r['std']:.2f} % | "
+            f"| {m} | {r.get('kind', '')} | {', '.join(map(str, r['seeds']))} | {100 * r['mean']:.2f} ± {100 * r['std']:.2f} % | "
             f"{100 * r['min']:.2f}–{100 * r['max']:.2f} % | {hw['lut']:,} | {hw['bram18']:g} | "
             f"{hw['latency_cycles']:,} | {hw['fps']:,.1f} |"
         )

@@ -597,7 +597,7 @@ def study_section(run: RunRecords) -> Section:
         rows.append(
             (
                 name,
-                "dynamic" if is_dynamic_model(name, m) else "static",
+                m.get("kind") or ("dynamic" if is_dynamic_model(name, m) else "static"),
                 fmt_value(list(m.get("seeds") or [])),
                 ", ".join(fmt_acc(a) for a in accs) or NA,
                 fmt_acc(m.get("mean")),
@@ -660,6 +660,12 @@ def study_section(run: RunRecords) -> Section:
                 "static_vs_dynamic",
                 "Accuracy over seeds and hardware cost, static vs dynamic thresholds.",
                 lambda: F.plot_static_vs_dynamic(st),
+            ),
+            FigureRef(
+                "accuracy_vs_cost",
+                "Test accuracy (mean ± std over seeds) against LUT, BRAM18 and latency: static, dynamic and each "
+                "variant of the study.",
+                lambda: F.plot_accuracy_vs_cost(st),
             ),
         ),
     )

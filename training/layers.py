@@ -314,10 +314,15 @@ class HyperConfig:
     #: hardware buffers a frame per site) or "stem" (the hardware-aware variant: every site reads one context
     #: vector pooled once per image from the stem's output, :class:`HyperContext`; no per-site frame buffer)
     context: str = "self"
+    #: bits of the squashed output on [-1, 1) (scale ``2**(1 - delta_bits)``), so ``delta = lambda * q`` takes
+    #: ``2**delta_bits`` values; it sets the width of every delta buffer and threshold compare in hardware
+    delta_bits: int = 8
 
 
 #: valid values of :attr:`HyperConfig.context`
 HYPER_CONTEXTS = ("self", "stem")
+#: valid :attr:`HyperConfig.delta_bits` (a signed 1-bit grid on [-1, 1) would hold only -1 and 0)
+DELTA_BITS_RANGE = (2, 16)
 
 
 class HyperContext(nn.Module):
@@ -351,9 +356,9 @@ class HyperFunction(nn.Module):
     """``delta(x) = lambda * q_s8(squash(W2 q_u8(relu(W1 q_s8(s(x)) + b1)) + b2))``, one value per output channel.
 
     ``s(x)`` is :class:`GlobalSumShift` of the tensor being binarized; the FCs have 8-bit PoT weights and 16-bit
-    PoT biases; the squashed output is requantized to 8 bits on [-1, 1) (scale ``2**-7``) and lambda is a power
-    of two, so ``delta`` is an 8-bit fixed-point number on a coarse grid (the threshold and shift arithmetic
-    downstream stays exact in float32).
+    PoT biases; the squashed output is requantized to ``cfg.delta_bits`` bits (default 8, ``q_s8`` above) on
+    [-1, 1) (scale ``2**(1 - delta_bits)``) and lambda is a power of two, so ``delta`` is a ``delta_bits``-bit
+    fixed-point number on a coarse grid (the threshold and shift arithmetic downstream stays exact in float32).
     """
 
     def __init__(
@@ -374,6 +379,15 @@ class HyperFunction(nn.Module):
             raise ValueError(
                 f"hyper context {cfg.context!r} needs context= a HyperContext exactly when 'stem'"
             )
+        lo, hi = DELTA_BITS_RANGE
+        if (
+            isinstance(cfg.delta_bits, bool)
+            or not isinstance(cfg.delta_bits, int)
+            or not lo <= cfg.delta_bits <= hi
+        ):
+            raise ValueError(
+                f"hyper-function delta_bits must be an integer in [{lo}, {hi}], got {cfg.delta_bits!r}"
+            )
         hidden = max(channels // cfg.reduction, cfg.min_hidden)
         self.cfg = cfg
         # a plain tuple, not a submodule: the context belongs to the model (one copy in the state dict)
@@ -384,7 +398,9 @@ class HyperFunction(nn.Module):
         self.fc1 = FixedLinear(context.channels if context is not None else channels, hidden)
         self.relu_q = qnn.QuantReLU(act_quant=Uint8ActFixedPoint, return_quant_tensor=False)
         self.fc2 = FixedLinear(hidden, outputs)
-        self.out_q = qnn.QuantIdentity(act_quant=Int8UnitRangeAct, return_quant_tensor=False)
+        self.out_q = qnn.QuantIdentity(
+            act_quant=Int8UnitRangeAct, bit_width=cfg.delta_bits, return_quant_tensor=False
+        )
         self.tanh = Tanh32() if cfg.squash == "tanh" else None
         with torch.no_grad():
             nn.init.normal_(self.fc2.fc.weight, 0.0, 0.01)

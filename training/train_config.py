@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from training.data import DATASETS, RESIZE_MODES
-from training.layers import ACT_STE, HYPER_CONTEXTS, HyperConfig
+from training.layers import ACT_STE, DELTA_BITS_RANGE, HYPER_CONTEXTS, HyperConfig
 from training.models import ModelConfig, get_spec
 
 
@@ -85,6 +85,9 @@ class TrainConfig:
     #: what the hyper functions read (DyBNN): "self" (the paper, a frame buffer per dynamic site) or "stem" (the
     #: hardware-aware variant: one context vector pooled once per image from the stem; docs/hyper-context.md)
     hyper_context: str = "self"
+    #: bits of the hyper function's output, so of every ``delta`` (DyBNN; 2..16): trades accuracy against the
+    #: width of the delta buffers and threshold compares in hardware
+    hyper_delta_bits: int = 8
     #: channel width multiplier
     width_mult: float = 1.0
     #: random translation of training images by up to this many pixels (0: none); pads by replicating borders
@@ -135,6 +138,11 @@ class TrainConfig:
                 self.hyper_context in HYPER_CONTEXTS,
                 f"hyper_context must be one of {', '.join(HYPER_CONTEXTS)}, got {self.hyper_context!r}",
             ),
+            (
+                DELTA_BITS_RANGE[0] <= self.hyper_delta_bits <= DELTA_BITS_RANGE[1],
+                f"hyper_delta_bits must be in [{DELTA_BITS_RANGE[0]}, {DELTA_BITS_RANGE[1]}], "
+                f"got {self.hyper_delta_bits}",
+            ),
             (self.width_mult > 0, f"width_mult must be > 0, got {self.width_mult}"),
             (
                 self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1,
@@ -152,6 +160,7 @@ class TrainConfig:
             lam=self.hyper_lambda,
             squash=self.hyper_squash,
             context=self.hyper_context,
+            delta_bits=self.hyper_delta_bits,
         )
         return ModelConfig(
             ste=self.ste, pad_value=float(self.pad_value), hyper=hyper, width_mult=self.width_mult

@@ -188,11 +188,15 @@ def random_hyper(
     reduction: int = 16,
     min_hidden: int = 4,
     squash: str = "hardtanh",
+    delta_bits: int | None = None,
 ) -> N.HyperFunction:
     """A DyBNN hyper function with random integer parameters on typical grids (for designs and tests).
 
-    ``squash="tanh"``: the output is ``round(tanh(z) * 2**7)`` in 8 bits (numpy's float64 tanh as the golden
-    function), realized by :attr:`~hwsim.nodes.HyperFunction.squash_thr`."""
+    ``squash="tanh"``: the output is ``round(tanh(z) * 2**(b-1))`` in ``b = delta_bits or 8`` bits (numpy's
+    float64 tanh as the golden function), realized by :attr:`~hwsim.nodes.HyperFunction.squash_thr`.
+    ``squash="hardtanh"`` with ``delta_bits``: the clip is requantized to ``delta_bits`` bits on [-1, 1) (the
+    ``act`` of a trained model, ``training.layers.HyperConfig.delta_bits``); without, ``delta`` is the clipped
+    ``z`` itself."""
     hd = max(c // reduction, min_hidden)
     hf = N.HyperFunction(
         pool_shift=4,
@@ -208,13 +212,18 @@ def random_hyper(
         b2_frac=14,
         lam_log2=-1,
     )
+    if delta_bits is not None and not 2 <= delta_bits <= 16:
+        raise ValueError(f"delta_bits must be in [2, 16], got {delta_bits}")
     if squash == "hardtanh":
-        return hf
+        return (
+            hf if delta_bits is None else dataclasses.replace(hf, act=Fixed(delta_bits, delta_bits - 1, True))
+        )
     if squash != "tanh":
         raise ValueError(f"squash must be 'hardtanh' or 'tanh', got {squash!r}")
     from hwsim.squash import squash_thresholds, z_bounds
 
-    act = Fixed(8, 7, True)
+    b = delta_bits or 8
+    act = Fixed(b, b - 1, True)
     lo, hi = z_bounds(hf)
 
     def levels(z: np.ndarray) -> np.ndarray:
@@ -231,6 +240,7 @@ def reactnet_a(
     width_mult: float = 1.0,
     classes: int = 1000,
     context: str = "self",
+    delta_bits: int | None = None,
 ) -> HwGraph:
     """ReActNet-A (``dynamic=False``) or DyBNN-ReActNet-A (``dynamic=True``) as a hardware graph, mirroring
     ``training.models.ReActNetA``: 8-bit input, real 3x3 s2 stem 3->32, 13 blocks (3x3 sub-block with
@@ -238,7 +248,9 @@ def reactnet_a(
     before every binary conv (DynamicSign if dynamic), RPReLU (DynamicPReLU) after every add, global sum-shift
     pool, real FC. Binary weights are zeros when ``rng`` is None (fast to build; values do not change
     estimates). ``context="stem"`` (with ``dynamic``): the ``hyper_context: stem`` variant, a HyperContext node on
-    the stem's output whose context vector every dynamic unit reads (``docs/hyper-context.md``)."""
+    the stem's output whose context vector every dynamic unit reads (``docs/hyper-context.md``). ``delta_bits``:
+    the hyper functions' outputs requantized to that many bits, as in a trained model
+    (``training.layers.HyperConfig.delta_bits``); None: the clipped ``z`` unquantized (16 bits here)."""
     if context not in ("self", "stem"):
         raise ValueError(f"context must be 'self' or 'stem', got {context!r}")
     prm = np.random.default_rng(0) if rng is None else rng
@@ -251,7 +263,7 @@ def reactnet_a(
     ctx = "k" if dynamic and context == "stem" else None
 
     def hyper(c: int, outs: int) -> N.HyperFunction:
-        hf = random_hyper(prm, c, outs)
+        hf = random_hyper(prm, c, outs, delta_bits=delta_bits)
         if ctx is None:
             return hf
         w1 = prm.integers(-127, 128, (hf.n_hidden, stem_c))  # layer 1 reads the stem's C0 statistics

@@ -4,6 +4,7 @@ Each takes the JSON record of one step as loaded (a mapping), so they also work 
 """
 
 from reports.figures.dynamic import (
+    plot_accuracy_vs_cost,
     plot_static_vs_dynamic,
     plot_threshold_distribution,
     plot_threshold_heatmap,
@@ -13,6 +14,7 @@ from reports.figures.training import plot_training
 from reports.figures.verification import plot_verification
 
 __all__ = [
+    "plot_accuracy_vs_cost",
     "plot_layer_cycles",
     "plot_layer_resources",
     "plot_static_vs_dynamic",

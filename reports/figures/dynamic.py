@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from reports.figures._common import BAD, empty_axes, new_figure, num
+from reports.figures._common import BAD, NEUTRAL, empty_axes, new_figure, num
 from reports.run import is_dynamic_model, study_models, threshold_sites
 
 THRESHOLD_UNITS = "threshold (residual-stream units)"
@@ -244,3 +244,91 @@ def plot_static_vs_dynamic(study: Mapping[str, Any]) -> Figure:
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9)
     return fig
+
+
+#: x axes of the accuracy-vs-cost figure: key in ``hw``, axis label
+COST_PANELS: tuple[tuple[str, str], ...] = (
+    ("lut", "LUTs"),
+    ("bram18", "BRAM18 (blocks)"),
+    ("latency_cycles", "latency (cycles, first frame)"),
+)
+#: colours of the study's entries after the static and the dynamic (paper) one, in file order
+VARIANT_COLORS: tuple[str, ...] = ("#55a868", "#8172b3", "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
+
+
+def study_colors(models: list[tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """One colour per study entry: the first static one blue, the first plain dynamic one orange, the others
+    (variants, further models) from :data:`VARIANT_COLORS` in order."""
+    colors: dict[str, str] = {}
+    rest = iter(VARIANT_COLORS * (1 + len(models) // len(VARIANT_COLORS)))
+    for name, e in models:
+        kind = e.get("kind") or ("dynamic" if is_dynamic_model(name, e) else "static")
+        if kind == "static" and STATIC_COLOR not in colors.values():
+            colors[name] = STATIC_COLOR
+        elif kind == "dynamic" and DYNAMIC_COLOR not in colors.values():
+            colors[name] = DYNAMIC_COLOR
+        else:
+            colors[name] = next(rest)
+    return colors
+
+
+def plot_accuracy_vs_cost(study: Mapping[str, Any]) -> Figure:
+    """Test accuracy against LUT, BRAM18 and latency: one point per study entry (static, dynamic and each
+    variant) at its mean accuracy with the standard deviation over seeds as error bar, each seed a small dot.
+
+    Args:
+        study: a ``study.json`` record ``{"models": {name: {"kind", "seeds", "acc", "mean", "std", "hw": {"lut",
+            "bram18", "latency_cycles"}}}, "dataset", "part"}``; accuracies as fractions.
+    """
+    models = study_models(study)
+    fig = new_figure(15.0, 5.0)
+    axes = fig.subplots(1, len(COST_PANELS), sharey=True)
+    where = ", ".join(str(study[k]) for k in ("dataset", "part") if study.get(k))
+    fig.suptitle(
+        "Accuracy against hardware cost: static, dynamic and variants (mean ± std over seeds)"
+        + (f" -- {where}" if where else "")
+    )
+    axes[0].set_ylabel("test accuracy (%)")
+    for ax, (_, label) in zip(axes, COST_PANELS, strict=True):
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    pts = [
+        (n, e, np.asarray([num(a, np.nan) for a in (e.get("acc") or [])], dtype=np.float64)) for n, e in models
+    ]
+    pts = [(n, e, a) for n, e, a in pts if a.size and not np.all(np.isnan(a)) and e.get("hw")]
+    if not pts:
+        for ax in axes:
+            empty_axes(ax, "no model with accuracy and hardware recorded")
+        return fig
+    colors = study_colors(models)
+    for ax, (key, _) in zip(axes, COST_PANELS, strict=True):
+        xs = []
+        for name, e, a in pts:
+            raw = (e.get("hw") or {}).get(key)
+            if raw is None:
+                continue
+            x = num(raw)
+            xs.append(x)
+            mean = 100.0 * (num(e.get("mean"), np.nan) if e.get("mean") is not None else float(np.nanmean(a)))
+            std = 100.0 * (num(e.get("std")) if e.get("std") is not None else float(np.nanstd(a)))
+            col = colors[name]
+            ax.errorbar(x, mean, yerr=std, fmt="o", color=col, markersize=8, capsize=6, elinewidth=2)
+            ax.scatter(np.full(a.size, x), 100.0 * a, color=col, s=10, alpha=0.5, zorder=3)
+        if not xs:
+            empty_axes(ax, f"no {key} recorded")
+            continue
+        lo, hi = min(xs), max(xs)
+        if hi > 0 and lo > 0 and hi / lo > 20:
+            ax.set_xscale("log")
+        else:
+            pad = 0.1 * max(hi - lo, hi, 1.0)
+            ax.set_xlim(max(0.0, lo - pad), hi + pad)
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=colors[n], label=f"{n} ({e.get('kind') or 'model'})")
+        for n, e, _ in pts
+    ]
+    handles.append(Line2D([], [], marker="o", linestyle="", color=NEUTRAL, alpha=0.5, markersize=4,
+                          label="one seed"))  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=9)
+    return fig
+

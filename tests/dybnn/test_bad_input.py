@@ -96,6 +96,10 @@ def test_report_flow_study_train_export_bad_input(ws, monkeypatch, capsys):
     bad(monkeypatch, capsys, ws, "study", "--seeds", "a", "--out", str(ws / "s"), needle="--seeds")
     bad(monkeypatch, capsys, ws, "study", "--jobs", "0", "--out", str(ws / "s"), needle="--jobs")
     bad(monkeypatch, capsys, ws, "study", "--part", "nosuch", "--out", str(ws / "s"), needle="nosuch")
+    for spec, needle in (("dybnn-tiny:hyper_delta_bits=1", "hyper_delta_bits"), ("dybnn-tiny:nokey=3", "nokey"),
+                         ("dybnn-tiny:seed=3", "'seed'"), ("dybnn-tiny:hyper_delta_bits", "KEY=VALUE"),
+                         ("dybnn-tiny,dybnn-tiny", "twice"), (":lr=1", "no model")):  # fmt: skip
+        bad(monkeypatch, capsys, ws, "study", "--models", spec, "--out", str(ws / "s"), needle=needle)
     bad(
         monkeypatch,
         capsys,
@@ -245,9 +249,9 @@ def test_library_verify_resolves_hw_by_recorded_hash(tiny_run, rng, monkeypatch,
 
 def test_study_reports_a_failed_training(tmp_path):
     """A training that fails in its subprocess is returned with its log's last line, not hidden in the log."""
-    from dybnn.study import train_all
+    from dybnn.study import parse_entry, train_all
 
-    failed = train_all(["tfc-w1a1"], [0], 3, "synthetic", tmp_path, 1, {"lr": -1.0})
+    failed = train_all([parse_entry("tfc-w1a1")], [0], 3, "synthetic", tmp_path, 1, {"lr": -1.0})
     assert len(failed) == 1
     d, why = failed[0]
     assert d == tmp_path / "tfc-w1a1-s0" and "lr must be > 0" in why

@@ -301,3 +301,44 @@ def test_dybnn_tiny_intermediates_bit_exact(tmp_path, tmp_path_factory, rng):
     prj = write_project(g, tmp_path / "prj", "zcu104", 10.0, random_folding(g, rng, "mixed"), tb_frames=0,
                         probes="all")  # fmt: skip
     _check(run_csim(prj, with_probes(g, "all"), x), "dybnn-tiny (all tensors)")
+
+
+@pytest.mark.parametrize("delta_bits", [3])
+def test_dynamic_units_with_a_narrow_delta_bit_exact(tmp_path, rng, delta_bits):
+    """A hyper function whose clipped output is requantized to ``delta_bits`` bits (``hyper_delta_bits`` of the
+    training config): the C++ units equal hwsim under PE = 1 and 2, one and two buffers, every ``delta`` and the
+    emitted and estimated ``delta`` widths are ``delta_bits``, and the frames reach more than one level."""
+    from hls.estimate.designs import random_hyper
+    from hls.estimate.widths import datapath_widths
+    from hwsim import nodes as N
+    from hwsim.reference import hyper_function
+
+    x = rng.standard_normal((3, 4, 4, 4)) * 1.5 + rng.standard_normal((3, 1, 1, 4)) * 3
+    c = x.shape[-1]
+    nodes: list = [N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=SQUASH_IN)]
+    for i in range(2):
+        hs = random_hyper(rng, c, c, reduction=c + 1, min_hidden=2, delta_bits=delta_bits)
+        hp = random_hyper(rng, c, 2 * c, reduction=c + 1, min_hidden=2, delta_bits=delta_bits)
+        nodes.append(N.DynamicSign(name=f"dsign{i}", inputs=("q",), outputs=(f"dsign{i}_y",),
+                                   tau=rng.integers(-30, 30, c), tau_frac=5, hyper=hs))  # fmt: skip
+        nodes.append(N.DynamicPReLU(name=f"dprelu{i}", inputs=("q",), outputs=(f"dprelu{i}_y",),
+                                    gamma=rng.integers(-40, 40, c), gamma_frac=5, zeta=rng.integers(-40, 40, c),
+                                    zeta_frac=6, beta=rng.integers(-60, 60, c), beta_frac=6, hyper=hp,
+                                    out=Fixed(16, 10, True)))  # fmt: skip
+    g = build("narrow_delta", x.shape[1:], nodes)
+    g.outputs = [n.outputs[0] for n in nodes[1:]]
+    g.validate()
+    from hwsim.simulate import simulate
+
+    q = simulate(g, x, return_intermediates=True)["q"]
+    spread = set()
+    for n in nodes[1:]:
+        assert n.hyper.act.bits == delta_bits and datapath_widths(g, n)["delta"] == delta_bits, n.name
+        lv = hyper_function(n.hyper, q, SQUASH_IN.frac)
+        assert lv.min() >= -(1 << (delta_bits - 1)) and lv.max() < 1 << (delta_bits - 1)
+        spread.update(np.unique(lv).tolist())
+    assert len(spread) >= 3, spread
+    folding = {"inq": Fold(1)}
+    for i in range(2):
+        folding[f"dsign{i}"], folding[f"dprelu{i}"] = Fold(1 + i, 1, 1 + i), Fold(2 - i, 1, 2 - i)
+    _check(_csim(tmp_path, g, folding, x, probes=None), f"{delta_bits}-bit delta")

@@ -254,6 +254,36 @@ def test_tanh_hyper_functions_become_exact_thresholds(trained):
         assert max(spread) > 8, spread
 
 
+@pytest.mark.xdist_group("lower-dybnn-tiny")
+def test_narrow_delta_is_exact_at_every_level():
+    """``hyper_delta_bits = 4``: every hyper function's output quantizer is 4 bits in the export, the lowering
+    keeps it (``act``), the estimator's ``delta`` width follows, and all levels agree exactly on a briefly trained
+    model whose ``delta`` takes several of its 16 levels."""
+    from hls.estimate.widths import datapath_widths
+    from hwsim.reference import hyper_function
+    from training.layers import HyperConfig
+    from training.models import ModelConfig
+
+    cfg = ModelConfig(dynamic=True, hyper=HyperConfig(delta_bits=4))
+    model, path = exported("dybnn-tiny", (1, 16, 16), cfg, True)
+    g = lower(path)
+    dyn = [n for n in g.nodes if isinstance(n, (N.DynamicSign, N.DynamicPReLU))]
+    assert len(dyn) == 12
+    for n in dyn:
+        assert n.hyper.act is not None and n.hyper.act.bits == 4, n.name
+        assert datapath_widths(g, n)["delta"] == 4, n.name
+    rep = verify(path, samples=8, levels=LEVELS, model=model, graph=g, qonnx_samples=1, seed=5)
+    assert_exact(rep)
+    x = np.random.default_rng(1).standard_normal((24, 1, 16, 16)).astype(np.float32)
+    out = simulate(g, x, level="ref", return_intermediates=True)
+    spread = {
+        v
+        for n in dyn
+        for v in np.unique(hyper_function(n.hyper, out[n.inputs[0]], g.spec(n.inputs[0]).dtype.frac)).tolist()
+    }
+    assert 3 <= len(spread) <= 16, spread
+
+
 def test_tanh_export_passes_the_exactness_check(tmp_path):
     """``training.export`` accepts a float tanh that feeds the hyper function's quantizer (evaluated in float32 in
     the float64 shadow run too) and the export lowers."""

@@ -73,7 +73,7 @@ def test_html_is_self_contained(run_dir: Path) -> None:
     assert "<script" not in text.lower() and "<link" not in text.lower() and "@import" not in text
     assert "<style>" in text
     srcs = re.findall(r'<img src="([^"]+)"', text)
-    assert len(srcs) == 10  # training, verification, 3 estimate, 2 x 2 threshold, study
+    assert len(srcs) == 11  # training, verification, 3 estimate, 2 x 2 threshold, 2 study
     for src in srcs:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)

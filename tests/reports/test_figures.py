@@ -218,3 +218,33 @@ def test_no_pyplot_state() -> None:
     for src in (root / "reports").rglob("*.py"):
         text = src.read_text()
         assert "matplotlib.pyplot" not in text and "import pyplot" not in text and "plt." not in text, src
+
+
+def test_accuracy_vs_cost() -> None:
+    """One point per entry on each of the LUT, BRAM18 and latency panels, at the mean accuracy with the std as
+    error bar; the variant gets its own colour and legend entry."""
+    st = S.study()
+    st["models"]["dybnn-tiny:hyper_delta_bits=4"] = {
+        "kind": "variant",
+        "dynamic": True,
+        "seeds": [0, 1, 2],
+        "acc": [0.95, 0.96, 0.97],
+        "mean": 0.96,
+        "std": 0.01,
+        "hw": {"lut": 20_000, "bram18": 20, "latency_cycles": 31_000, "fps": 7_971.3},
+    }
+    fig = F.plot_accuracy_vs_cost(st)
+    _check(fig, "LUT", "test accuracy")
+    assert [ax.get_xlabel() for ax in fig.axes] == [
+        "LUTs",
+        "BRAM18 (blocks)",
+        "latency (cycles, first frame)",
+    ]
+    for ax in fig.axes:
+        bars = [c for c in ax.containers if c.__class__.__name__ == "ErrorbarContainer"]
+        assert len(bars) == 3
+        ys = sorted(float(b.lines[0].get_ydata()[0]) for b in bars)
+        np.testing.assert_allclose(ys, [96.0, 96.38667, 97.10333])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("hyper_delta_bits=4 (variant)" in t for t in labels) and "one seed" in labels
+    _check(F.plot_accuracy_vs_cost({}))  # empty: a labelled figure
