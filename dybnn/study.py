@@ -24,6 +24,10 @@ from dybnn.progress import Progress, report
 from runfiles import layout as L
 from runfiles.outputs import atomic_write_text
 
+#: the registry models that are DyBNN as the paper describes it (every hyper function reads the tensor it
+#: thresholds); other DyBNN-family models are variants
+PAPER_DYNAMIC = frozenset({"dybnn-tiny", "dybnn-reactnet-a", "dybnn-react-resnet18"})
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -42,10 +46,11 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """``static``, ``dynamic`` (the paper's DyBNN as registered) or ``variant`` (a DyBNN with overrides)."""
+        """``static``, ``dynamic`` (a paper DyBNN as registered, :data:`PAPER_DYNAMIC`) or ``variant`` (a DyBNN
+        with overrides, or another DyBNN-family registry model such as a hardware-aware variant)."""
         if not self.dynamic:
             return "static" if not self.overrides else "static variant"
-        return "variant" if self.overrides else "dynamic"
+        return "dynamic" if not self.overrides and self.model in PAPER_DYNAMIC else "variant"
 
     @property
     def dirname(self) -> str:

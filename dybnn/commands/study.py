@@ -17,7 +17,9 @@ FIGURE_PNG = "study_accuracy_vs_cost.png"
 @click.command(
     "study",
     help="Train static and dynamic models (and variants of them) with the same budget over several seeds, "
-    "estimate their hardware, and write OUT/study.json, OUT/study.md and OUT/" + FIGURE_PNG + " (test accuracy "
+    "estimate their hardware, and write OUT/study.json, OUT/study.md and OUT/"
+    + FIGURE_PNG
+    + " (test accuracy "
     "against LUT, BRAM18 and latency, with the seeds' error bars). A model is a registry name, optionally with "
     "training-config fields that make it a variant: MODEL[:KEY=VALUE...], e.g. "
     "--models reactnet-tiny,dybnn-tiny,dybnn-tiny:hyper_delta_bits=4. Finished runs in OUT are reused when "

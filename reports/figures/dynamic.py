@@ -253,7 +253,15 @@ COST_PANELS: tuple[tuple[str, str], ...] = (
     ("latency_cycles", "latency (cycles, first frame)"),
 )
 #: colours of the study's entries after the static and the dynamic (paper) one, in file order
-VARIANT_COLORS: tuple[str, ...] = ("#55a868", "#8172b3", "#c44e52", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
+VARIANT_COLORS: tuple[str, ...] = (
+    "#55a868",
+    "#8172b3",
+    "#c44e52",
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+)
 
 
 def study_colors(models: list[tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
@@ -293,7 +301,8 @@ def plot_accuracy_vs_cost(study: Mapping[str, Any]) -> Figure:
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     pts = [
-        (n, e, np.asarray([num(a, np.nan) for a in (e.get("acc") or [])], dtype=np.float64)) for n, e in models
+        (n, e, np.asarray([num(a, np.nan) for a in (e.get("acc") or [])], dtype=np.float64))
+        for n, e in models
     ]
     pts = [(n, e, a) for n, e, a in pts if a.size and not np.all(np.isnan(a)) and e.get("hw")]
     if not pts:
@@ -331,4 +340,3 @@ def plot_accuracy_vs_cost(study: Mapping[str, Any]) -> Figure:
                           label="one seed"))  # fmt: skip
     fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=9)
     return fig
-
