@@ -4,12 +4,13 @@ sites cost: their frame buffers, their ``delta`` buffers and the residual shortc
 
 Usage::
 
-    python benchmarks/issue16_reactnet_a.py PART [CLOCK_NS] [DELTA_BITS|none ...]
+    python benchmarks/issue16_reactnet_a.py PART [CLOCK_NS] [[stem:]DELTA_BITS|none ...]
 
 ``DELTA_BITS``: the hyper functions' outputs requantized to that many bits (a trained model's
 ``hyper_delta_bits``); ``none`` (the default): the clipped ``z`` unquantized, the design as hand-built before
 the field existed. The script also runs on code older than that field (``none`` only), so the same command gives
 the numbers before issue 16 in an export of an older commit (``git archive <commit> | tar -x -C DIR``).
+``stem:`` builds the ``hyper_context: stem`` variant (issue 16 item 4, ``reactnet_a(context="stem")``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from hls.estimate.records import Resources
 DYNAMIC = ("DynamicSign", "DynamicPReLU")
 
 
-def measure(part: str, clock_ns: float, delta_bits: int | None) -> dict[str, object]:
+def measure(part: str, clock_ns: float, delta_bits: int | None, stem: bool = False) -> dict[str, object]:
     dev = resolve_part(part)
-    kw = {} if delta_bits is None else {"delta_bits": delta_bits}
+    kw: dict[str, object] = {} if delta_bits is None else {"delta_bits": delta_bits}
+    if stem:
+        kw["context"] = "stem"
     if kw and "delta_bits" not in inspect.signature(reactnet_a).parameters:
         raise SystemExit("this code has no delta_bits: run with 'none'")
     g = reactnet_a(np.random.default_rng(0), **kw)
@@ -43,7 +46,7 @@ def measure(part: str, clock_ns: float, delta_bits: int | None) -> dict[str, obj
         fold, fits = {}, False  # does not fit even fully folded: PE = SIMD = 1
     est = m.estimate(fold, clock_ns, dev)
     secs = time.perf_counter() - t0
-    dyn = [n for n in est.nodes if n.op_type in DYNAMIC]
+    dyn = [n for n in est.nodes if n.op_type in DYNAMIC + ("HyperContext",)]
     frame = Resources.total([n.parts["frame_buffer"] for n in dyn if "frame_buffer" in n.parts])
     delta = Resources.total([n.parts["delta_buffer"] for n in dyn if "delta_buffer" in n.parts])
     types = {n.name: n.op_type for n in est.nodes}
@@ -70,16 +73,18 @@ def measure(part: str, clock_ns: float, delta_bits: int | None) -> dict[str, obj
 def main(argv: list[str]) -> None:
     part = argv[0]
     clock = float(argv[1]) if len(argv) > 1 else 5.0
-    widths = [None if a == "none" else int(a) for a in argv[2:]] or [None]
+    runs = [(a.startswith("stem:"), a.removeprefix("stem:")) for a in argv[2:]] or [(False, "none")]
     print(
         "| delta bits | fits | ping-pong sites | LUT | DSP | BRAM18 | URAM | frame buffers (BRAM18 / URAM) "
         "| delta buffers (BRAM18 / URAM, LUT) | shortcut FIFOs (BRAM18 / URAM) | cycles/frame | latency | frames/s |"
     )
-    for b in widths:
-        r = measure(part, clock, b)
+    for stem, arg in runs:
+        b = None if arg == "none" else int(arg)
+        r = measure(part, clock, b, stem)
+        ctx = "stem context, " if stem else ""
         fr, de, sc = r["frame"], r["delta"], r["shortcut"]
         print(
-            f"| {b or 'none (16-bit clipped z)'} | {'yes' if r['fits'] else 'no (PE = SIMD = 1)'} "
+            f"| {ctx}{b or 'none (16-bit clipped z)'} | {'yes' if r['fits'] else 'no (PE = SIMD = 1)'} "
             f"| {r['pingpong']} of {r['sites']} | {r['lut']:,.0f} | {r['dsp']:,.0f} | {r['bram18']:,.0f} "
             f"| {r['uram']:,.0f} | {fr.bram18:,.0f} / {fr.uram:,.0f} | {de.bram18:,.0f} / {de.uram:,.0f}, "
             f"{de.lut:,.0f} | {sc.bram18:,.0f} / {sc.uram:,.0f} | {r['cycles']:,} | {r['latency']:,} "
