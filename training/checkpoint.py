@@ -1,7 +1,7 @@
 """Training checkpoints: an atomic, versioned, ``weights_only``-loadable file, and the model behind it.
 
 A checkpoint is ``torch.save`` of a plain dictionary (tensors, numbers, strings, lists, dicts) tagged
-``{"format": "dybnn-checkpoint", "version": 1}``. It holds everything needed to rebuild the model exactly as it
+``{"format": "dybnn-checkpoint", "version": 2}``. It holds everything needed to rebuild the model exactly as it
 was trained (registry name, input shape, classes, :class:`~training.models.ModelConfig`, the training step and
 whether BatchNorm is folded, the state dict) and to continue the run (optimizer, learning-rate schedule,
 random-number generator states, metrics so far).
@@ -33,8 +33,12 @@ from training.steps import apply_step
 
 #: Tag of every checkpoint file.
 FORMAT = "dybnn-checkpoint"
-#: Newest checkpoint layout this code reads and the one it writes.
-VERSION = 1
+#: Newest checkpoint layout this code reads and the one it writes. 2: the folded BatchNorm after a binary layer
+#: has a 24-bit bias on the grid of ``a_c * x`` (version 1 folded it with a 16-bit bias on its own grid; the
+#: state dict has the same keys, so a folded version-1 checkpoint is refused by its version).
+VERSION = 2
+#: Oldest version whose folded BatchNorms after binary layers this code computes as they were trained.
+FOLDED_BIAS_VERSION = 2
 
 _REQUIRED = (
     "model_name",
@@ -175,6 +179,17 @@ def build_from_checkpoint(ckpt: dict[str, Any], source: str | os.PathLike = "che
         apply_step(model, int(ckpt["step"]))
         if is_folded(model) != bool(ckpt["folded"]):
             raise ValueError(f"step {ckpt['step']} contradicts folded={ckpt['folded']}")
+        scale_bias = [
+            n for n, m in model.named_modules() if isinstance(m, FoldableBatchNorm2d) and m.affine is not None
+        ]
+        if scale_bias and int(ckpt.get("version", VERSION)) < FOLDED_BIAS_VERSION:
+            raise CheckpointError(
+                f"{source}: written by an older dybnn (checkpoint version {ckpt['version']}), whose folded "
+                f"BatchNorm after a binary layer ({scale_bias[0]}) had a 16-bit bias on its own grid; the bias is "
+                "now a 24-bit integer on the grid of a*x (exact in float32 for any statistics), a different "
+                "function, so this folded checkpoint cannot be loaded: retrain the integer step from a step-2 "
+                "checkpoint, or write a fresh random-init model with `dybnn export --random-init`"
+            )
         try:
             model.load_state_dict(ckpt["model_state"], strict=True)
         except RuntimeError:

@@ -25,7 +25,8 @@ requantizes every element to 8 bits first) and average pooling the bound is the 
 from the bit width of the input's type alone (its quantizer: ``H*W*2**7`` units for the sum-pooling), so that
 no calibration and no input can make them inexact (:func:`pooling_bounds` computes the same bounds from one
 forward, without the float64 run). For convolutions, linear layers and the folded scale-bias the worst case
-from the bit widths, scales and weights is reported (``TensorRange.static_units``), the observed bound checked.
+from the bit widths, scales and weights (``TensorRange.static_units``) is checked when it is below 2**24 (every
+one of the registry: the folded biases live on their accumulator's grid), else the observed bound.
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ def _hooked_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
         parts = name.split(".")
         if any(".".join(parts[:i]) in brevitas_layers for i in range(1, len(parts))):
             continue
-        if type(m).__module__.startswith("brevitas"):
+        if any(k.__module__.startswith("brevitas") for k in type(m).__mro__):  # a Brevitas layer or subclass
             brevitas_layers.add(name)
         if isinstance(m, (nn.ModuleList, nn.ModuleDict)):
             continue
@@ -612,12 +613,13 @@ def pooling_bounds(
     A pooling whose input type is unknown (not a quantizer's output) is returned with ``static=False`` and
     ``units = inf``. Cheap enough to check every registry model at its native size in the fast tests.
 
-    ``convolutions``: also every convolution (binary or real, with its bias: a real convolution with its
-    BatchNorm folded in, :meth:`training.layers.FixedConv2d.absorb`), bounded the same way from its input type,
-    its quantized weights and bias; the model must then be folded and have run an inference forward (the
-    bias' scale is the input's times the weights', cached by that forward).
+    ``convolutions``: also every convolution and linear layer (binary or real, with its bias: a real convolution
+    with its BatchNorm folded in, :meth:`training.layers.FixedConv2d.absorb`) and every folded BatchNorm after a
+    binary layer (the scale-bias ``a_c * x + b_c`` with its bias on the grid of ``a_c * x``), bounded the same way
+    from its input type, its quantized weights and bias; the model must then be folded and have run an
+    inference forward (a bias' scale is the input's times the weights', cached by that forward).
     """
-    kinds = (*_POOLING, QuantConv2d) if convolutions else _POOLING
+    kinds = (*_POOLING, QuantConv2d, QuantLinear, QuantScaleBias) if convolutions else _POOLING
     if x is None:
         x = synthetic_inputs(model, 1)
     statics: dict[int, _Static] = {}

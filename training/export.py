@@ -65,9 +65,10 @@ def prepare_for_export(model: nn.Module) -> nn.Module:
     """Fold every BatchNorm into its integer scale-bias form, or into the real convolution that feeds it (if not
     yet), and put the model in ``eval()``.
 
-    The folded scale-bias quantizers (8-bit per-channel PoT scale, 16-bit bias with its own scale) compute their
-    scales from the parameters on every call, so they need no calibration; this checks that they give finite,
-    power-of-two scales.
+    The folded scale-bias quantizers compute their scales from the parameters on every call, so they need no
+    calibration; this checks that the 8-bit per-channel scale is a finite power of two. The 24-bit bias' scale is
+    that scale times the binary layer's output grid (both powers of two), known only in a forward; the range
+    check verifies it.
     """
     for name, m in model.named_modules():
         proxy = getattr(m, "weight_quant", None)
@@ -80,7 +81,7 @@ def prepare_for_export(model: nn.Module) -> nn.Module:
     model.eval()
     for name, m in model.named_modules():
         if isinstance(m, FoldableBatchNorm2d) and m.affine is not None:  # not one folded into its conv
-            for what, q in (("scale", m.affine.quant_weight()), ("bias", m.affine.quant_bias())):
+            for what, q in (("scale", m.affine.quant_weight()),):
                 scale = q.scale.detach().double()
                 log2 = torch.log2(scale)
                 if not bool(torch.isfinite(q.value).all()) or not bool((log2 == log2.round()).all()):

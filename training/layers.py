@@ -10,7 +10,8 @@ in ``eval()`` computes exactly what the integer hardware computes (see ``docs/nu
 * :class:`RPReLU` -- ``PReLU_beta(x - gamma) + zeta`` (ReActNet).
 * :class:`DyPReLU` -- ``PReLU_beta(x - gamma - dgamma(x)) + zeta + dzeta(x)``, both shifts from one hyper function.
 * :class:`FoldableBatchNorm2d` -- float BatchNorm while training; :meth:`~FoldableBatchNorm2d.fold` turns it into
-  a quantized per-channel scale and bias (``a_c * x + b_c``, 8-bit PoT per-channel scale, 16-bit bias).
+  a quantized per-channel scale and bias (``a_c * x + b_c``, 8-bit PoT per-channel scale, 24-bit bias on the
+  grid of ``a_c * x``), or folds it into the real convolution before it.
 * :class:`GlobalSumShift` -- the "mean" of the hardware: an 8-bit requantization, the sum over H*W, times
   ``2**-ceil(log2(H*W))``.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import brevitas.nn as qnn
 import torch
 import torch.nn.functional as F
+from brevitas.quant_tensor import IntQuantTensor
 from torch import nn
 
 from training.quantizers import (
@@ -89,6 +91,32 @@ class QuantParam(nn.Module):
         return self.holder.quant_weight().value.view(self.shape)
 
 
+def bipolar_tensor(x: torch.Tensor | IntQuantTensor, training: bool) -> IntQuantTensor:
+    """The input of a binary layer as a Brevitas ``QuantTensor``: a plain tensor is a binary activation's +-1
+    (scale 1, the binary quantizers' constant scale; a +-1 padding too); a ``QuantTensor`` (the 8-bit image of
+    ``cnv-w1a1``'s first layer) is kept. The layer then returns its output with its grid (input scale x
+    per-channel weight scale), on which the folded BatchNorm's bias lives (:class:`FoldableBatchNorm2d`)."""
+    if isinstance(x, IntQuantTensor):
+        return x
+    one = torch.tensor(1.0, dtype=x.dtype, device=x.device)
+    zero = torch.tensor(0.0, dtype=x.dtype, device=x.device)
+    return IntQuantTensor(x, one, zero, torch.tensor(1.0, device=x.device), True, training)
+
+
+def _quant_output(
+    layer: nn.Module, x: torch.Tensor | IntQuantTensor, training: bool
+) -> torch.Tensor | IntQuantTensor:
+    """``layer(x)`` as a ``QuantTensor`` (value and grid) once its weights are binarized (training steps 2 and 3);
+    a plain tensor in step 1 (real weights: no grid) and in Brevitas' torch.export (dynamo) export, which traces
+    no ``QuantTensor`` (the folded bias then uses the scale cached by the inference forward before it)."""
+    q = layer.weight_quant
+    with_grid = bool(q.is_quant_enabled) and not getattr(q, "skip_create_quant_tensor", False)
+    layer.return_quant_tensor = with_grid
+    if with_grid:
+        return layer(bipolar_tensor(x, training))
+    return layer(x.value if isinstance(x, IntQuantTensor) else x)
+
+
 class BinaryConv2d(nn.Module):
     """Binary convolution on a +-1 input: ``y = conv(x_b, sign(W) * s_c)``.
 
@@ -115,15 +143,21 @@ class BinaryConv2d(nn.Module):
         self.padding = int(padding)
         conv_pad = self.padding if self.pad_value == 0.0 else 0
         self.conv = qnn.QuantConv2d(
-            cin, cout, kernel, stride=stride, padding=conv_pad, bias=False, weight_quant=wq
+            cin,
+            cout,
+            kernel,
+            stride=stride,
+            padding=conv_pad,
+            bias=False,
+            weight_quant=wq,
         )
         nn.init.normal_(self.conv.weight, 0.0, 0.01 if weight_scale == "channel" else 0.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | IntQuantTensor:
         if self.pad_value != 0.0 and self.padding > 0:
             p = self.padding
             x = F.pad(x, (p, p, p, p), mode="constant", value=self.pad_value)
-        return self.conv(x)
+        return _quant_output(self.conv, x, self.training)
 
 
 class BinaryLinear(nn.Module):
@@ -135,8 +169,8 @@ class BinaryLinear(nn.Module):
         self.fc = qnn.QuantLinear(cin, cout, bias=False, weight_quant=wq)
         nn.init.normal_(self.fc.weight, 0.0, 0.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor | IntQuantTensor:
+        return _quant_output(self.fc, x, self.training)
 
 
 class FixedConv2d(nn.Module):
@@ -200,12 +234,30 @@ class FixedLinear(nn.Module):
         return self.fc(x)
 
 
+class _AccumulatorScaleBias(qnn.QuantScaleBias):
+    """``QuantScaleBias`` on a ``QuantTensor`` input whose bias scale is the input's times the weight's: the sum
+    is computed on the plain values (Brevitas' ``QuantTensor`` addition insists on identical scale tensors, and
+    ``x * a`` and the bias hold the same per-channel scale in different shapes)."""
+
+    def inner_forward_impl(self, input, quant_weight, quant_bias):
+        out = _plain(input) * _plain(quant_weight).view(self.runtime_shape)
+        return out + _plain(quant_bias).view(self.runtime_shape)
+
+
+def _plain(t):
+    return t.value if isinstance(t, IntQuantTensor) else t
+
+
 class FoldableBatchNorm2d(nn.Module):
     """BatchNorm that folds into an integer per-channel scale and bias for the integer fine-tune step.
 
     Before :meth:`fold`: ``nn.BatchNorm2d`` (1d for ``ndim=2``). After: ``y = a_c * x + b_c`` with ``a`` 8-bit
-    per-channel power-of-two fixed point and ``b`` 16-bit fixed point (Brevitas ``QuantScaleBias``), initialized
-    from the BatchNorm statistics ``a = gamma / sqrt(var + eps)``, ``b = beta - mean * a``.
+    per-channel power-of-two fixed point and ``b`` a signed 24-bit integer on the grid of ``a_c * x`` (the binary
+    layer's output grid times ``a_c``'s scale: :class:`~training.quantizers.Int24AccumulatorBias`; Brevitas
+    ``QuantScaleBias``), initialized from the BatchNorm statistics ``a = gamma / sqrt(var + eps)``,
+    ``b = beta - mean * a``. The input is then the binary layer's ``QuantTensor`` (:func:`bipolar_tensor`), and
+    ``a_c * x + b_c`` is at most ``K * 127 + 2**23`` units of that grid, exact in float32 for any statistics
+    while ``K < 66,052`` (``docs/numerics.md``).
     """
 
     def __init__(self, channels: int, ndim: int = 4, into: FixedConv2d | None = None) -> None:
@@ -240,25 +292,32 @@ class FoldableBatchNorm2d(nn.Module):
             self.absorbed = True
             return
         shape = (1, -1, 1, 1) if self.ndim == 4 else (1, -1)
-        self.affine = qnn.QuantScaleBias(
+        self.affine = _AccumulatorScaleBias(
             self.channels,
             bias=True,
             weight_quant=Int8WeightPerChannelFxp,
-            bias_quant=Int16BiasFixedPoint,
+            bias_quant=Int24AccumulatorBias,
             runtime_shape=shape,
             return_quant_tensor=False,
         ).to(a.device)
+        # an inference forward caches the bias scale: quant_bias() (the range analysis) needs no input
+        self.affine.bias_quant.cache_inference_quant_bias = True
         self.affine.weight.copy_(a)
         self.affine.bias.copy_(b)
         del self.bn
         self.bn = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor | IntQuantTensor) -> torch.Tensor:
         if self.absorbed:
             return x
         if self.affine is not None:
+            if not isinstance(x, IntQuantTensor) and self.affine.bias_quant._cached_bias is None:
+                raise TypeError(
+                    "a folded BatchNorm's input must be a binary layer's output (a QuantTensor with its grid), "
+                    f"got {type(x).__name__}"
+                )
             return self.affine(x)
-        return self.bn(x)
+        return self.bn(x.value if isinstance(x, IntQuantTensor) else x)
 
 
 #: bits of the elements a :class:`GlobalSumShift` adds up (a float32 sum of ``H*W`` of them is exact while

@@ -250,7 +250,8 @@ class BinaryCNV(nn.Module):
     ) -> None:
         super().__init__()
         self.cfg = cfg
-        self.in_q = fixed_act(8)
+        # a QuantTensor: the first binary conv's output grid (image scale x weight scale) holds the folded bias
+        self.in_q = fixed_act(8, quant_tensor=True)
         feats: list[nn.Module] = []
         cin, s = in_channels, spatial
         for i, w in enumerate(widths):

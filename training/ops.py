@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from brevitas.nn import QuantConv2d, QuantLinear
+from brevitas.quant_tensor import IntQuantTensor
 from torch import nn
 
 from training.layers import (
@@ -70,6 +71,7 @@ class OpCounts:
 def _macs(layer: nn.Module, out: torch.Tensor) -> int:
     """Multiply-accumulates of a conv / linear layer producing ``out`` (batch 1)."""
     per_output = layer.weight[0].numel()  # (Cin/groups) * kh * kw, or in_features
+    out = out.value if isinstance(out, IntQuantTensor) else out
     return int(out[0].numel()) * int(per_output)
 
 
@@ -113,7 +115,8 @@ def count_ops(model: nn.Module | str, input_shape: tuple[int, int, int] | None =
 
     def add_binary(layer: nn.Module):
         def hook(m, args, out):
-            a = args[0].abs()
+            x = args[0]
+            a = (x.value if isinstance(x, IntQuantTensor) else x).abs()
             binary = bool((a == a.amax()).all())  # +-s only (the padding is added inside)
             counts["bops" if binary else "flops"] += _macs(layer, out)
 

@@ -6,6 +6,7 @@ import torch
 from runfiles.outputs import atomic_write_json
 from training.checkpoint import (
     FORMAT,
+    VERSION,
     CheckpointError,
     atomic_torch_save,
     build_from_checkpoint,
@@ -22,7 +23,7 @@ from training.steps import apply_step, binary_weight_quant_enabled
 def _checkpoint(model, name, step, folded):
     return {
         "format": FORMAT,
-        "version": 1,
+        "version": VERSION,
         "model_name": name,
         "input_shape": list(model.input_shape),
         "num_classes": model.num_classes,
@@ -167,3 +168,24 @@ def test_folded_checkpoint_with_a_separate_stem_scale_bias_is_refused_in_one_lin
     torch.save(ckpt, f)
     msg = _one_line_error(f)
     assert "stem_bn.affine" in msg and "folded into the convolution" in msg and "--random-init" in msg
+
+
+def test_folded_version_1_checkpoint_is_refused_in_one_line(tmp_path):
+    """Version 1 folded the BatchNorm after a binary layer with a 16-bit bias on its own grid, under the same
+    state-dict keys: such a folded checkpoint is refused by its version, naming the BatchNorm; an unfolded
+    version-1 checkpoint (steps 1 and 2) still loads."""
+    from training.layers import fold_batchnorms
+
+    model = build_model("tfc-w1a1")
+    unfolded = _checkpoint(model, "tfc-w1a1", 2, False)
+    unfolded["version"] = 1
+    apply_step(model, 2)
+    unfolded["model_state"] = model_state_dict(model)
+    torch.save(unfolded, tmp_path / "v1-step2.pt")
+    load_checkpoint(tmp_path / "v1-step2.pt")
+    fold_batchnorms(model)
+    ckpt = _checkpoint(model, "tfc-w1a1", 3, True)
+    ckpt["version"] = 1
+    torch.save(ckpt, tmp_path / "v1-folded.pt")
+    msg = _one_line_error(tmp_path / "v1-folded.pt")
+    assert "checkpoint version 1" in msg and "(layers.1)" in msg and "24-bit integer" in msg, msg

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from brevitas.quant_tensor import IntQuantTensor
 
 from training.layers import BinaryConv2d, BinaryLinear, is_folded
 from training.models import build_model
@@ -37,11 +38,14 @@ def test_step1_conv_uses_real_weights_step2_binary(rng):
     wq = layer.conv.quant_weight().value.detach()
     scale = wq.abs().amax(dim=(1, 2, 3), keepdim=True)
     assert torch.equal(wq, torch.sign(w.detach()) * scale)
-    torch.testing.assert_close(layer(x), F.conv2d(x, wq, padding=1), rtol=0, atol=1e-6)
-    y1 = layer(x).detach()
+    # binary weights: the output carries its grid (input scale 1 x the channel's weight scale)
+    out = layer(x)
+    assert isinstance(out, IntQuantTensor) and torch.equal(out.scale.reshape(-1), scale.reshape(-1))
+    torch.testing.assert_close(out.value, F.conv2d(x, wq, padding=1), rtol=0, atol=1e-6)
+    y1 = layer(x).value.detach()
     with torch.no_grad():
         w[0, 0, 1, 1] += 1e-6  # no sign change, no power-of-two scale change: the binary output does not move
-    assert torch.equal(layer(x).detach(), y1)
+    assert torch.equal(layer(x).value.detach(), y1)
 
 
 def test_step1_linear_uses_real_weights(rng):
@@ -50,7 +54,8 @@ def test_step1_linear_uses_real_weights(rng):
     set_binary_weight_quant(layer, enabled=False)
     torch.testing.assert_close(layer(x), x @ layer.fc.weight.t(), rtol=0, atol=1e-6)
     set_binary_weight_quant(layer, enabled=True)
-    torch.testing.assert_close(layer(x), x @ torch.sign(layer.fc.weight.detach()).t(), rtol=0, atol=1e-6)
+    out = layer(x).value
+    torch.testing.assert_close(out, x @ torch.sign(layer.fc.weight.detach()).t(), rtol=0, atol=1e-6)
 
 
 def test_apply_step_switches_only_binary_layers_and_folds_in_step3():
