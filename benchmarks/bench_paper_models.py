@@ -20,6 +20,10 @@ its end (the machine is shared: a load above 2 means the wall time is inflated):
                    224x224 (3 epochs of one batch of 2 images, 8 training and 4 test images: one step of each
                    training step, BatchNorm folded in the third), no export
 
+``--models all`` runs the whole registry (the ten models, each at its native input size), e.g.
+``--models all --steps export,verify --samples 1``: every model exported from random init and verified exactly
+on all four levels, PyTorch included (the export writes the checkpoint beside ``model.onnx``).
+
 The numbers recorded in ``docs/performance.md`` come from this script; a failing step is reported with its exit
 status and the last line of its output. Run it alone: it keeps both cores busy for several minutes.
 """
@@ -76,7 +80,9 @@ def _train_config(out: Path, model: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="work directory (one subdirectory per model)")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument(
+        "--models", default=",".join(MODELS), help="comma-separated names, or 'all' (the registry)"
+    )
     ap.add_argument("--steps", default=",".join(STEPS))
     ap.add_argument("--samples", type=int, default=2, help="verify samples")
     ap.add_argument("--json", action="store_true")
@@ -85,7 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     py = [sys.executable, "-m", "dybnn"]
     steps = [s for s in a.steps.split(",") if s]
     records = []
-    for m in a.models.split(","):
+    names = a.models.split(",")
+    if a.models == "all":
+        sys.path.insert(0, str(root))
+        from training.models import MODELS as REGISTRY
+
+        names = list(REGISTRY)
+    for m in names:
         d = a.out / m
         real = a.out / f"{m}-digits"
         plan = {

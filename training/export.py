@@ -33,7 +33,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import onnx
@@ -211,7 +211,10 @@ def export_model(
             side = tmp.with_name(tmp.name + ".data")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                with heartbeat(progress, "export: export_qonnx (TorchScript trace, ONNX), seconds"):
+                with (
+                    heartbeat(progress, "export: export_qonnx (TorchScript trace, ONNX), seconds"),
+                    _without_jit_lint(),
+                ):
                     export_qonnx(model, args=example, export_path=str(tmp), dynamo=dynamo)
                 mw = cleanup_model(ModelWrapper(str(tmp), fix_missing_initializer_valueinfo=False), progress)
             props = {p.key: p.value for p in mw.model.metadata_props}
@@ -225,6 +228,23 @@ def export_model(
             _remove(side)
     model.eval()
     return out_path
+
+
+@contextlib.contextmanager
+def _without_jit_lint() -> Iterator[None]:
+    """PyTorch's TorchScript ONNX exporter without its ``_jit_pass_lint`` calls.
+
+    The exporter lints the TorchScript graph after each of its ten optimization passes; the lint only asserts
+    the graph's internal invariants (it changes nothing) and its cost grows faster than the graph: about 30 % of
+    ``export_qonnx`` on ``dybnn-reactnet-a`` (1,800 nodes; ``docs/performance.md``). The exported graph is
+    checked anyway: the QONNX cleanup's shape inference and ``dybnn verify``'s exact comparison of every level.
+    """
+    original = torch._C._jit_pass_lint
+    torch._C._jit_pass_lint = lambda graph: None
+    try:
+        yield
+    finally:
+        torch._C._jit_pass_lint = original
 
 
 def cleanup_model(mw, progress: Progress | None = None):

@@ -161,6 +161,17 @@ def test_registered_models_pass_the_range_check(name):
     check_exact_range(model, _inputs(model, 4, 2))
 
 
+def test_export_skips_the_jit_lint_and_restores_it():
+    """The TorchScript exporter's graph lint is a no-op during the export only, even when the export fails."""
+    from training.export import _without_jit_lint
+
+    original = torch._C._jit_pass_lint
+    with pytest.raises(RuntimeError, match="boom"), _without_jit_lint():
+        assert torch._C._jit_pass_lint is not original and torch._C._jit_pass_lint(None) is None
+        raise RuntimeError("boom")
+    assert torch._C._jit_pass_lint is original
+
+
 # ---------------------------------------------------------------------------------------------- files
 
 
