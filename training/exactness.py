@@ -18,7 +18,8 @@ It raises :class:`ExportRangeError` naming the module (``blocks.1.0.bn``), the t
 value. Not checked: the model input (the input quantizer's job). A tensor consumed only by binary quantizers
 (tracked with a ``TorchFunctionMode``) matters only through its sign, and a single rounded IEEE ``a - b`` or
 ``a * x + b`` (with an exact product) always has the sign of the exact result: for those only the products are
-checked (the folded BatchNorm before a sign in the FINN topologies has a 16-bit bias far finer than its output).
+checked (in the FINN topologies the folded BatchNorm before a sign; its 24-bit bias keeps the whole sum exact
+anyway).
 The check is empirical for that batch (the ranges are the observed ones), except for the reductions over a
 feature map, whose sums grow with the map: for sum-pooling (:class:`~training.layers.GlobalSumShift`, which
 requantizes every element to 8 bits first) and average pooling the bound is the worst case over every input,
