@@ -129,20 +129,22 @@ def max_pool(node: N.MaxPool, ins, in_specs, out_specs):
     return [out]
 
 
-@kernel(N.GlobalPool)
-def global_pool(node: N.GlobalPool, ins, in_specs, out_specs):
-    x = pre_requant(ins[0], in_specs[0].dtype.frac, node.pre)
+def _channel_statistic(node, x, in_spec, out, storage):
+    """Per-channel sum over the map (after the optional pre-requantization), requantized to ``out``:
+    the statistic of a GlobalPool and of a HyperContext."""
+    x = pre_requant(x, in_spec.dtype.frac, node.pre)
     n, h, w, c = x.shape
     s = channel_sums(x.reshape(n, h * w, c))
-    f = node.pre.frac if node.pre is not None else in_specs[0].dtype.frac
-    return [requant_np(s, requant_params(f + node.shift, node.out), out_storage(out_specs))]
+    f = node.pre.frac if node.pre is not None else in_spec.dtype.frac
+    return requant_np(s, requant_params(f + node.shift, out), storage)
+
+
+@kernel(N.GlobalPool)
+def global_pool(node: N.GlobalPool, ins, in_specs, out_specs):
+    return [_channel_statistic(node, ins[0], in_specs[0], node.out, out_storage(out_specs))]
 
 
 @kernel(N.HyperContext)
 def hyper_context(node: N.HyperContext, ins, in_specs, out_specs):
     """The frame as it is, and :func:`global_pool`'s statistic of it."""
-    x = pre_requant(ins[0], in_specs[0].dtype.frac, node.pre)
-    n, h, w, c = x.shape
-    s = channel_sums(x.reshape(n, h * w, c))
-    f = node.pre.frac if node.pre is not None else in_specs[0].dtype.frac
-    return [ins[0], requant_np(s, requant_params(f + node.shift, node.stat), out_storage(out_specs, 1))]
+    return [ins[0], _channel_statistic(node, ins[0], in_specs[0], node.stat, out_storage(out_specs, 1))]
