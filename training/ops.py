@@ -37,6 +37,7 @@ from training.layers import (
     FixedConv2d,
     FixedLinear,
     GlobalSumShift,
+    HyperContext,
     HyperFunction,
 )
 
@@ -100,7 +101,12 @@ def count_ops(model: nn.Module | str, input_shape: tuple[int, int, int] | None =
         raise ValueError(f"count_ops needs an input shape (C, H, W), got {shape or None}")
 
     hyper_fcs = {id(fc) for m in model.modules() if isinstance(m, HyperFunction) for fc in (m.fc1, m.fc2)}
-    hyper_pools = {id(m.pool) for m in model.modules() if isinstance(m, HyperFunction)}
+    # the hyper functions' own pools and, with ``hyper_context: stem``, the one shared context's pool
+    hyper_pools = {
+        id(m.pool)
+        for m in model.modules()
+        if isinstance(m, (HyperFunction, HyperContext)) and hasattr(m, "pool")
+    }
     counts = {"bops": 0, "flops": 0, "hyper_flops": 0, "hyper_adds": 0}
     handles = []
 

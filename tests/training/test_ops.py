@@ -57,6 +57,15 @@ def test_dybnn_adds_only_hyper_function_flops():
     assert dy.params > re.params
 
 
+def test_a_stem_context_pools_once():
+    """`dybnn models` failed on dybnn-tiny-stem: its hyper functions have no pool of their own."""
+    dy, stem = count_ops("dybnn-tiny"), count_ops("dybnn-tiny-stem")
+    assert dy.bops == stem.bops
+    # one context pooled from the stem instead of one statistic per dynamic site
+    assert 0 < stem.hyper_adds < dy.hyper_adds
+    assert 0 < stem.hyper_flops < dy.hyper_flops
+
+
 def test_cnv_first_conv_on_the_8bit_image_counts_as_flops():
     c = count_ops("cnv-w1a1")
     first = 3 * 9 * 64 * 30 * 30  # 3 -> 64 valid 3x3 conv on 32x32
