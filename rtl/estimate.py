@@ -25,15 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hls.estimate.memory import bram18_tiles, uram_blocks
+from hls.estimate.memory import bram18_tiles, clog2, uram_blocks
 from hls.estimate.records import Resources
+from rtl.synth import yosys_family
 
 #: bits of an SV ``int`` / ``int unsigned`` (the library's loop counters)
 INT = 32
-
-
-def clog2(n: int) -> int:
-    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
 
 
 def aw(n: int) -> int:
@@ -753,12 +750,6 @@ def _dynamic_prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ entry points
-
-
-def yosys_family(part: str) -> str:
-    from rtl.synth import yosys_family as fam
-
-    return fam(part)
 
 
 def read_mem_images(prj: str | Path, params: Mapping) -> dict[str, list[int]]:
