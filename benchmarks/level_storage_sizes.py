@@ -1,81 +1,157 @@
-"""Issue 16 item 3 (design note in docs/results.md): the DynamicSign frame buffers if they stored levels (how many
-of the ``2^b`` dynamic thresholds a value reaches, ``ceil(log2(2^b + 1))`` bits) instead of values, beside the
-values, at the folding search's choice for a part. A site that forwards its frame to a residual shortcut
-(``hls.timing.forward_frames``) needs the full values and keeps them in the "levels" total.
+"""Issue 16 item 3: level storage in the DynamicSign frame buffers (``buffer_storage: levels``, hls/levels.py), per
+site and for the whole design, from the HLS estimate.
+
+Per DynamicSign site, at the folding search's choice without levels (``levels=False``): its frame, the value and
+level widths, its frame buffer storing values and storing levels, and -- at a site that forwards its frame to a
+residual shortcut, where levels are refused -- what the forwarding saves instead (the shortcut FIFOs with the
+shortcut forked in front of the unit, ``forward=False``, against those it writes from its frame buffer). Then the
+whole design: the folding search without and with levels (the search stores levels where allowed and smaller).
 
 Usage::
 
-    python benchmarks/level_storage_sizes.py MODEL.onnx PART [CLOCK_NS]    # a lowered export, e.g. dybnn-tiny
-    python benchmarks/level_storage_sizes.py reactnet-a PART [CLOCK_NS] [LEVEL_BITS]   # hand-built 224x224
+    python benchmarks/level_storage_sizes.py MODEL.onnx PART [CLOCK_NS]     # a lowered export, e.g. dybnn-tiny
+    python benchmarks/level_storage_sizes.py reactnet-a PART [CLOCK_NS] [DELTA_BITS]   # hand-built 224x224
+    python benchmarks/level_storage_sizes.py dybnn-cnv PART [CLOCK_NS] [DELTA_BITS]    # CNV with DynamicSigns
 """
 
 from __future__ import annotations
 
-import math
 import sys
+from dataclasses import replace
 
 import numpy as np
 
 from hls.devices import resolve_part
 from hls.estimate import FitError, GraphModel, folding_search
-from hls.estimate.memory import map_sequential_buffer
 from hls.estimate.pipeline import config_for
 from hls.estimate.registry import bits_of
+from hls.folding import Fold, forwarding_sites, level_sites
+from hls.levels import level_bits
 from hls.timing import stream_graph
 from hwsim import nodes as N
 
 
-def level_sizes(g, part: str, clock_ns: float, level_bits: int | None = None) -> None:
+def _mem(r) -> str:
+    return (
+        f"{r.bram18:.0f} BRAM18"
+        + (f" {r.uram:.0f} URAM" if r.uram else "")
+        + (f" {r.lut:.0f} LUT" if r.lut else "")
+    )
+
+
+def _blocks(r) -> tuple[int, int]:
+    """(memory blocks as BRAM18, URAM counted as 16; LUT), the folding search's measure of smaller."""
+    return round(r.bram18 + 16 * r.uram), round(r.lut)
+
+
+def _shortcut_fifos(est, sg, producer: str, main: set[str]):
+    """The FIFOs of the shortcut copies ``producer`` writes (not to ``main``): into each reader, and after a reader
+    that is not the join itself (a strided block's pool) into the join."""
+    from hls.estimate.records import Resources
+    from hls.timing import MULTI_INPUT
+
+    names = {n.name for n in sg.nodes}
+    readers = {x.consumer for x in est.fifos if x.producer == producer and x.consumer not in main}
+    tot = Resources()
+    for x in est.fifos:
+        if x.producer == producer and x.consumer in readers:
+            tot = tot + x.resources
+        elif (
+            x.producer in readers and x.producer in names and not isinstance(sg.node(x.producer), MULTI_INPUT)
+        ):
+            tot = tot + x.resources
+    return tot
+
+
+def _search(g, m, dev, clock_ns, levels):
+    try:
+        return folding_search(g, clock_ns, fit=dev, model=m, levels=levels)
+    except FitError:
+        return {n.name: Fold() for n in g.nodes}  # does not fit even fully folded: PE = SIMD = 1
+
+
+def level_sizes(g, part: str, clock_ns: float) -> None:
     dev = resolve_part(part)
     m = GraphModel(g, config_for(dev, None))
-    try:
-        fold = folding_search(g, clock_ns, fit=dev, model=m)
-    except FitError:
-        fold = {}  # does not fit even fully folded: PE = SIMD = 1
-    sg = stream_graph(g, fold)
-    tot = {
-        "values": [0.0, 0.0],
-        "levels (forwarding sites keep values)": [0.0, 0.0],
-        "levels everywhere": [0.0, 0.0],
-    }
-    sites = fwd = 0
-    desc = ""
-    for n in sg.graph.nodes:
-        if not isinstance(n, N.DynamicSign):
+    g = m.g
+    fold = _search(g, m, dev, clock_ns, False)
+    fwd = forwarding_sites(g)
+    allowed = level_sites(g)
+    # shortcut FIFOs per forwarding site: forked in front of the unit (forward=False) vs written by it
+    unfwd = m.estimate(fold, clock_ns, dev, forward=False)
+    sg0 = stream_graph(g, fold, forward=False).graph
+    on = m.estimate(fold, clock_ns, dev)
+    on_g = stream_graph(g, fold).graph
+    print(
+        f"{g.name} on {dev.part}, {clock_ns:g} ns; per DynamicSign site at the search's folding without levels:"
+    )
+    print("| site | frame | pe, buffers | value / level bits | frame buffer: values -> levels | "
+          "shortcut FIFOs: forked -> forwarded | winner |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for n in g.nodes:
+        if not isinstance(n, N.DynamicSign) or n.hyper.context:
             continue
-        sites += 1
-        f = sg.fold(n.name)
-        h, w, c = sg.graph.spec(n.inputs[0]).shape
-        a = bits_of(sg.graph, n.inputs[0])
-        b = n.hyper.act.bits if n.hyper.act is not None else None
-        lv = level_bits or (math.ceil(math.log2((1 << b) + 1)) if b else a)
-        words = f.buffers * h * w * c // f.pe
-        full = map_sequential_buffer(words, f.pe * a, "auto", has_uram=dev.uram > 0)
-        lev = map_sequential_buffer(words, f.pe * min(lv, a), "auto", has_uram=dev.uram > 0)
-        forwards = len(n.outputs) > 1
-        fwd += forwards
-        for k, mem in (("values", full), ("levels (forwarding sites keep values)", full if forwards else lev),
-                       ("levels everywhere", lev)):  # fmt: skip
-            tot[k][0] += mem.bram18
-            tot[k][1] += mem.uram
-        desc = f"input {a} bits, delta {b or 'not quantized'} bits, level {lv} bits"
-    print(f"{g.name} on {part}: {sites} DynamicSign sites ({fwd} forward their frame to a shortcut), {desc}")
-    for k, (br, ur) in tot.items():
-        print(f"  DynamicSign frame buffers, {k}: {br:.0f} BRAM18, {ur:.0f} URAM")
+        f = fold.get(n.name, Fold())
+        vals = m.node(n, replace(f, storage="values")).parts["frame_buffer"]
+        levs = m.node(n, replace(f, storage="levels")).parts["frame_buffer"]
+        shape = "x".join(str(d) for d in g.spec(n.inputs[0]).shape)
+        a, lb = bits_of(g, n.inputs[0]), level_bits(n)
+        if n.name in fwd:
+            dup = next(d for d in sg0.nodes if isinstance(d, N.Duplicate) and n.inputs[0] in d.outputs)
+            before = _shortcut_fifos(unfwd, sg0, dup.name, {n.name})
+            main = g.consumers(n.outputs[0])[0].name
+            after = _shortcut_fifos(on, on_g, n.name, {main})
+            sc = f"{_mem(before)} -> {_mem(after)}"
+            # values + forwarding against levels + the shortcut's own frame-deep FIFO (forked in front)
+            keep, alt = _blocks(vals + after), _blocks(levs + before)
+            win = (
+                f"forwarding ({keep[0]} against {alt[0]} BRAM18-eq. for levels + a forked shortcut)"
+                if keep <= alt
+                else f"levels + forked shortcut ({alt[0]} against {keep[0]} BRAM18-eq.; not offered: levels are "
+                "refused at a forwarding site)"
+            )
+        else:
+            sc = "no shortcut"
+            win = "levels" if n.name in allowed and (levs.bram18 + 16 * levs.uram, levs.lut) < (
+                vals.bram18 + 16 * vals.uram, vals.lut) else "values"  # fmt: skip
+        print(
+            f"| {n.name} | {shape} | {f.pe}, {f.buffers} | {a} / {lb} | {_mem(vals)} -> {_mem(levs)} | {sc} | {win} |"
+        )
+    same = {k: replace(f, storage="levels") if k in allowed else f for k, f in fold.items()}
+    for k in allowed - set(same):
+        same[k] = Fold(storage="levels")
+    for what, fo in (("search without levels", fold), ("the same folding, levels wherever allowed", same),
+                     ("search with levels", _search(g, m, dev, clock_ns, True))):  # fmt: skip
+        e = m.estimate(fo, clock_ns, dev)
+        t = e.system_totals.rounded()
+        dyn = [x for x in e.nodes if x.op_type == "DynamicSign"]
+        fb = [x.parts.get("frame_buffer") for x in dyn if "frame_buffer" in x.parts]
+        nlv = sum(x.storage == "levels" for x in dyn)
+        print(
+            f"{what}: {nlv} of {len(dyn)} DynamicSign frame buffers store levels; "
+            f"their frame buffers {sum(r.bram18 for r in fb):.0f} BRAM18 {sum(r.uram for r in fb):.0f} URAM; "
+            f"system LUT {t['lut']:,} BRAM18 {t['bram18']:,} URAM {t['uram']:,} DSP {t['dsp']:,}; "
+            f"{e.fps:,.1f} frames/s, latency {e.latency_cycles:,} cycles; fits {e.fits}"
+        )
 
 
 def main(argv: list[str]) -> None:
     what, part = argv[0], argv[1]
     clock = float(argv[2]) if len(argv) > 2 else 10.0
+    bits = int(argv[3]) if len(argv) > 3 else None
     if what == "reactnet-a":
         from hls.estimate.designs import reactnet_a
 
-        g = reactnet_a(np.random.default_rng(0))
-        level_sizes(g, part, clock, int(argv[3]) if len(argv) > 3 else None)
+        g = reactnet_a(np.random.default_rng(0), delta_bits=bits)
+    elif what == "dybnn-cnv":
+        from hls.estimate.designs import dybnn_cnv
+
+        g = dybnn_cnv(np.random.default_rng(0), delta_bits=bits or 8)
     else:
         from hwsim.lower import lower
 
-        level_sizes(lower(what), part, clock)
+        g = lower(what)
+    level_sizes(g, part, clock)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Folding: how many processing elements (PE) and SIMD lanes each node of a hardware graph uses.
 
 File format (JSON): ``{"node_name": {"pe": P, "simd": S}, ...}`` (a DynamicSign / DynamicPReLU may also give
-``"buffers": 1 | 2``, see below), or ``{"matmul_layers": [{"pe": P, "simd": S},
+``"buffers": 1 | 2``, a DynamicSign ``"buffer_storage": "values" | "levels"``, see below), or
+``{"matmul_layers": [{"pe": P, "simd": S},
 ...]}`` applied in topological order to the nodes that hold weight matrices (XnorConv, XnorDense, FixedConv,
 FixedDense). Both forms may be combined; explicit node names win. Missing nodes get ``pe = simd = 1``.
 
@@ -17,6 +18,12 @@ Dimensions folded (FINN conventions):
   ``max(in, out) + hyper``), ``buffers = 2`` two (ping-pong: frame f streams in while frame f-1 streams out
   and the hyper function runs between them: cycles ``max(in, hyper, out)``) at twice the frame memory
   (:mod:`hls.cycles`). Default 1; ``dybnn estimate --folding auto`` picks per site (:mod:`hls.estimate.search`).
+* a DynamicSign with a frame buffer also chooses what the buffer holds: ``buffer_storage = "values"`` (default)
+  the input values, ``"levels"`` for each value its level, how many of the ``2^b`` dynamic thresholds it reaches,
+  in ``ceil(log2(2^b + 1))`` bits (:mod:`hls.levels`; the same cycles, the same output bits). Levels are refused
+  at a site that forwards its frame to a residual shortcut (the shortcut needs the values,
+  :func:`hls.timing.forward_frames`), at a unit that reads a hyper context (no frame buffer) and on any other
+  node type; the folding search picks levels where they are allowed and smaller.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ def buffered(node: N.Node) -> bool:
 
 #: valid values of ``buffers``
 BUFFERS = (1, 2)
+#: valid values of ``buffer_storage`` (a DynamicSign's frame buffer: the input values, or their levels)
+STORAGE = ("values", "levels")
 
 #: widest stream an HLS ``ap_uint`` may have (Vitis HLS AP_INT_MAX_W default; FINN MAX_ALLOWED_AP_INT_W = 8191)
 MAX_STREAM_BITS = 8191
@@ -60,6 +69,8 @@ class Fold:
     simd: int = 1
     #: frames the frame buffer of a dynamic unit holds (:data:`BUFFERS`); 1 for every other node
     buffers: int = 1
+    #: what a DynamicSign's frame buffer holds (:data:`STORAGE`, :mod:`hls.levels`); "values" for every other node
+    storage: str = "values"
 
 
 def divisors(n: int) -> list[int]:
@@ -109,6 +120,8 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
     for k in folding:
         if k not in names:
             raise FoldingError(f"folding names node {k!r}, which is not in graph {g.name!r}")
+    levels = any(f.storage != "values" for f in folding.values())
+    forwarding = forwarding_sites(g) if levels else frozenset()
     for node in g.nodes:
         f = folding.get(node.name, Fold())
         if f.pe < 1 or f.simd < 1:
@@ -125,6 +138,8 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
                 f"{', '.join(t.__name__ for t in BUFFERED_TYPES)} only (not to a dynamic unit that reads a "
                 "hyper context)"
             )
+        if f.storage != "values":
+            _check_levels(g, node, f, forwarding)
         if isinstance(node, MATRIX_TYPES):
             mh, mw, _ = matrix_dims(g, node)
             if mh % f.pe:
@@ -156,6 +171,47 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
                 )
 
 
+def forwarding_sites(g: HwGraph) -> frozenset[str]:
+    """The dynamic units of ``g`` that write a residual shortcut from their frame buffer in the design ``dybnn hls``
+    / ``dybnn rtl`` write (:func:`hls.timing.forward_frames` on the stream graph): their buffers need the values."""
+    from hls.timing import stream_graph  # hls.timing imports this module
+
+    dyn = {n.name for n in g.nodes if isinstance(n, (N.DynamicSign, N.DynamicPReLU))}
+    if not dyn:
+        return frozenset()
+    return frozenset(n.name for n in stream_graph(g, {}).graph.nodes if n.name in dyn and len(n.outputs) > 1)
+
+
+def level_sites(g: HwGraph) -> frozenset[str]:
+    """The nodes of ``g`` whose frame buffer may store levels (``buffer_storage: levels``): every DynamicSign with a
+    frame buffer (:func:`buffered`) that does not forward its frame (:func:`forwarding_sites`)."""
+    cand = [n.name for n in g.nodes if isinstance(n, N.DynamicSign) and buffered(n)]
+    if not cand:
+        return frozenset()
+    return frozenset(cand) - forwarding_sites(g)
+
+
+def _check_levels(g: HwGraph, node: N.Node, f: Fold, forwarding: frozenset[str]) -> None:
+    where = f"node {node.name!r} ({node.op_type})"
+    if f.storage not in STORAGE:
+        raise FoldingError(f"{where}: buffer_storage must be 'values' or 'levels', got {f.storage!r}")
+    if not isinstance(node, N.DynamicSign):
+        raise FoldingError(
+            f"{where}: buffer_storage 'levels' applies to a DynamicSign's frame buffer only (levels of its "
+            "dynamic thresholds); use 'values'"
+        )
+    if not buffered(node):
+        raise FoldingError(
+            f"{where}: buffer_storage 'levels' needs a frame buffer, and this unit reads a hyper context "
+            "(hyper_context: stem) and has none; use 'values'"
+        )
+    if node.name in forwarding:
+        raise FoldingError(
+            f"{where}: buffer_storage 'levels' is not allowed at a site that forwards its frame to a residual "
+            "shortcut (the shortcut's Add needs the values; hls.timing.forward_frames); use 'values'"
+        )
+
+
 def parse(g: HwGraph, doc: dict[str, Any], source: str = "folding") -> dict[str, Fold]:
     """Parse a folding document (see module docstring) for ``g`` and validate it."""
     if not isinstance(doc, dict):
@@ -185,14 +241,18 @@ def parse(g: HwGraph, doc: dict[str, Any], source: str = "folding") -> dict[str,
 
 
 def _fold(v: Any, where: str) -> Fold:
-    if not isinstance(v, dict) or not set(v) <= {"pe", "simd", "buffers"}:
+    if not isinstance(v, dict) or not set(v) <= {"pe", "simd", "buffers", "buffer_storage"}:
         raise FoldingError(
-            f"{where}: expected {{'pe': int, 'simd': int}} (and 'buffers': 1 | 2 for a dynamic unit), got {v!r}"
+            f"{where}: expected {{'pe': int, 'simd': int}} (and 'buffers': 1 | 2 for a dynamic unit, "
+            f"'buffer_storage': 'values' | 'levels' for a DynamicSign), got {v!r}"
         )
     pe, simd, buffers = v.get("pe", 1), v.get("simd", 1), v.get("buffers", 1)
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (pe, simd, buffers)):
         raise FoldingError(f"{where}: pe, simd and buffers must be integers, got {v!r}")
-    return Fold(pe, simd, buffers)
+    storage = v.get("buffer_storage", "values")
+    if storage not in STORAGE:
+        raise FoldingError(f"{where}: buffer_storage must be 'values' or 'levels', got {storage!r}")
+    return Fold(pe, simd, buffers, storage)
 
 
 def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
@@ -206,9 +266,15 @@ def load(g: HwGraph, path: str | os.PathLike) -> dict[str, Fold]:
     return parse(g, doc, str(p))
 
 
-def to_json(folding: dict[str, Fold]) -> dict[str, dict[str, int]]:
-    """The file format of :func:`parse` (``buffers`` only where it is not 1)."""
+def to_json(folding: dict[str, Fold]) -> dict[str, dict[str, int | str]]:
+    """The file format of :func:`parse` (``buffers`` only where it is not 1, ``buffer_storage`` only where it is
+    not "values")."""
     return {
-        k: {"pe": f.pe, "simd": f.simd, **({"buffers": f.buffers} if f.buffers != 1 else {})}
+        k: {
+            "pe": f.pe,
+            "simd": f.simd,
+            **({"buffers": f.buffers} if f.buffers != 1 else {}),
+            **({"buffer_storage": f.storage} if f.storage != "values" else {}),
+        }
         for k, f in folding.items()
     }

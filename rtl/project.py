@@ -119,6 +119,12 @@ def make_rtl_plan(graph: HwGraph, folding: dict[str, Fold] | None, part: str) ->
             "(no RTL modules for the context node and the streaming dynamic units); use dybnn hls"
         )
     plan = make_plan(graph, folding)
+    lv = next((k for k, f in plan.folding.items() if f.storage == "levels"), None)
+    if lv is not None:  # buffer_storage: levels (hls.levels) is in the HLS templates only
+        raise RtlError(
+            f"node {lv!r}: the RTL back end does not implement buffer_storage 'levels' (level storage in the "
+            "DynamicSign frame buffer); use 'values' in the folding, or dybnn hls"
+        )
     g = plan.graph
     instances = {}
     for n in g.nodes:

@@ -120,6 +120,7 @@ def command(
                 cfg=cfg,
                 model=m if fit_dev in (None, device) else None,
                 progress=progress,
+                levels=backend != "rtl",  # the RTL has no level storage (buffer_storage: levels)
             )
         else:
             if target_fps is not None or fit_part:
@@ -171,7 +172,7 @@ def command(
                 from hls.estimate import static_equivalent
                 from rtl.estimate import estimate_rtl
 
-                static_fold = {k: _replace(f, buffers=1) for k, f in folding.items()}
+                static_fold = {k: _replace(f, buffers=1, storage="values") for k, f in folding.items()}
                 static_est = estimate_rtl(static_equivalent(g), static_fold, clock_ns, device, cfg)
             comp = static_vs_dynamic(
                 g, folding, clock_ns, device, cfg, dynamic_est=est, static_est=static_est

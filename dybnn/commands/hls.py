@@ -14,7 +14,7 @@ from dybnn.errors import UserError
 from dybnn.progress import cli_progress, progress_kwargs
 
 
-def _folding(g, spec: str, part: str, clock_ns: float):
+def _folding(g, spec: str, part: str, clock_ns: float, levels: bool = True):
     from hls.folding import Fold
 
     if spec != "auto":
@@ -24,15 +24,18 @@ def _folding(g, spec: str, part: str, clock_ns: float):
 
     try:
         return folding_search(
-            g, clock_ns, fit=part
+            g, clock_ns, fit=part, levels=levels
         ), f"folding: the fastest that fits {part} (folding search)"
     except ValueError as e:  # FitError: not even PE = SIMD = 1 fits; generate it anyway
         return {n.name: Fold() for n in g.nodes}, f"folding: PE = SIMD = 1 everywhere ({e})"
 
 
-def design_inputs(model: Path, part: str, clock_ns: float, folding_opt: str, samples: int):
+def design_inputs(
+    model: Path, part: str, clock_ns: float, folding_opt: str, samples: int, *, levels: bool = True
+):
     """The checked arguments a design backend (``dybnn hls``, ``dybnn rtl``) starts from: the hardware graph, the
-    device and the folding (printed how it was chosen)."""
+    device and the folding (printed how it was chosen). ``levels=False``: the folding search keeps every frame
+    buffer at values (``dybnn rtl`` has no level storage)."""
     from hls.devices import resolve_part
 
     if not (math.isfinite(clock_ns) and clock_ns > 0):
@@ -44,7 +47,7 @@ def design_inputs(model: Path, part: str, clock_ns: float, folding_opt: str, sam
     except ValueError as e:  # UnknownPartError lists the known parts and aliases
         raise UserError(str(e)) from None
     g = _load_graph(model)
-    folding, how = _folding(g, folding_opt, part, clock_ns)
+    folding, how = _folding(g, folding_opt, part, clock_ns, levels)
     click.echo(how)
     return g, device, folding
 

@@ -59,7 +59,7 @@ def command(
     from rtl.project import write_rtl_project
     from runfiles.outputs import OutputError
 
-    g, device, folding = design_inputs(model, part, clock_ns, folding_opt, samples)
+    g, device, folding = design_inputs(model, part, clock_ns, folding_opt, samples, levels=False)
     try:
         prj = write_rtl_project(g, out, device.part, clock_ns, folding, made_from=graph_provenance(model))
     except (FoldingError, EmitError, RtlError, OutputError) as e:

@@ -75,7 +75,7 @@ def command(
             from rtl.project import write_rtl_project
             from runfiles.outputs import OutputError
 
-            g, device, folding = design_inputs(model, part, clock_ns, folding_opt, 1)
+            g, device, folding = design_inputs(model, part, clock_ns, folding_opt, 1, levels=False)
             if out is None:
                 tmp = tempfile.TemporaryDirectory(prefix="dybnn-synth-")
                 prj = Path(tmp.name) / "prj"

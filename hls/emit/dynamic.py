@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hls import levels as L
 from hls.emit import (
     EmitError,
     Iv,
@@ -128,6 +129,7 @@ def _frame(env: NodeEnv) -> dict:
     return {"h": h, "w": w, "c": c, "pe": pe, "cf": c // pe, "pixels": h * w, "words": elems_of(spec) // pe, "x": x,
             "fx": frac_of(env, spec), "buffers": env.fold.buffers,
             "context": bool(getattr(getattr(env.node, "hyper", None), "context", False)),
+            "levels": env.fold.storage == "levels",
             "forward": [f"fwd{k}" for k in range(1, len(env.node.outputs))]}  # fmt: skip
 
 
@@ -153,6 +155,13 @@ def _dynamic_sign(env: NodeEnv) -> NodeCode:
     )
     ctx = {**fr, "hyper": hyper, "f": f, "shift_x": f - fr["fx"], "shift_delta": f - dfrac, "cmp_num": Iv.of(env.ranges.thr).num,
            "tau_num": storage_num(tau)}  # fmt: skip
+    if fr["levels"]:  # buffer_storage: levels (hls.levels): level = clamp(((X - T) >> s) - lo + 1, 0, N)
+        lo, hi = L.delta_range(node.hyper)
+        diff = Iv.of(L.diff_range(node, env.in_spec.dtype, fr["fx"])).num
+        _, _, s = L.grid(node, fr["fx"])
+        # an arithmetic shift by bits - 1 already leaves only the sign (-1 or 0), as any longer shift does
+        ctx.update(lb=L.level_bits(node), lv_lo=lo, lv_hi=hi, lv_n=hi - lo + 1, diff_num=diff,
+                   lv_shift=min(s, diff.bits - 1))  # fmt: skip
     pe = fr["pe"]
     loops, ins = _loops_ports(env, fr)
     return NodeCode(

@@ -8,6 +8,8 @@ values.
 * :func:`cnv_w1a1` -- CNV-W1A1 at 32x32: 3x3 convs 64, 64, [pool], 128, 128, [pool], 256, 256 (no padding), FC
   512, 512, 10 (BNN-PYNQ pads 10 to 64); the first conv takes the 8-bit image (``ap_fixed<8,1>``).
 * :func:`reactnet_a` -- ReActNet-A / DyBNN-ReActNet-A at 224x224, mirroring ``training/models.py``.
+* :func:`dybnn_cnv` -- CNV with a DynamicSign after every convolution: a DyBNN without residual shortcuts, where
+  the DynamicSign frame buffers may store levels (``buffer_storage: levels``).
 
 :data:`VALIDATION` holds the published numbers with their sources (see docs/estimation.md).
 """
@@ -158,6 +160,59 @@ def cnv_w1a1(
         )
         t = out
     return assemble("cnv_w1a1", {"x": TensorSpec((32, 32, 3), Fixed(8, 7, True))}, nodes)
+
+
+def dybnn_cnv(
+    rng: np.random.Generator | None = None, classes: int = 10, delta_bits: int | None = 8
+) -> HwGraph:
+    """A DyBNN without residual shortcuts: :func:`cnv_w1a1`'s topology with every convolution's binarization a
+    DynamicSign on its 16-bit affine output (after the max-pool where CNV pools), so no frame is also needed in
+    full by a shortcut and every site may store levels (``buffer_storage: levels``, :mod:`hls.levels`). The
+    hyper functions' outputs are requantized to ``delta_bits`` bits (``hyper_delta_bits``; None: the clipped
+    ``z``); the FC layers threshold as in CNV."""
+    prm = np.random.default_rng(0) if rng is None else rng
+    widths = [64, 64, 128, 128, 256, 256]
+    nodes: list[N.Node] = []
+    t, cin = "x", 3
+    for i, c in enumerate(widths):
+        nodes.append(
+            N.XnorConv(
+                name=f"conv{i}",
+                inputs=(t,),
+                outputs=(f"c{i}",),
+                weights=_bits(rng, (c, 3, 3, cin)),
+                kernel=(3, 3),
+                stride=(1, 1),
+                pad=(0, 0, 0, 0),
+                pad_value=0,
+                stage=N.OutputStage("affine", 9, prm.integers(-64, 64, c), prm.integers(-4000, 4000, c), S16),
+            )
+        )
+        t, cin = f"c{i}", c
+        if i in (1, 3):
+            nodes.append(
+                N.MaxPool(name=f"pool{i // 2}", inputs=(t,), outputs=(f"p{i}",), kernel=(2, 2), stride=(2, 2),
+                          pad=(0, 0, 0, 0))
+            )  # fmt: skip
+            t = f"p{i}"
+        nodes.append(
+            N.DynamicSign(name=f"sign{i}", inputs=(t,), outputs=(f"b{i}",), tau=prm.integers(-300, 300, c),
+                          tau_frac=10, hyper=random_hyper(prm, c, c, delta_bits=delta_bits))
+        )  # fmt: skip
+        t = f"b{i}"
+    nodes.append(N.Flatten(name="flatten", inputs=(t,), outputs=("f",)))
+    dims = [256, 512, 512, classes]
+    t = "f"
+    for i in range(3):
+        last = i == 2
+        out = "y" if last else f"d{i}"
+        stage = N.OutputStage.identity(dims[i + 1]) if last else _thr_stage(rng, dims[i + 1], dims[i])
+        nodes.append(
+            N.XnorDense(name=f"fc{i}", inputs=(t,), outputs=(out,), weights=_bits(rng, (dims[i + 1], dims[i])),
+                        stage=stage)
+        )  # fmt: skip
+        t = out
+    return assemble("dybnn_cnv", {"x": TensorSpec((32, 32, 3), Fixed(8, 7, True))}, nodes)
 
 
 _CNV_MATRIX = ["conv0", "conv1", "conv2", "conv3", "conv4", "conv5", "fc0", "fc1", "fc2"]

@@ -16,6 +16,11 @@ folding's ``buffers``: 1, or 2 for ping-pong):
 3. stream the frame out of the buffer through ``pe`` compare (DynamicSign) or PReLU (DynamicPReLU) lanes whose
    per-channel offsets are ``tau + delta`` / ``gamma + d``, ``zeta + d``.
 
+A DynamicSign with ``buffer_storage: levels`` (:mod:`hls.levels`) stores ``ceil(log2(2^b + 1))``-bit levels
+instead of the input values (the frame buffer at that width), computes them on the way in (per lane the
+subtract of ``tau``, the clamp's two comparators and a select: part ``levels``) and compares a level with
+``delta - lo`` on the way out (``compare`` at the level width).
+
 Costs, all visible as separate parts: the frame buffer (BRAM18 / URAM / LUTRAM by size; written and read in
 order, so values pack into the primitive's width: :func:`memory.map_sequential_buffer` with
 ``cfg.frame_buffer_style``), the statistics memory (the running sums, and ``buffers`` banks of the statistics)
@@ -37,6 +42,7 @@ import math
 
 import numpy as np
 
+from hls import levels as L
 from hls.cycles import node_loops
 from hls.estimate import arith
 from hls.estimate.memory import lutram_luts, map_memory, map_sequential_buffer
@@ -129,8 +135,9 @@ def frame_parts(
     a = bits_of(g, node.inputs[0])
     nb = fold.buffers
     pre_luts = arith.requant_luts(a, pre.bits) if pre is not None else 0
+    stored = L.level_bits(node) if fold.storage == "levels" else a  # buffer_storage: levels (hls.levels)
     return {
-        "frame_buffer": _seq(nb * h * w * c // pe, pe * a, cfg.frame_buffer_style, cfg),
+        "frame_buffer": _seq(nb * h * w * c // pe, pe * stored, cfg.frame_buffer_style, cfg),
         "statistics": _mem(c // pe, pe * stat_acc, cfg.ram_style, cfg, writable=True)
         + _mem(nb * (c // pe), pe * sb, cfg.ram_style, cfg, writable=True)
         + Resources(
@@ -192,11 +199,28 @@ def estimate_dynamic_sign(g: HwGraph, node: N.DynamicSign, fold: Fold, cfg: Esti
     tau_mem = map_memory(
         node.channels // pe, pe * tau_bits, cfg.ram_style, has_uram=cfg.has_uram, writable=cfg.writable
     )
-    parts["compare"] = Resources(
-        lut=pe * (arith.adder_luts(thr_bits) + arith.comparator_luts(thr_bits)) + tau_mem.lut,
-        ff=pe * (thr_bits + 1),
-        bram18=tau_mem.bram18,
-    )
+    if fold.storage == "levels":
+        # in: X - T (tau read on the way in), a shift (wiring) and the clamp into 0..N (two comparators of u
+        # against lo and hi, a select of lb bits) per lane; out: delta - lo (lb bits) and the compare of lb bits
+        fx = g.spec(node.inputs[0]).dtype.frac
+        lb = L.level_bits(node)
+        diff = L.diff_range(node, g.spec(node.inputs[0]).dtype, fx).signed_bits
+        u = max(1, diff - L.grid(node, fx)[2])
+        parts["levels"] = Resources(
+            lut=pe * (arith.adder_luts(diff) + 2 * arith.comparator_luts(u) + arith.mux_luts(3, lb)),
+            ff=pe * lb,
+        )
+        parts["compare"] = Resources(
+            lut=pe * (arith.adder_luts(lb) + arith.comparator_luts(lb)) + tau_mem.lut,
+            ff=pe * (lb + 1),
+            bram18=tau_mem.bram18,
+        )
+    else:
+        parts["compare"] = Resources(
+            lut=pe * (arith.adder_luts(thr_bits) + arith.comparator_luts(thr_bits)) + tau_mem.lut,
+            ff=pe * (thr_bits + 1),
+            bram18=tau_mem.bram18,
+        )
     parts["control"] = _control(g, node, fold)
     return make(g, node, fold, parts)
 

@@ -25,7 +25,7 @@ from hls.estimate import streaming as _streaming  # noqa: E402,F401
 from hls.estimate.memory import fifo_cost
 from hls.estimate.records import DesignEstimate, FifoEstimate, NodeEstimate, Resources
 from hls.estimate.registry import ESTIMATORS, EstimateConfig, bits_of
-from hls.folding import Fold
+from hls.folding import Fold, level_sites
 from hls.timing import DEFAULT_DEPTH, MULTI_INPUT, StreamGraph, Timing, timing
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -64,9 +64,17 @@ class GraphModel:
         self._est: dict[tuple[str, Fold], NodeEstimate] = {}
         self._forks: dict[tuple[str, Fold], NodeEstimate] = {}
         self._cyc: dict[tuple[str, Fold], int] = {}
+        self._level_sites: frozenset[str] | None = None
         for n in g.nodes:
             if type(n) not in ESTIMATORS:
                 raise NotImplementedError(f"no estimator for node type {n.op_type} (node {n.name!r})")
+
+    @property
+    def level_sites(self) -> frozenset[str]:
+        """The DynamicSign nodes whose frame buffer may store levels (:func:`hls.folding.level_sites`)."""
+        if self._level_sites is None:
+            self._level_sites = level_sites(self.g)
+        return self._level_sites
 
     def cycles(self, node: N.Node, fold: Fold) -> int:
         key = (node.name, fold)

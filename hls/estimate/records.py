@@ -72,6 +72,8 @@ class NodeEstimate:
     tail: int = 1
     #: frames in the frame buffer of a dynamic unit (the folding's ``buffers``; 1 for every other node)
     buffers: int = 1
+    #: what a DynamicSign's frame buffer holds (the folding's ``buffer_storage``: "values" or "levels")
+    storage: str = "values"
 
     @property
     def latency(self) -> int:

@@ -104,4 +104,5 @@ def make(g: HwGraph, node: N.Node, fold: Fold, parts: dict[str, Resources]) -> N
         need=min(1.0, t.need / max(1, words)),
         tail=t.tail,
         buffers=fold.buffers,
+        storage=fold.storage,
     )

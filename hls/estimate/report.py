@@ -59,7 +59,7 @@ def static_vs_dynamic(
     sg = static_equivalent(g)
     # the static nodes have no frame buffer
     sta = static_est or GraphModel(sg, cfg).estimate(
-        {k: replace(f, buffers=1) for k, f in folding.items()}, clock_ns, device
+        {k: replace(f, buffers=1, storage="values") for k, f in folding.items()}, clock_ns, device
     )
     d, s = dyn.totals.rounded(), sta.totals.rounded()
     nodes = []
@@ -248,6 +248,9 @@ def format_table(
             f"frame buffers: {len(two)} of {len(dyn)} dynamic units ping-pong (buffers = 2)"
             + (f": {', '.join(two)}" if two and len(two) < len(dyn) else "")
         )
+        lv = [e.name for e in dyn if e.storage == "levels"]
+        if lv:
+            lines.append(f"frame buffers storing levels (buffer_storage: levels): {', '.join(lv)}")
     if est.host:
         lines.append(f"host (software after the accelerator, not estimated): {', '.join(est.host)}")
     if est.device is not None:

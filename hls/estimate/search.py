@@ -10,6 +10,9 @@ FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, docs
   walks up PE trying, at each PE, one frame buffer and then two (ping-pong, :func:`hls.cycles.dynamic_cycles`):
   two frames of memory buy the ``hyper + min(in, out)`` cycles that one frame costs, at the PE where one buffer
   is not enough (double where it helps throughput);
+* a DynamicSign that may store levels in its frame buffer (``buffer_storage: levels``, :mod:`hls.levels`: not at
+  a site that forwards its frame to a shortcut) stores them where its estimate is smaller: fewer memory blocks
+  (URAM counted as 16 BRAM18), or as many and fewer LUTs; the cycles are the same;
 * a second pass relaxes the target to the bottleneck achieved by the first (FINN's two-pass relaxation) so the
   pipeline is balanced and no node is faster than it needs to be.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from hls.devices import Device, resolve_part
@@ -70,6 +74,7 @@ def _fold_node(
     max_weight_bits: int,
     fixed: dict[str, Fold],
     single: frozenset[str] = frozenset(),
+    levels: bool = True,
 ) -> Fold:
     if node.name in fixed:
         return fixed[node.name]
@@ -102,8 +107,23 @@ def _fold_node(
         for b in options:
             best = Fold(p, 1, b)
             if m.cycles(node, best) <= target:
-                return best
-    return best
+                return _storage(m, node, best, levels)
+    return _storage(m, node, best, levels)
+
+
+def _memory_key(m: GraphModel, node: N.Node, fold: Fold) -> tuple[int, int]:
+    """(memory blocks, LUT) of a node: URAM counted as 16 BRAM18 (288 Kb against 18 Kb), then LUTs."""
+    r = m.node(node, fold).resources
+    return 16 * math.ceil(r.uram) + math.ceil(r.bram18), math.ceil(r.lut)
+
+
+def _storage(m: GraphModel, node: N.Node, fold: Fold, levels: bool) -> Fold:
+    """``buffer_storage: levels`` where it is allowed (:func:`hls.folding.level_sites`) and smaller: fewer memory
+    blocks, or as many and fewer LUTs (the cycles are the same); else the values."""
+    if not levels or node.name not in m.level_sites:
+        return fold
+    lv = replace(fold, storage="levels")
+    return lv if _memory_key(m, node, lv) < _memory_key(m, node, fold) else fold
 
 
 def fold_for_target(
@@ -114,17 +134,21 @@ def fold_for_target(
     relax: bool = True,
     fixed: dict[str, Fold] | None = None,
     single: frozenset[str] = frozenset(),
+    levels: bool = True,
 ) -> dict[str, Fold]:
     """Folding of ``m.g`` meeting ``target_cycles`` per frame where possible (see module docstring); nodes in
     ``fixed`` keep their folding (used to complete a published matrix-unit folding); the dynamic units named in
-    ``single`` keep one frame buffer."""
+    ``single`` keep one frame buffer; ``levels=False``: every frame buffer stores values (a backend without
+    level storage, ``dybnn rtl``)."""
     fixed = fixed or {}
     target = max(1, int(target_cycles))
-    fold = {n.name: _fold_node(m, n, target, max_weight_bits, fixed, single) for n in m.g.nodes}
+    fold = {n.name: _fold_node(m, n, target, max_weight_bits, fixed, single, levels) for n in m.g.nodes}
     if relax:
         achieved = max(m.cycles(n, fold[n.name]) for n in m.g.nodes)
         if achieved > target:
-            fold = {n.name: _fold_node(m, n, achieved, max_weight_bits, fixed, single) for n in m.g.nodes}
+            fold = {
+                n.name: _fold_node(m, n, achieved, max_weight_bits, fixed, single, levels) for n in m.g.nodes
+            }
     return fold
 
 
@@ -155,11 +179,17 @@ def _frame_bits(g: HwGraph, node: N.Node) -> int:
 
 
 def _fit_at(
-    m: GraphModel, target: int, clock_ns: float, device: Device, limit: float, max_weight_bits: int
+    m: GraphModel,
+    target: int,
+    clock_ns: float,
+    device: Device,
+    limit: float,
+    max_weight_bits: int,
+    levels: bool = True,
 ) -> dict[str, Fold] | None:
     """The folding for ``target`` that fits ``device``: ping-pong frame buffers where the folding wants them,
     else the fewest dynamic units (largest frame buffers first) back on one buffer; None if none fits."""
-    fold = fold_for_target(m, target, max_weight_bits=max_weight_bits)
+    fold = fold_for_target(m, target, max_weight_bits=max_weight_bits, levels=levels)
     if _fits(m, fold, clock_ns, device, limit):
         return fold
     two = sorted(
@@ -170,7 +200,11 @@ def _fit_at(
 
     def with_single(k: int) -> dict[str, Fold]:
         return fold_for_target(
-            m, target, max_weight_bits=max_weight_bits, single=frozenset(n.name for n in two[:k])
+            m,
+            target,
+            max_weight_bits=max_weight_bits,
+            single=frozenset(n.name for n in two[:k]),
+            levels=levels,
         )
 
     if not _fits(m, with_single(len(two)), clock_ns, device, limit):
@@ -196,6 +230,7 @@ def folding_search(
     limit: float = 1.0,
     model: GraphModel | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    levels: bool = True,
 ) -> dict[str, Fold]:
     """PE/SIMD for every node of ``graph``.
 
@@ -207,6 +242,8 @@ def folding_search(
             With both, the folding meets ``target_fps`` if it fits, else the fastest that fits.
         limit: utilization ceiling per resource for ``fit``.
         progress: called as ``progress("folding search", step, total)`` per bisection step of ``fit``.
+        levels: let a DynamicSign's frame buffer store levels where allowed and smaller (``buffer_storage``,
+            :mod:`hls.levels`); False for a backend that stores values only (``dybnn rtl``).
 
     Raises:
         ValueError: neither ``target_fps`` nor ``fit`` given, or a non-positive ``target_fps``.
@@ -222,10 +259,10 @@ def folding_search(
     fclk = 1e9 / clock_ns
 
     def fold(t: int) -> dict[str, Fold]:
-        return fold_for_target(m, t, max_weight_bits=max_weight_bits)
+        return fold_for_target(m, t, max_weight_bits=max_weight_bits, levels=levels)
 
     def fit_at(t: int) -> dict[str, Fold] | None:
-        return _fit_at(m, t, clock_ns, device, limit, max_weight_bits)
+        return _fit_at(m, t, clock_ns, device, limit, max_weight_bits, levels)
 
     if device is None:
         out = fold(int(fclk / target_fps))
