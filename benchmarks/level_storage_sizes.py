@@ -104,11 +104,12 @@ def level_sizes(g, part: str, clock_ns: float) -> None:
             sc = f"{_mem(before)} -> {_mem(after)}"
             # values + forwarding against levels + the shortcut's own frame-deep FIFO (forked in front)
             keep, alt = _blocks(vals + after), _blocks(levs + before)
+            k, o = (f"{v[0]}" if keep[0] != alt[0] else f"{v[0]} ({v[1]} LUT)" for v in (keep, alt))
             win = (
-                f"forwarding ({keep[0]} against {alt[0]} BRAM18-eq. for levels + a forked shortcut)"
+                f"forwarding ({k} against {o} BRAM18-eq. for levels + a forked shortcut)"
                 if keep <= alt
-                else f"levels + forked shortcut ({alt[0]} against {keep[0]} BRAM18-eq.; not offered: levels are "
-                "refused at a forwarding site)"
+                else f"levels + forked shortcut ({o} against {k} BRAM18-eq.; not offered: levels are refused at a "
+                "forwarding site)"
             )
         else:
             sc = "no shortcut"
