@@ -1,6 +1,9 @@
 """RTL generators of DyBNN's dynamic units DynamicSign and DynamicPReLU: ``dybnn_dynamic_core`` (frame buffer,
-channel statistics, hyper-function MLP) and the per-channel compare or PReLU lanes. Every width, shift and grid is
-the HLS emitter's (``hls/emit/dynamic.py``); the constants are laid out in the order the loops read them."""
+channel statistics) or, for a hyper function that reads a context vector (``hyper_context: stem``),
+``dybnn_dynamic_context`` (context in, no frame buffer), both around ``dybnn_dynamic_hyper`` (the hyper-function
+MLP), and the per-channel compare or PReLU lanes; and of HyperContext (``dybnn_hyper_context``: the one frame
+buffer, the context vector out). Every width, shift and grid is the HLS emitter's (``hls/emit/dynamic.py``); the
+constants are laid out in the order the loops read them."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         raise RtlError(f"node {env.node.name!r}: the hyper function's hidden layer must be unsigned")
     pe = h["pe"]
     params: dict[str, int | str] = {
-        "PE": pe, "CF": h["cf"], "PIXELS": c["pixels"], **num("X", c["x"]), "PRE": bit(h["pre"]),
+        "PE": pe, "CF": c["cf"], "PIXELS": c["pixels"], **num("X", c["x"]), "PRE": bit(h["pre"]),
         "PRE_BITS": h["pre_bits"] or 1, "PRE_SIGNED": bit(h["pre_signed"]), "PRE_SHIFT": h["pre_shift"],
         "SUM_BITS": h["sum_num"].bits, **num("STAT", h["stat"]), "STAT_SHIFT": h["stat_shift"], "HD": h["hd"],
         **num("W1", h["w1_num"]), "L1_BITS": h["l1_num"].bits, "A1": h["a1"], **num("B1", h["b1_num"]),
@@ -51,6 +54,11 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         mems.append(rom("SQ", [(param_array(code, "sq_thr").reshape(1, -1), nums["sq_thr"].bits)]))
     else:
         params.update(SQ_BITS=1, SQ_SIGNED=0)
+    if c["context"]:  # no frame buffer: the context (HCF words) in, two banks of deltas
+        params.update(CONTEXT=1, HCF=h["cf"])
+        params["STAT_STYLE"] = ram_style(h["cf"], pe * h["stat"].bits)
+        params["DELTA_STYLE"] = ram_style(2 * c["cf"], pe * h["delta_num"].bits)
+        return params, mems
     nb = c["buffers"]  # the folding's frames in the frame buffer
     params["BUFFERS"] = nb
     nfwd = len(c["forward"])  # outputs 2, 3: the buffered frame for the shortcut (hls.timing.forward_frames)
@@ -60,8 +68,8 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         )
     params["NFWD"] = nfwd
     params["FRAME_STYLE"] = frame_style(nb * c["words"], pe * c["x"].bits)
-    params["STAT_STYLE"] = ram_style(nb * h["cf"], pe * h["sum_num"].bits)
-    params["DELTA_STYLE"] = ram_style(nb * h["cf"], pe * h["delta_num"].bits)
+    params["STAT_STYLE"] = ram_style(nb * c["cf"], pe * h["sum_num"].bits)
+    params["DELTA_STYLE"] = ram_style(nb * c["cf"], pe * h["delta_num"].bits)
     return params, mems
 
 
@@ -89,6 +97,23 @@ def _dynamic_prelu(env: NodeEnv, code: NodeCode) -> Instance:
     p, m = per_channel_roms(code, ("gamma", "zeta", "beta"))
     params.update(p, **prelu_params(c), G_DELTA_SHIFT=c["g_delta_shift"], Z_DELTA_SHIFT=c["z_delta_shift"])
     return _styled(Instance("dybnn_dynamic_prelu", params, mems + m))
+
+
+@rtl_module(N.HyperContext)
+def _hyper_context(env: NodeEnv, code: NodeCode) -> Instance:
+    """The one frame buffer of a ``hyper_context: stem`` network: frame in with the channel statistics (as a
+    dynamic unit's, ``hls.emit.dynamic`` HyperContext context), the context out, then the frame out."""
+    c = code.context
+    h = c["hyper"]
+    pe, nb = c["pe"], c["buffers"]
+    params: dict[str, int | str] = {
+        "PE": pe, "CF": c["cf"], "PIXELS": c["pixels"], **num("X", c["x"]), "PRE": bit(h["pre"]),
+        "PRE_BITS": h["pre_bits"] or 1, "PRE_SIGNED": bit(h["pre_signed"]), "PRE_SHIFT": h["pre_shift"],
+        "SUM_BITS": h["sum_num"].bits, **num("STAT", h["stat"]), "STAT_SHIFT": h["stat_shift"],
+        "FRAME_STYLE": frame_style(nb * c["words"], pe * c["x"].bits),
+        "STAT_STYLE": ram_style(nb * c["cf"], pe * h["sum_num"].bits), "BUFFERS": nb,
+    }  # fmt: skip
+    return Instance("dybnn_hyper_context", params, [])
 
 
 __all__ = ["frame_style", "hyper_instance"]

@@ -44,7 +44,6 @@ from hls.estimate.memory import fifo_cost
 from hls.folding import Fold
 from hls.folding import to_json as folding_to_json
 from hls.project import Plan, expected_outputs, float_bits, make_plan, top_name, with_probes
-from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.partition import accelerator_part
 from rtl.modules import LIB_DIR, Instance, RtlError, instance_of
@@ -112,12 +111,6 @@ def make_rtl_plan(graph: HwGraph, folding: dict[str, Fold] | None, part: str) ->
     """The HLS plan of ``graph`` (streams, forks, converters, FIFO depths from the timing model) and the RTL
     instance of every node."""
     dev = resolve_part(part)
-    ctx = next((n for n in graph.nodes if isinstance(n, N.HyperContext)), None)
-    if ctx is not None:
-        raise RtlError(
-            f"node {ctx.name!r} (HyperContext): the RTL back end does not implement hyper_context: stem yet "
-            "(no RTL modules for the context node and the streaming dynamic units); use dybnn hls"
-        )
     plan = make_plan(graph, folding)
     lv = next((k for k, f in plan.folding.items() if f.storage == "levels"), None)
     if lv is not None:  # buffer_storage: levels (hls.levels) is in the HLS templates only

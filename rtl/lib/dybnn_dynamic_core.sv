@@ -1,23 +1,20 @@
-// dybnn_dynamic_core: the frame buffer, channel statistics and hyper function shared by DynamicSign and
-// DynamicPReLU (hwsim/nodes/base.py HyperFunction; hls/templates/_frame_in.hpp.j2, _hyper.hpp.j2,
-// _frame_buffer.hpp.j2). Three processes, one iteration per cycle each (hls.cycles "frame_in", "hyper1",
-// "hyper2", "frame_out"; cycles per frame hls.cycles.dynamic_cycles: BUFFERS = 1 max(in, out) + hyper,
-// BUFFERS = 2 max(in, hyper, out)):
+// dybnn_dynamic_core: the frame buffer and channel statistics of DynamicSign and DynamicPReLU (hwsim/nodes/base.py
+// HyperFunction; hls/templates/_frame_in.hpp.j2, _hyper.hpp.j2, _frame_buffer.hpp.j2) and of HyperContext
+// (hls/templates/hyper_context.hpp.j2). Three processes, one iteration per cycle each (hls.cycles "frame_in",
+// "hyper1", "hyper2" or "context_out", "frame_out"; cycles per frame hls.cycles.dynamic_cycles: BUFFERS = 1
+// max(in, out) + hyper, BUFFERS = 2 max(in, hyper, out)):
 //   frame_in   WORDS iterations: store word i in the frame buffer, add its elements (requantized to PRE_BITS
 //              when PRE) to the channel sums; with the last pixel, stat = requant(sum) (STAT_SHIFT);
-//   hyper      once a frame's statistics are complete: hyper1, HD*CF iterations (j, cf): a = sum over cf, p of
-//              stat[p][cf] * w1[p][j][cf]; at cf = CF-1 hidden[j] = requant(relu((a << A1) + b1[j]))
-//              (HID_SHIFT, unsigned HID_BITS); then hyper2, NOF*HD iterations (of, j): acc[p] += hidden[j] *
-//              w2[p][of][j]; at j = HD-1 z = (acc[p] << A2) + b2[p][of], then the squash (SQUASH: level
-//              SQ_LO + #(sq_thr <= z)) or the clip to [-2^FZ, 2^FZ] and, when ACT, requant (ACT_SHIFT): delta of
-//              output of*PE + p;
-//   frame_out  once a frame's deltas are complete: WORDS iterations: word i of the frame buffer and the deltas
-//              of its channel fold go to the lanes of the wrapper (lane_* ports), whose result lane_y is the
-//              output word.
+//   hyper      once a frame's statistics are complete: the hyper function (dybnn_dynamic_hyper: hyper1, HD*CF
+//              iterations, then hyper2, NOF*HD iterations) writes the frame's deltas; or, with CONTEXT_OUT
+//              (HyperContext), context_out: CF iterations, each writes statistics word cf to the ctx stream (an
+//              iteration waits while the ctx output register is full);
+//   frame_out  once a frame's deltas (context) are complete: WORDS iterations: word i of the frame buffer and the
+//              deltas of its channel fold go to the lanes of the wrapper (lane_* ports), whose result lane_y is
+//              the output word.
 // The frame buffer is a ring of BUFFERS frames: frame_in writes a slot only once frame_out has emitted it, so
 // it runs at most BUFFERS frames ahead; with that order one bank of statistics and of deltas per buffered
-// frame is enough (frame f + BUFFERS cannot start before frame f goes out). Outputs of*PE + p with of < CF are
-// delta bank 0 (DynamicSign's delta, DynamicPReLU's dg); of >= CF bank 1 (dz). Every memory is read one cycle
+// frame is enough (frame f + BUFFERS cannot start before frame f goes out). Every memory is read one cycle
 // ahead (its address is the next iteration's) and each process starts its next frame in the cycle after the
 // previous one's last iteration when its input is ready, so no loop has a bubble.
 /* verilator lint_off UNUSEDSIGNAL */  // which bits of the sign-extended operands are used depends on the widths
@@ -79,6 +76,7 @@ module dybnn_dynamic_core #(
     parameter int BUFFERS = 1,        // frames in the frame buffer (hls.folding Fold.buffers: 1, or 2 ping-pong)
     parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word (hls.timing.forward_frames), 0-2
     parameter int OUT_W = 1,          // output word width
+    parameter bit CONTEXT_OUT = 1'b0, // HyperContext: send the statistics out (ctx) instead of a hyper function
     localparam int CW = $clog2(CF > 1 ? CF : 2)
 ) (
     input  logic                      clk,
@@ -96,6 +94,10 @@ module dybnn_dynamic_core #(
     output logic [PE*X_BITS-1:0]      out2_tdata,
     output logic                      out2_tvalid,
     input  logic                      out2_tready,
+    // CONTEXT_OUT: the statistics of every frame, CF words, before the frame goes out
+    output logic [PE*STAT_BITS-1:0]   ctx_tdata,
+    output logic                      ctx_tvalid,
+    input  logic                      ctx_tready,
     // frame_out lanes (combinational, in the wrapper): the word, its deltas, and the channel fold the wrapper's
     // per-channel ROMs must present in the next cycle
     output logic [PE*X_BITS-1:0]      lane_x,
@@ -109,19 +111,8 @@ module dybnn_dynamic_core #(
   localparam int RW = $clog2(RING > 1 ? RING : 2);
   localparam int IW = $clog2(WORDS > 1 ? WORDS : 2);
   localparam int PW = $clog2(PIXELS > 1 ? PIXELS : 2);
-  localparam int HW = $clog2(HD > 1 ? HD : 2);
-  localparam int OW = $clog2(NOF > 1 ? NOF : 2);
-  localparam int N1 = HD * CF;
-  localparam int N2 = NOF * HD;
-  localparam int AW1 = $clog2(N1 > 1 ? N1 : 2);
-  localparam int AW2 = $clog2(N2 > 1 ? N2 : 2);
-  localparam int NBANK = NOF > CF ? 2 : 1;
   localparam int BK = BUFFERS * CF;  // statistics / deltas: one bank of CF words per buffered frame
   localparam int BW = $clog2(BK > 1 ? BK : 2);
-  localparam int ZC = (Z_BITS > FZ + 2 ? Z_BITS : FZ + 2);  // z and the clip bounds
-  localparam int SQN = (1 << SQ_STEPS) - 1;
-  localparam int SQC = (Z_BITS > SQ_BITS ? Z_BITS : SQ_BITS) + 1;
-  localparam logic [1:0] H_IDLE = 2'd0, H_1 = 2'd1, H_2 = 2'd2;
 
   // ------------------------------------------------------------------ frame_in process
   logic [CW-1:0] wcf, wcf_n;     // channel fold
@@ -131,19 +122,12 @@ module dybnn_dynamic_core #(
   logic [RW:0] occ, occ_n;       // words in the ring (written, not yet emitted)
   logic take;                    // a word is read
   logic in_last;                 // ... and it is the frame's last
-  // ------------------------------------------------------------------ hyper process
-  logic [1:0] hst, hst_n;
-  logic [CW-1:0] hcf, hcf_n;     // channel fold (hyper1)
-  logic [HW-1:0] j, j_n;         // hidden unit (hyper1, hyper2)
-  logic [OW-1:0] of, of_n;       // output fold (hyper2)
-  logic [CW-1:0] ob, ob_n;       // of modulo CF
-  logic part, part_n;            // of >= CF (delta bank 1: DynamicPReLU's dz)
-  logic [AW1-1:0] a1i, a1i_n;    // hyper1 iteration j*CF + cf: w1 word
-  logic [AW2-1:0] a2i, a2i_n;    // hyper2 iteration of*HD + j: w2 word
-  logic hb, hb_n;                // statistics / delta bank of the frame in the hyper function
+  // ------------------------------------------------------------------ hyper (context_out) process
   logic [1:0] nst, nst_n;        // frames whose statistics wait for the hyper function
-  logic h_end;                   // last hyper2 iteration (its deltas are written)
+  logic h_free;                  // the hyper function is idle or in its last iteration
+  logic h_end;                   // its last iteration (the frame's deltas are written)
   logic h_go;                    // the hyper function starts a frame in the next cycle
+  logic [BW-1:0] stat_ra;        // statistics word it reads in the next cycle
   // ------------------------------------------------------------------ frame_out process
   logic oact, oact_n;            // emitting a frame
   logic [IW-1:0] ri, ri_n;       // word of the frame
@@ -164,8 +148,7 @@ module dybnn_dynamic_core #(
   assign in0_tready = rst_n && (32'(occ) < RING || emit);
   assign take = in0_tvalid && in0_tready;
   assign in_last = take && 32'(wpx) == PIXELS - 1 && 32'(wcf) == CF - 1;
-  assign h_end = hst == H_2 && 32'(a2i) == N2 - 1;
-  assign h_go = (hst == H_IDLE || h_end) && (nst != 2'd0 || in_last);
+  assign h_go = h_free && (nst != 2'd0 || in_last);
   assign o_go = (!oact || o_last) && (ndl != 2'd0 || h_end);
 
   always_comb begin
@@ -188,61 +171,6 @@ module dybnn_dynamic_core #(
     end
     occ_n = occ + (RW + 1)'(take) - (RW + 1)'(emit);
     nst_n = nst + 2'(in_last) - 2'(h_go);
-    // hyper function
-    hst_n = hst;
-    hcf_n = hcf;
-    j_n = j;
-    of_n = of;
-    ob_n = ob;
-    part_n = part;
-    a1i_n = a1i;
-    a2i_n = a2i;
-    hb_n = hb;
-    case (hst)
-      H_1: begin
-        a1i_n = a1i + 1'b1;
-        hcf_n = hcf + 1'b1;
-        if (32'(hcf) == CF - 1) begin
-          hcf_n = '0;
-          j_n = j + 1'b1;
-        end
-        if (32'(a1i) == N1 - 1) begin
-          hst_n = H_2;
-          j_n = '0;
-          of_n = '0;
-          ob_n = '0;
-          part_n = 1'b0;
-          a2i_n = '0;
-        end
-      end
-      H_2: begin
-        a2i_n = a2i + 1'b1;
-        j_n = j + 1'b1;
-        if (32'(j) == HD - 1) begin
-          j_n = '0;
-          of_n = of + 1'b1;
-          ob_n = ob + 1'b1;
-          if (32'(ob) == CF - 1) begin
-            ob_n = '0;
-            part_n = 1'b1;
-          end
-        end
-        if (h_end) begin
-          hst_n = H_IDLE;
-          hb_n = BUFFERS > 1 ? !hb : 1'b0;
-          j_n = '0;
-          of_n = '0;
-          a2i_n = '0;
-        end
-      end
-      default: ;
-    endcase
-    if (h_go) begin  // the first hyper1 iteration's reads are issued now
-      hst_n = H_1;
-      hcf_n = '0;
-      j_n = '0;
-      a1i_n = '0;
-    end
     // frame_out
     oact_n = o_go ? 1'b1 : (o_last ? 1'b0 : oact);
     ri_n = ri;
@@ -267,15 +195,6 @@ module dybnn_dynamic_core #(
       wp_n = '0;
       occ_n = '0;
       nst_n = '0;
-      hst_n = H_IDLE;
-      hcf_n = '0;
-      j_n = '0;
-      of_n = '0;
-      ob_n = '0;
-      part_n = 1'b0;
-      a1i_n = '0;
-      a2i_n = '0;
-      hb_n = 1'b0;
       oact_n = 1'b0;
       ri_n = '0;
       ocf_n = '0;
@@ -292,15 +211,6 @@ module dybnn_dynamic_core #(
     wp <= wp_n;
     occ <= occ_n;
     nst <= nst_n;
-    hst <= hst_n;
-    hcf <= hcf_n;
-    j <= j_n;
-    of <= of_n;
-    ob <= ob_n;
-    part <= part_n;
-    a1i <= a1i_n;
-    a2i <= a2i_n;
-    hb <= hb_n;
     oact <= oact_n;
     ri <= ri_n;
     ocf <= ocf_n;
@@ -311,10 +221,8 @@ module dybnn_dynamic_core #(
 
   // ------------------------------------------------------------------ memories
   // bank b, channel fold c of the statistics and delta memories: word b*CF + c
-  logic [BW-1:0] stat_wa, stat_ra, dl_wa, dl_ra;
+  logic [BW-1:0] stat_wa, dl_ra;
   assign stat_wa = BW'(32'(wb) * CF + 32'(wcf));
-  assign stat_ra = BW'(32'(hb_n) * CF + 32'(hcf_n));
-  assign dl_wa = BW'(32'(hb) * CF + 32'(ob));
   assign dl_ra = BW'(32'(rb_n) * CF + 32'(ocf_n));
 
   logic [PE*X_BITS-1:0] frame_q;
@@ -329,38 +237,6 @@ module dybnn_dynamic_core #(
   dybnn_ram #(.DEPTH(BK), .WIDTH(PE * STAT_BITS), .STYLE(STAT_STYLE)) u_stat (
       .clk(clk), .we(take && 32'(wpx) == PIXELS - 1), .waddr(stat_wa), .wdata(stat_d),
       .raddr(stat_ra), .rdata(stat_q));
-
-  logic [PE*W1_BITS-1:0] w1_q;
-  dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
-      .clk(clk), .addr(a1i_n), .data(w1_q));
-  logic [B1_BITS-1:0] b1_q;
-  dybnn_rom #(.DEPTH(HD), .WIDTH(B1_BITS), .INIT_FILE(B1_INIT_FILE), .STYLE(B1_STYLE)) u_b1 (
-      .clk(clk), .addr(j_n), .data(b1_q));
-
-  logic hid_we;
-  logic [HID_BITS-1:0] hid_d, hid_q;
-  dybnn_ram #(.DEPTH(HD), .WIDTH(HID_BITS), .STYLE("distributed")) u_hidden (
-      .clk(clk), .we(hid_we), .waddr(j), .wdata(hid_d), .raddr(j_n), .rdata(hid_q));
-
-  logic [PE*W2_BITS-1:0] w2_q;
-  dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
-      .clk(clk), .addr(a2i_n), .data(w2_q));
-  logic [PE*B2_BITS-1:0] b2_q;
-  dybnn_rom #(.DEPTH(NOF), .WIDTH(PE * B2_BITS), .INIT_FILE(B2_INIT_FILE), .STYLE(B2_STYLE)) u_b2 (
-      .clk(clk), .addr(of_n), .data(b2_q));
-
-  logic dl_we;
-  logic [PE*DELTA_BITS-1:0] dl_d;
-  dybnn_ram #(.DEPTH(BK), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta0 (
-      .clk(clk), .we(dl_we && !part), .waddr(dl_wa), .wdata(dl_d), .raddr(dl_ra),
-      .rdata(lane_d0));
-  if (NBANK == 2) begin : g_bank1
-    dybnn_ram #(.DEPTH(BK), .WIDTH(PE * DELTA_BITS), .STYLE(DELTA_STYLE)) u_delta1 (
-        .clk(clk), .we(dl_we && part), .waddr(dl_wa), .wdata(dl_d), .raddr(dl_ra),
-        .rdata(lane_d1));
-  end else begin : g_nobank1
-    assign lane_d1 = '0;
-  end
 
   // ------------------------------------------------------------------ frame_in: statistics
   for (genvar p = 0; p < PE; p++) begin : g_in
@@ -383,90 +259,60 @@ module dybnn_dynamic_core #(
         .v(s), .q(stat_d[p*STAT_BITS+:STAT_BITS]));
   end
 
-  // ------------------------------------------------------------------ the MAC lanes
-  // One multiplier per PE lane, shared by the two layers (they never run in the same cycle; hls/estimate/dynamic.py
-  // counts PE MAC units): in hyper1 the lane's statistic times its w1 weight, in hyper2 the hidden value times
-  // the lane's w2 weight. The product is exact (MA x MB signed bits), so its low L1_BITS / L2_BITS bits are those
-  // of the product taken at that width.
-  localparam int MA = (STAT_BITS > HID_BITS ? STAT_BITS : HID_BITS) + 1;
-  localparam int MB = (W1_BITS > W2_BITS ? W1_BITS : W2_BITS) + 1;
-  logic signed [MA+MB-1:0] prod[PE];
-  for (genvar p = 0; p < PE; p++) begin : g_mac
-    logic signed [MA-1:0] ma;
-    logic signed [MB-1:0] mb;
+  // ------------------------------------------------------------------ hyper function, or context out
+  if (CONTEXT_OUT) begin : g_context
+    // context_out (HyperContext, hls/templates/hyper_context.hpp.j2): CF iterations, iteration cf writes the
+    // statistics word (bank cb, fold cf) into the ctx output register; the frame leaves after its context
+    logic cact, cact_n;          // sending a frame's context
+    logic [CW-1:0] ccf, ccf_n;   // statistics fold
+    logic cb, cb_n;              // statistics bank
+    logic fire;
+    assign fire = cact && (!ctx_tvalid || ctx_tready);
+    assign h_end = fire && 32'(ccf) == CF - 1;
+    assign h_free = !cact || h_end;
     always_comb begin
-      if (hst == H_1) begin
-        ma = STAT_SIGNED ? MA'($signed(stat_q[p*STAT_BITS+:STAT_BITS]))
-                         : MA'($signed({1'b0, stat_q[p*STAT_BITS+:STAT_BITS]}));
-        mb = W1_SIGNED ? MB'($signed(w1_q[p*W1_BITS+:W1_BITS])) : MB'($signed({1'b0, w1_q[p*W1_BITS+:W1_BITS]}));
-      end else begin
-        ma = MA'($signed({1'b0, hid_q}));
-        mb = W2_SIGNED ? MB'($signed(w2_q[p*W2_BITS+:W2_BITS])) : MB'($signed({1'b0, w2_q[p*W2_BITS+:W2_BITS]}));
+      cact_n = h_go ? 1'b1 : (h_end ? 1'b0 : cact);
+      ccf_n = ccf;
+      cb_n = cb;
+      if (fire) begin
+        ccf_n = (32'(ccf) == CF - 1) ? '0 : ccf + 1'b1;
+        if (h_end) cb_n = BUFFERS > 1 ? !cb : 1'b0;
+      end
+      if (!rst_n) begin
+        cact_n = 1'b0;
+        ccf_n = '0;
+        cb_n = 1'b0;
       end
     end
-    assign prod[p] = (MA + MB)'(ma) * (MA + MB)'(mb);
-  end
-
-  // ------------------------------------------------------------------ hyper1
-  logic signed [L1_BITS-1:0] a1, l1;
-  always_comb begin
-    l1 = (hcf == '0) ? '0 : a1;
-    for (int p = 0; p < PE; p++) l1 = l1 + L1_BITS'(prod[p]);
-  end
-  logic signed [H1_BITS-1:0] h1;
-  always_comb begin
-    h1 = (H1_BITS'(l1) <<< A1) + (B1_SIGNED ? H1_BITS'($signed(b1_q)) : H1_BITS'($signed({1'b0, b1_q})));
-    if (h1 < 0) h1 = '0;  // ReLU
-  end
-  dybnn_rne_sat #(.IN_W(H1_BITS), .BITS(HID_BITS), .SIGNED(1'b0), .SHIFT(HID_SHIFT)) u_hid (.v(h1), .q(hid_d));
-  assign hid_we = hst == H_1 && 32'(hcf) == CF - 1;
-  always_ff @(posedge clk) if (hst == H_1) a1 <= l1;
-
-  // ------------------------------------------------------------------ hyper2
-  assign dl_we = hst == H_2 && 32'(j) == HD - 1;
-  for (genvar p = 0; p < PE; p++) begin : g_h2
-    logic signed [L2_BITS-1:0] acc, l2;
-    logic signed [Z_BITS-1:0] z;
-    logic signed [DELTA_BITS-1:0] dv;
-    assign l2 = (j == '0 ? '0 : acc) + L2_BITS'(prod[p]);
-    always_ff @(posedge clk) if (hst == H_2) acc <= l2;
-    assign z = (Z_BITS'(l2) <<< A2)
-        + (B2_SIGNED ? Z_BITS'($signed(b2_q[p*B2_BITS+:B2_BITS])) : Z_BITS'($signed({1'b0, b2_q[p*B2_BITS+:B2_BITS]})));
-    if (SQUASH) begin : g_squash
-      (* rom_style = "distributed" *) logic [SQ_BITS-1:0] sq_thr[SQN];
-      if (SQ_INIT_FILE != "") begin : g_init
-        initial $readmemh(SQ_INIT_FILE, sq_thr);
-      end
-      logic [SQ_STEPS-1:0] n;
-      logic [SQ_STEPS-1:0] probe;
-      logic signed [SQC-1:0] t;
-      always_comb begin
-        n = '0;
-        for (int b = SQ_STEPS - 1; b >= 0; b--) begin
-          probe = n | (SQ_STEPS'(1) << b);
-          t = SQ_SIGNED ? SQC'($signed(sq_thr[32'(probe)-1])) : SQC'($signed({1'b0, sq_thr[32'(probe)-1]}));
-          if (t <= SQC'(z)) n = probe;
-        end
-      end
-      assign dv = DELTA_BITS'(SQ_LO) + DELTA_BITS'($signed({1'b0, n}));
-    end else begin : g_clip
-      logic signed [ZC-1:0] zc;
-      logic signed [ZC-1:0] one;
-      always_comb begin
-        one = ZC'(1) <<< FZ;
-        zc = ZC'(z);
-        if (zc < -one) zc = -one;
-        if (zc > one) zc = one;
-      end
-      if (ACT) begin : g_act
-        logic [ACT_BITS-1:0] aq;
-        dybnn_rne_sat #(.IN_W(ZC), .BITS(ACT_BITS), .SIGNED(ACT_SIGNED), .SHIFT(ACT_SHIFT)) u_act (.v(zc), .q(aq));
-        assign dv = ACT_SIGNED ? DELTA_BITS'($signed(aq)) : DELTA_BITS'($signed({1'b0, aq}));
-      end else begin : g_noact
-        assign dv = DELTA_BITS'(zc);
-      end
+    always_ff @(posedge clk) begin
+      cact <= cact_n;
+      ccf <= ccf_n;
+      cb <= cb_n;
+      if (!rst_n) ctx_tvalid <= 1'b0;
+      else if (fire) ctx_tvalid <= 1'b1;
+      else if (ctx_tready) ctx_tvalid <= 1'b0;
+      if (fire) ctx_tdata <= stat_q;
     end
-    assign dl_d[p*DELTA_BITS+:DELTA_BITS] = dv;
+    assign stat_ra = BW'(32'(cb_n) * CF + 32'(ccf_n));
+    assign lane_d0 = '0;
+    assign lane_d1 = '0;
+  end else begin : g_hyper
+    dybnn_dynamic_hyper #(
+        .PE(PE), .HCF(CF), .CF(CF), .STAT_BITS(STAT_BITS), .STAT_SIGNED(STAT_SIGNED), .HD(HD),
+        .W1_BITS(W1_BITS), .W1_SIGNED(W1_SIGNED), .L1_BITS(L1_BITS), .A1(A1), .B1_BITS(B1_BITS),
+        .B1_SIGNED(B1_SIGNED), .H1_BITS(H1_BITS), .HID_BITS(HID_BITS), .HID_SHIFT(HID_SHIFT), .NOF(NOF),
+        .W2_BITS(W2_BITS), .W2_SIGNED(W2_SIGNED), .L2_BITS(L2_BITS), .A2(A2), .B2_BITS(B2_BITS),
+        .B2_SIGNED(B2_SIGNED), .Z_BITS(Z_BITS), .FZ(FZ), .ACT(ACT), .ACT_BITS(ACT_BITS), .ACT_SIGNED(ACT_SIGNED),
+        .ACT_SHIFT(ACT_SHIFT), .SQUASH(SQUASH), .SQ_STEPS(SQ_STEPS), .SQ_BITS(SQ_BITS), .SQ_SIGNED(SQ_SIGNED),
+        .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS), .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE),
+        .W2_INIT_FILE(W2_INIT_FILE), .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE),
+        .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE),
+        .B2_STYLE(B2_STYLE), .SBANKS(BUFFERS), .DBANKS(BUFFERS)
+    ) u_hyper (
+        .clk(clk), .rst_n(rst_n), .go(h_go), .free(h_free), .done(h_end), .stat_ra(stat_ra), .stat_q(stat_q),
+        .dl_ra(dl_ra), .d0(lane_d0), .d1(lane_d1));
+    assign ctx_tvalid = 1'b0;
+    assign ctx_tdata = '0;
   end
 
   // ------------------------------------------------------------------ frame_out

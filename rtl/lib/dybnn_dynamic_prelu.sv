@@ -61,6 +61,8 @@ module dybnn_dynamic_prelu #(
     parameter B2_STYLE = "distributed",
     parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
     parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word for the shortcut (0-2)
+    parameter bit CONTEXT = 1'b0,     // the hyper function reads a context vector (in1; dybnn_dynamic_context)
+    parameter int HCF = CF,           // CONTEXT: context folds C0 / PE
     parameter int GAMMA_BITS = 8,
     parameter bit GAMMA_SIGNED = 1'b1,
     parameter int ZETA_BITS = 8,
@@ -90,16 +92,26 @@ module dybnn_dynamic_prelu #(
     input  logic [PE*X_BITS-1:0]   in0_tdata,
     input  logic                   in0_tvalid,
     output logic                   in0_tready,
+    // CONTEXT: the context vector (hyper_context: stem), HCF words of PE statistics per frame, ahead of the frame
+    /* verilator lint_off UNUSEDSIGNAL */  // unused without CONTEXT
+    input  logic [PE*STAT_BITS-1:0] in1_tdata,
+    input  logic                 in1_tvalid,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output logic                 in1_tready,
     output logic [PE*OUT_BITS-1:0] out0_tdata,
     output logic                   out0_tvalid,
     input  logic                   out0_tready,
     // outputs 1, 2 (NFWD): the buffered input word, for the residual shortcut (hls.timing.forward_frames)
     output logic [PE*X_BITS-1:0] out1_tdata,
     output logic                 out1_tvalid,
+    /* verilator lint_off UNUSEDSIGNAL */  // unused with CONTEXT (no shortcut outputs)
     input  logic                 out1_tready,
+    /* verilator lint_on UNUSEDSIGNAL */
     output logic [PE*X_BITS-1:0] out2_tdata,
     output logic                 out2_tvalid,
+    /* verilator lint_off UNUSEDSIGNAL */  // unused with CONTEXT
     input  logic                 out2_tready
+    /* verilator lint_on UNUSEDSIGNAL */
 );
   localparam int CW = $clog2(CF > 1 ? CF : 2);
   logic [PE*X_BITS-1:0] lane_x;
@@ -110,26 +122,56 @@ module dybnn_dynamic_prelu #(
   logic [PE*ZETA_BITS-1:0] zeta_q;
   logic [PE*BETA_BITS-1:0] beta_q;
 
-  dybnn_dynamic_core #(
-      .PE(PE), .CF(CF), .PIXELS(PIXELS), .X_BITS(X_BITS), .X_SIGNED(X_SIGNED), .PRE(PRE), .PRE_BITS(PRE_BITS),
-      .PRE_SIGNED(PRE_SIGNED), .PRE_SHIFT(PRE_SHIFT), .SUM_BITS(SUM_BITS), .STAT_BITS(STAT_BITS),
-      .STAT_SIGNED(STAT_SIGNED), .STAT_SHIFT(STAT_SHIFT), .HD(HD), .W1_BITS(W1_BITS), .W1_SIGNED(W1_SIGNED),
-      .L1_BITS(L1_BITS), .A1(A1), .B1_BITS(B1_BITS), .B1_SIGNED(B1_SIGNED), .H1_BITS(H1_BITS),
-      .HID_BITS(HID_BITS), .HID_SHIFT(HID_SHIFT), .NOF(NOF), .W2_BITS(W2_BITS), .W2_SIGNED(W2_SIGNED),
-      .L2_BITS(L2_BITS), .A2(A2), .B2_BITS(B2_BITS), .B2_SIGNED(B2_SIGNED), .Z_BITS(Z_BITS), .FZ(FZ),
-      .ACT(ACT), .ACT_BITS(ACT_BITS), .ACT_SIGNED(ACT_SIGNED), .ACT_SHIFT(ACT_SHIFT), .SQUASH(SQUASH),
-      .SQ_STEPS(SQ_STEPS), .SQ_BITS(SQ_BITS), .SQ_SIGNED(SQ_SIGNED), .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS),
-      .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
-      .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
-      .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
-      .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
-      .OUT_W(PE * OUT_BITS)
-  ) u_core (
-      .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
-      .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready),
-      .out1_tdata(out1_tdata), .out1_tvalid(out1_tvalid), .out1_tready(out1_tready),
-      .out2_tdata(out2_tdata), .out2_tvalid(out2_tvalid), .out2_tready(out2_tready), .lane_x(lane_x),
-      .lane_d0(lane_d0), .lane_d1(lane_d1), .lane_cf_next(lane_cf_next), .lane_y(lane_y));
+  if (CONTEXT) begin : g_context
+    dybnn_dynamic_context #(
+        .PE(PE), .CF(CF), .HCF(HCF), .PIXELS(PIXELS), .X_BITS(X_BITS), .STAT_BITS(STAT_BITS),
+        .STAT_SIGNED(STAT_SIGNED), .HD(HD), .W1_BITS(W1_BITS), .W1_SIGNED(W1_SIGNED), .L1_BITS(L1_BITS),
+        .A1(A1), .B1_BITS(B1_BITS), .B1_SIGNED(B1_SIGNED), .H1_BITS(H1_BITS), .HID_BITS(HID_BITS),
+        .HID_SHIFT(HID_SHIFT), .NOF(NOF), .W2_BITS(W2_BITS), .W2_SIGNED(W2_SIGNED), .L2_BITS(L2_BITS),
+        .A2(A2), .B2_BITS(B2_BITS), .B2_SIGNED(B2_SIGNED), .Z_BITS(Z_BITS), .FZ(FZ), .ACT(ACT),
+        .ACT_BITS(ACT_BITS), .ACT_SIGNED(ACT_SIGNED), .ACT_SHIFT(ACT_SHIFT), .SQUASH(SQUASH),
+        .SQ_STEPS(SQ_STEPS), .SQ_BITS(SQ_BITS), .SQ_SIGNED(SQ_SIGNED), .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS),
+        .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
+        .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .STAT_STYLE(STAT_STYLE),
+        .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE),
+        .B2_STYLE(B2_STYLE), .OUT_W(PE * OUT_BITS)
+    ) u_core (
+        .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
+        .in1_tdata(in1_tdata), .in1_tvalid(in1_tvalid), .in1_tready(in1_tready), .out0_tdata(out0_tdata),
+        .out0_tvalid(out0_tvalid), .out0_tready(out0_tready), .lane_x(lane_x), .lane_d0(lane_d0),
+        .lane_d1(lane_d1), .lane_cf_next(lane_cf_next), .lane_y(lane_y));
+    assign out1_tdata = '0;
+    assign out1_tvalid = 1'b0;
+    assign out2_tdata = '0;
+    assign out2_tvalid = 1'b0;
+  end else begin : g_self
+    /* verilator lint_off UNUSEDSIGNAL */  // the context output of dybnn_dynamic_core is HyperContext's
+    logic [PE*STAT_BITS-1:0] ctx_d;
+    logic ctx_v;
+    /* verilator lint_on UNUSEDSIGNAL */
+    dybnn_dynamic_core #(
+        .PE(PE), .CF(CF), .PIXELS(PIXELS), .X_BITS(X_BITS), .X_SIGNED(X_SIGNED), .PRE(PRE), .PRE_BITS(PRE_BITS),
+        .PRE_SIGNED(PRE_SIGNED), .PRE_SHIFT(PRE_SHIFT), .SUM_BITS(SUM_BITS), .STAT_BITS(STAT_BITS),
+        .STAT_SIGNED(STAT_SIGNED), .STAT_SHIFT(STAT_SHIFT), .HD(HD), .W1_BITS(W1_BITS), .W1_SIGNED(W1_SIGNED),
+        .L1_BITS(L1_BITS), .A1(A1), .B1_BITS(B1_BITS), .B1_SIGNED(B1_SIGNED), .H1_BITS(H1_BITS),
+        .HID_BITS(HID_BITS), .HID_SHIFT(HID_SHIFT), .NOF(NOF), .W2_BITS(W2_BITS), .W2_SIGNED(W2_SIGNED),
+        .L2_BITS(L2_BITS), .A2(A2), .B2_BITS(B2_BITS), .B2_SIGNED(B2_SIGNED), .Z_BITS(Z_BITS), .FZ(FZ),
+        .ACT(ACT), .ACT_BITS(ACT_BITS), .ACT_SIGNED(ACT_SIGNED), .ACT_SHIFT(ACT_SHIFT), .SQUASH(SQUASH),
+        .SQ_STEPS(SQ_STEPS), .SQ_BITS(SQ_BITS), .SQ_SIGNED(SQ_SIGNED), .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS),
+        .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
+        .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
+        .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
+        .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
+        .OUT_W(PE * OUT_BITS)
+    ) u_core (
+        .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
+        .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready),
+        .out1_tdata(out1_tdata), .out1_tvalid(out1_tvalid), .out1_tready(out1_tready),
+        .out2_tdata(out2_tdata), .out2_tvalid(out2_tvalid), .out2_tready(out2_tready), .lane_x(lane_x),
+        .lane_d0(lane_d0), .lane_d1(lane_d1), .lane_cf_next(lane_cf_next), .lane_y(lane_y), .ctx_tdata(ctx_d),
+        .ctx_tvalid(ctx_v), .ctx_tready(1'b1));
+    assign in1_tready = 1'b0;
+  end
 
   dybnn_rom #(.DEPTH(CF), .WIDTH(PE * GAMMA_BITS), .INIT_FILE(GAMMA_INIT_FILE), .STYLE(GAMMA_STYLE)) u_gamma (
       .clk(clk), .addr(lane_cf_next), .data(gamma_q));

@@ -1,5 +1,5 @@
 """``hyper_context: stem`` in the HLS back end: C-simulation exact with the cycle model's loop counts, no frame
-buffer at the dynamic units (timing model, estimator, folding), and the RTL back end's refusal."""
+buffer at the dynamic units (timing model, estimator, folding), and the RTL back end's plan."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from hls.estimate.pipeline import GraphModel
 from hls.folding import Fold, FoldingError, validate
 from hls.project import write_project
 from hls.timing import timing
-from rtl.modules import RtlError
 from rtl.project import make_rtl_plan
 from tests.hwsim.graphs import stem_context_graph
 
@@ -66,11 +65,15 @@ def test_folding_buffers_only_where_a_frame_is_buffered(rng):
         validate(g, {**FOLD, "dsign": Fold(16)})
 
 
-def test_rtl_refuses_in_one_line(rng):
-    with pytest.raises(RtlError) as e:
-        make_rtl_plan(stem_context_graph(rng), FOLD, "pynq-z1")
-    msg = str(e.value)
-    assert "\n" not in msg and "'ctx' (HyperContext)" in msg and "hyper_context: stem" in msg
+def test_rtl_plan_has_the_context_modules(rng):
+    """The RTL back end builds it (tests/rtl/test_dynamic.py simulates it): the HyperContext module and the
+    context-reading dynamic units, whose context folds are C0/PE."""
+    rp = make_rtl_plan(stem_context_graph(rng), FOLD, "pynq-z1")
+    assert rp.instances["ctx"].module == "dybnn_hyper_context"
+    assert rp.instances["ctx"].params["BUFFERS"] == 2
+    ds = rp.instances["dsign"]
+    assert ds.module == "dybnn_dynamic_sign" and ds.params["CONTEXT"] == 1 and ds.params["HCF"] == 8 // 4
+    assert "BUFFERS" not in ds.params and "FRAME_STYLE" not in ds.params
 
 
 def test_hand_built_reactnet_a_stem_has_one_frame_buffer():

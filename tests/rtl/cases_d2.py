@@ -124,3 +124,39 @@ def frames(rng: np.random.Generator, n: int, shape: tuple[int, ...]) -> np.ndarr
     x.reshape(n, -1)[:, 0] = 1e6
     x.reshape(n, -1)[:, 1] = -1e6
     return x.astype(np.float32)
+
+
+def context_graph(rng: np.random.Generator, c0: int = 4, hw: int = 4) -> HwGraph:
+    """``hyper_context: stem`` units side by side: a HyperContext node (with ``pre``) on the quantized input of
+    ``c0`` channels, then context-reading units on its frame and on a frame of ``2*c0`` channels (a Concat; the
+    context then has fewer words than the frame: ``HCF != CF``): DynamicSign (hardtanh + ``act``; tanh squash)
+    and DynamicPReLU (hardtanh; tanh squash)."""
+
+    def ctx(outs: int, squash: str = "hardtanh") -> N.HyperFunction:
+        h = hyper(rng, c0, outs, hidden=2, squash=squash)
+        return dataclasses.replace(h, context=True, pool_shift=0, pre=None)
+
+    stat = ctx(c0).stat
+    nodes: list[N.Node] = [
+        N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=Q),
+        N.HyperContext(
+            name="ctx", inputs=("q",), outputs=("f", "k"), shift=3, stat=stat, pre=Fixed(5, 2, True)
+        ),
+        N.Concat(name="cat", inputs=("f", "f"), outputs=("f2",)),
+    ]
+    units: list[N.Node] = []
+    for name, src, h, tau in (
+        ("ds_act", "f", dataclasses.replace(ctx(c0), act=Fixed(8, 7, True)), rng.integers(-30, 30, c0)),
+        ("ds_tanh", "f2", ctx(2 * c0, "tanh"), rng.integers(-30, 30, 2 * c0)),
+    ):
+        units.append(N.DynamicSign(name=name, inputs=(src, "k"), outputs=(name + "_y",), tau=tau, tau_frac=5,
+                                   hyper=h))  # fmt: skip
+    for name, src, c, h in (("dp", "f", c0, ctx(2 * c0)), ("dp_tanh", "f2", 2 * c0, ctx(4 * c0, "tanh"))):
+        units.append(N.DynamicPReLU(name=name, inputs=(src, "k"), outputs=(name + "_y",),
+                                    gamma=rng.integers(-40, 40, c), gamma_frac=5, zeta=rng.integers(-40, 40, c),
+                                    zeta_frac=6, beta=rng.integers(-60, 60, c), beta_frac=6, hyper=h,
+                                    out=Fixed(10, 4, True)))  # fmt: skip
+    g = build("context", (hw, hw, c0), nodes + units)
+    g.outputs = [n.outputs[0] for n in units]
+    g.validate()
+    return g

@@ -10,9 +10,8 @@ import pytest
 from rtl.gen_matrix import MODULE as MATRIX_MODULE
 from rtl.modules import LIB_DIR, RTL_MODULES, hardware_node_types
 
-#: node types whose RTL modules are still being written; the list must only shrink. HyperContext (issue 16 item 4,
-#: hyper_context: stem): rtl.project.make_rtl_plan refuses such a graph in one line
-PENDING: set[str] = {"HyperContext"}
+#: node types whose RTL modules are still being written; the list must only shrink
+PENDING: set[str] = set()
 
 
 def test_every_node_type_has_an_rtl_module():
