@@ -2,8 +2,9 @@
 over a sweep of configurations of every RTL library module.
 
 The sweep: node instances of the RTL tests' fuzz designs (``benchmarks/bench_synth.py``'s ``matrix-a``,
-``matrix-b``, ``elementwise``, ``dynamic-a``, ``dynamic-b``, plus ``matrix-c``, a smaller matrix design for a
-FixedDense), their width converters, and FIFOs of each style (SRL, LUTRAM, BRAM, URAM) at several widths and depths.
+``matrix-b``, ``elementwise``, ``dynamic-a``, ``dynamic-b``, ``context-a``, ``context-b``, plus ``matrix-c``, a
+smaller matrix design for a FixedDense), their width converters, and FIFOs of each style (SRL, LUTRAM, BRAM,
+URAM) at several widths and depths.
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
@@ -48,6 +49,9 @@ PICK = {
                     "u_dwc_s_prelu_y_d1_10", "u_dwc_s_sg_y_d0_1"],
     "dynamic-a": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
     "dynamic-b": ["u_ds_act", "u_ds_tanh", "u_dp_tanh", "u_dp_pre", "u_ds_tie"],
+    # hyper_context: stem (issue 16): HyperContext and the context-reading units (bench_synth's context-a/-b)
+    "context-a": ["u_ctx", "u_ds_act", "u_ds_tanh", "u_dp", "u_dp_tanh"],
+    "context-b": ["u_ctx", "u_ds_act", "u_ds_tanh", "u_dp", "u_dp_tanh"],
 }  # fmt: skip
 #: configurations added after the estimator's rules were written (not looked at while writing them): a held-out
 #: check of the rules

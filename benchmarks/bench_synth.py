@@ -3,15 +3,20 @@ estimate; with ``--dynamic-cost`` the per-site cost of the DyBNN dynamic thresho
 
 Designs (random weights; the folding search's choice for the part at 10 ns):
 
-* ``dybnn-tiny``, ``reactnet-tiny``: ``training.export.export_random(name, calib_steps=4)``, lowered; zcu104;
+* ``dybnn-tiny``, ``reactnet-tiny``, ``dybnn-tiny-stem`` (``hyper_context: stem``):
+  ``training.export.export_random(name, calib_steps=4)``, lowered; zcu104 (``--part`` for another);
 * ``dybnn-tiny-static``: dybnn-tiny with every dynamic unit replaced by its static equivalent
   (``hls.estimate.static_equivalent``: Sign on ``tau``, PReLU on ``gamma``/``zeta``/``beta``), same folding;
-* ``tfc``, ``lfc``: Brevitas ``bnn_pynq`` ``tfc_1w1a`` / ``lfc_1w1a`` exported to QONNX and lowered; pynq-z1.
+* ``tfc``, ``lfc``: Brevitas ``bnn_pynq`` ``tfc_1w1a`` / ``lfc_1w1a`` exported to QONNX and lowered; pynq-z1;
+* the RTL tests' fuzz designs ``matrix-a/-b``, ``elementwise``, ``dynamic-a/-b`` and ``context-a/-b`` (the
+  ``hyper_context: stem`` units and HyperContext, ``tests.rtl.cases_d2.context_graph``).
 
 Usage::
 
     python benchmarks/bench_synth.py dybnn-tiny tfc --jobs 2            # cold cache (a fresh temp dir) each
     python benchmarks/bench_synth.py dybnn-tiny reactnet-tiny dybnn-tiny-static --dynamic-cost --cache DIR
+    python benchmarks/bench_synth.py dybnn-tiny-stem dybnn-tiny reactnet-tiny --part pynq-z1 --context-cost \
+        --types DynamicSign,DynamicPReLU,HyperContext,Sign,PReLU --cache DIR
     python benchmarks/bench_synth.py ... --json out.json
 
 Timing is the whole ``rtl.synth.synthesize`` call (project writing excluded); CPU = the Yosys child processes'
@@ -32,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PARTS = {"dybnn-tiny": "zcu104", "reactnet-tiny": "zcu104", "dybnn-tiny-static": "zcu104", "tfc": "pynq-z1",
          "lfc": "pynq-z1", "matrix-a": "pynq-z1", "matrix-b": "zcu104", "elementwise": "pynq-z1",
-         "dynamic-a": "pynq-z1", "dynamic-b": "zcu104"}  # fmt: skip
+         "dynamic-a": "pynq-z1", "dynamic-b": "zcu104", "dybnn-tiny-stem": "zcu104", "context-a": "pynq-z1",
+         "context-b": "zcu104"}  # fmt: skip
 
 
 def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-process memo of lowered graphs
@@ -42,7 +48,7 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
 
     if name in _cache:
         return _cache[name]
-    if name in ("dybnn-tiny", "reactnet-tiny"):
+    if name in ("dybnn-tiny", "reactnet-tiny", "dybnn-tiny-stem"):
         from training.export import export_random
 
         g = lower(export_random(name, work / f"export-{name}", calib_steps=4))
@@ -63,19 +69,23 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
         key = f"{name}_1w1a"
         g = lower(export(bnn_pynq(key), work / f"{key}.onnx", BNN_PYNQ_SHAPES[key]))
         folding = folding_search(g, 10.0, fit=PARTS[name])
-    elif name.startswith(("matrix", "elementwise", "dynamic")):
+    elif name.startswith(("matrix", "elementwise", "dynamic", "context")):
         # the RTL tests' fuzz designs (every node type): random kernels, strides, padding, foldings
         import numpy as np
 
         from tests.hls.cases import random_folding
         from tests.rtl.cases import matrix_graph
-        from tests.rtl.cases_d2 import dynamic_graph, elementwise_graph, varied_folding
+        from tests.rtl.cases_d2 import context_graph, dynamic_graph, elementwise_graph, varied_folding
 
-        seed = {"matrix-a": 0, "matrix-b": 1, "elementwise": 2, "dynamic-a": 3, "dynamic-b": 4}[name]
+        seed = {"matrix-a": 0, "matrix-b": 1, "elementwise": 2, "dynamic-a": 3, "dynamic-b": 4, "context-a": 5,
+                "context-b": 6}[name]  # fmt: skip
         rng = np.random.default_rng(seed)
         if name.startswith("matrix"):
             g = matrix_graph(rng, c=4 if seed == 0 else 8, hw=6, co=4 if seed == 0 else 16, streaming=True)
             folding = random_folding(g, rng)
+        elif name.startswith("context"):
+            g = context_graph(rng, c0=4 if seed == 5 else 16, hw=4 if seed == 5 else 6)
+            folding = varied_folding(g, rng)
         elif name == "elementwise":
             g = elementwise_graph(rng, c=10, hw=4, dynamic=False)
             folding = varied_folding(g, rng)
@@ -88,7 +98,7 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
     return _cache[name]
 
 
-def run(name: str, work: Path, jobs: int, cache: Path | None) -> dict:
+def run(name: str, work: Path, jobs: int, cache: Path | None, types: set[str] | None = None) -> dict:
     from hls.devices import resolve_part
     from hls.estimate import estimate
     from hwsim.partition import accelerator_part
@@ -109,7 +119,12 @@ def run(name: str, work: Path, jobs: int, cache: Path | None) -> dict:
         n[0] = total
         print(f"  [{done}/{total}] {u.instance} {'cached' if u.cached else f'{u.seconds:.1f} s'}", flush=True)
 
-    rec = synthesize(prj, jobs=jobs, cache=cache_dir, on_unit=on_unit)
+    units = None
+    if types:  # only the nodes of these types, and every stream (FIFOs, width converters)
+        from rtl.synth import project_units
+
+        units = [u.instance for u in project_units(prj)[1] if u.kind != "node" or u.op_type in types]
+    rec = synthesize(prj, jobs=jobs, cache=cache_dir, on_unit=on_unit, units=units)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -166,6 +181,53 @@ def dynamic_cost(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def context_cost(results: dict[str, dict]) -> str:
+    """``hyper_context: stem`` against the paper's DyBNN and the static network: per dynamic site (in order) the
+    dybnn-tiny unit beside the dybnn-tiny-stem unit, the HyperContext node, and per design the threshold units
+    (with the HyperContext), the streams and the whole accelerator; LUT (logic + LUTRAM + SRL), FF, BRAM18, DSP
+    from Yosys."""
+    from rtl.synth import SynthRecord
+
+    recs = {k: SynthRecord.from_json(v["synth"]) for k, v in results.items()}
+    kinds = ("DynamicSign", "DynamicPReLU", "HyperContext", "Sign", "PReLU")
+
+    def units(key: str) -> list:
+        return [u for u in recs[key].by_kind("node") if u.op_type in kinds] if key in recs else []
+
+    def cols(u) -> str:
+        if u is None:
+            return "- | - | - | - | -"
+        r = u.resources
+        return f"{u.op_type} | {r.lut_total:,} | {r.ff:,} | {r.bram18} | {r.dsp}"
+
+    dyn = [u for u in units("dybnn-tiny") if u.op_type != "HyperContext"]
+    stem = units("dybnn-tiny-stem")
+    ctx = [u for u in stem if u.op_type == "HyperContext"]
+    stem = [u for u in stem if u.op_type != "HyperContext"]
+    lines = ["| site | dybnn-tiny | LUT | FF | BRAM18 | DSP | dybnn-tiny-stem | LUT | FF | BRAM18 | DSP |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for i in range(max(len(dyn), len(stem))):
+        d = dyn[i] if i < len(dyn) else None
+        s = stem[i] if i < len(stem) else None
+        lines.append(f"| {(d or s).name} | {cols(d)} | {cols(s)} |")
+    for u in ctx:
+        lines.append(f"| {u.name} | - | - | - | - | - | {cols(u)} |")
+    lines += ["", "| design | threshold units (+ HyperContext) | FIFOs and width converters | whole accelerator |",
+              "|---|---|---|---|"]  # fmt: skip
+
+    def tot(us) -> str:
+        r = [u.resources for u in us]
+        return (f"{sum(x.lut_total for x in r):,} LUT, {sum(x.ff for x in r):,} FF, {sum(x.bram18 for x in r)} "
+                f"BRAM18, {sum(x.dsp for x in r)} DSP")  # fmt: skip
+
+    for key, rec in recs.items():
+        streams = [u for u in rec.units if u.kind != "node"]
+        t = rec.totals
+        lines.append(f"| {key} | {tot(units(key))} | {tot(streams)} ({len(streams)}) | {t.lut_total:,} LUT, "
+                     f"{t.ff:,} FF, {t.bram18} BRAM18, {t.dsp} DSP |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def node_errors(results: dict[str, dict]) -> str:
     """Per node instance of every design: the estimate beside Yosys (LUT = logic + LUTRAM + SRL), the relative
     errors, and per node type the median and largest absolute LUT and FF error."""
@@ -205,6 +267,18 @@ def node_errors(results: dict[str, dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("designs", nargs="+", choices=list(PARTS))
+    ap.add_argument("--part", default=None, help="Synthesize every design for this part (default: PARTS).")
+    ap.add_argument(
+        "--types",
+        default=None,
+        help="Only the nodes of these op types (comma-separated) and every stream, e.g. "
+        "DynamicSign,DynamicPReLU,HyperContext,Sign,PReLU.",
+    )
+    ap.add_argument(
+        "--context-cost",
+        action="store_true",
+        help="Print the hyper_context: stem table (dybnn-tiny, dybnn-tiny-stem, reactnet-tiny).",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--cache", type=Path, default=None, help="Cache directory (default: a fresh one per design)."
@@ -218,15 +292,19 @@ def main() -> None:
         "--node-errors", action="store_true", help="Per node: estimate beside Yosys, errors by type."
     )
     a = ap.parse_args()
+    if a.part:
+        PARTS.update(dict.fromkeys(a.designs, a.part))
     work = a.work or Path(tempfile.mkdtemp(prefix="bench-synth-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {}
     for d in a.designs:
-        results[d] = run(d, work, a.jobs, a.cache)
+        results[d] = run(d, work, a.jobs, a.cache, set(a.types.split(",")) if a.types else None)
         if a.json:  # after every design, so that a long sweep stopped early keeps what it measured
             a.json.write_text(json.dumps(results, indent=1))
     if a.dynamic_cost:
         print(dynamic_cost(results))
+    if a.context_cost:
+        print(context_cost(results))
     if a.node_errors:
         print(node_errors(results))
     for r in results.values():

@@ -634,18 +634,28 @@ def _avg_pool(c: Cost, p: Mapping, mems: Mapping) -> None:
     _pool(c, p, 0, False)
 
 
-def hyper_layers(c: Cost, p: Mapping, mems: Mapping, pe: int, cf: int, hd: int, nof: int) -> None:
-    """The frame-dependent part of the hyper function: the channel sums' adders and requantization to the
-    statistic, the weight and bias ROMs, the shared multipliers, both layers' sums and the hidden layer."""
+def channel_statistics(c: Cost, p: Mapping, pe: int) -> None:
+    """Frame in (``dybnn_dynamic_core``): per lane the channel sum's adder (after the optional requantization of
+    the element to PRE_BITS) and the sum's requantization to the statistic."""
     xb, sum_b, stat_b = _i(p, "X_BITS", 1), _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1)
-    w1b, w2b, b1b = _i(p, "W1_BITS", 1), _i(p, "W2_BITS", 1), _i(p, "B1_BITS", 1)
-    l1b, l2b, h1b, hidb = (_i(p, k, 1) for k in ("L1_BITS", "L2_BITS", "H1_BITS", "HID_BITS"))
-    n1, n2 = hd * cf, nof * hd
-    # frame in: per lane the channel sum and its requantization to the statistic
     c.add("sums", lut=pe * add_luts(sum_b))
     if _i(p, "PRE"):
         rne_sat(c, "sums", xb + 1, _i(p, "PRE_BITS", 1), bool(_i(p, "PRE_SIGNED")), _i(p, "PRE_SHIFT"), pe)
     rne_sat(c, "statistics", sum_b, stat_b, bool(_i(p, "STAT_SIGNED")), _i(p, "STAT_SHIFT"), pe)
+
+
+def hyper_layers(
+    c: Cost, p: Mapping, mems: Mapping, pe: int, cf: int, hd: int, nof: int, stats: bool = True
+) -> None:
+    """The frame-dependent part of the hyper function: with ``stats`` the channel sums' adders and requantization
+    to the statistic (:func:`channel_statistics`), the weight and bias ROMs, the shared multipliers, both layers'
+    sums and the hidden layer. ``cf``: the statistic's words (C0/PE for a context unit)."""
+    stat_b = _i(p, "STAT_BITS", 1)
+    w1b, w2b, b1b = _i(p, "W1_BITS", 1), _i(p, "W2_BITS", 1), _i(p, "B1_BITS", 1)
+    l1b, l2b, h1b, hidb = (_i(p, k, 1) for k in ("L1_BITS", "L2_BITS", "H1_BITS", "HID_BITS"))
+    n1, n2 = hd * cf, nof * hd
+    if stats:
+        channel_statistics(c, p, pe)
     # hyper layer 1: PE products summed into one accumulator
     rom(c, "hyper1", n1, pe * w1b, str(p.get("W1_STYLE", "distributed")), _contents(mems, "W1", n1, pe * w1b))
     rom(c, "hyper1", hd, b1b, str(p.get("B1_STYLE", "distributed")), _contents(mems, "B1", hd, b1b))
@@ -671,7 +681,7 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
     hd, nof, nb, nfwd = _i(p, "HD", 1), _i(p, "NOF", 1), _i(p, "BUFFERS", 1), _i(p, "NFWD")
     sum_b, stat_b, d_b = _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1)
-    b2b, zb = _i(p, "B2_BITS", 1), _i(p, "Z_BITS", 1)
+    zb = _i(p, "Z_BITS", 1)
     words = pixels * cf
     ring = nb * words
     n1, n2 = hd * cf, nof * hd
@@ -693,7 +703,15 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
         ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
         hyper_layers(c, p, mems, pe, cf, hd, nof)
-    # hyper layer 2: per lane z = (l2 <<< A2) + b2 and the squash / clip
+    hyper_output(c, p, mems, pe, nof, live)
+    # outputs: the lane results and the forwarded frame
+    c.add("output", ff=out_w + 3 + nfwd * pe * xb, lut=6)
+
+
+def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bool) -> None:
+    """Hyper layer 2's output stage (``dybnn_dynamic_hyper``): per lane z = (l2 <<< A2) + b2 (no adder when
+    ``live`` is false: the deltas are constants) and the squash or the clip with its requantization."""
+    d_b, b2b, zb = _i(p, "DELTA_BITS", 1), _i(p, "B2_BITS", 1), _i(p, "Z_BITS", 1)
     rom(
         c,
         "hyper2",
@@ -724,14 +742,95 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
         c.add("hyper2", lut=pe * (2 * cmp_const_luts(zc) + zc))
         if _i(p, "ACT"):
             rne_sat(c, "hyper2", zc, _i(p, "ACT_BITS", 1), bool(_i(p, "ACT_SIGNED")), _i(p, "ACT_SHIFT"), pe)
-    # outputs: the lane results and the forwarded frame
-    c.add("output", ff=out_w + 3 + nfwd * pe * xb, lut=6)
+
+
+def context_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
+    """``dybnn_dynamic_context`` (a unit whose hyper function reads the context vector, ``hyper_context: stem``):
+    no frame buffer and no channel sums; the context's HCF words in a statistics ``dybnn_ram``, the hyper function
+    (:func:`hyper_layers` without the statistics, :func:`hyper_output`), two banks of deltas (2*CF words each),
+    the counters of its two processes (context in + the hyper function's, frame out) and the output register."""
+    pe, cf, hcf, pixels = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "HCF", 1), _i(p, "PIXELS", 1)
+    hd, nof = _i(p, "HD", 1), _i(p, "NOF", 1)
+    stat_b, d_b, zb = _i(p, "STAT_BITS", 1), _i(p, "DELTA_BITS", 1), _i(p, "Z_BITS", 1)
+    n1, n2 = hd * hcf, nof * hd
+    # context in (ccf, nfr), the hyper function (hst, hcf, j, of, ob, part, a1i, a2i, hb), frame out (oact, ri,
+    # ocf, rb, ndl)
+    bits = [
+        aw(hcf),
+        2,
+        2,
+        aw(hcf),
+        aw(hd),
+        aw(nof),
+        aw(cf),
+        1,
+        aw(n1),
+        aw(n2),
+        1,
+        1,
+        aw(pixels * cf),
+        aw(cf),
+        1,
+        2,
+    ]
+    for b in bits:
+        counter(c, "control", b)
+    live = zb > _i(p, "A2")  # as in dynamic_core: else the deltas are constants and the statistics go
+    for _ in range(2 if nof > cf else 1):
+        ram(c, "deltas", 2 * cf, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
+    if live:
+        ram(c, "context", hcf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
+        hyper_layers(c, p, mems, pe, hcf, hd, nof, stats=False)
+    hyper_output(c, p, mems, pe, nof, live)
+    c.add("output", ff=out_w + 1, lut=4)
+
+
+def unit_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
+    """The core of a dynamic unit: :func:`context_core` with CONTEXT, else :func:`dynamic_core`."""
+    (context_core if _i(p, "CONTEXT") else dynamic_core)(c, p, mems, out_w)
+
+
+@module("dybnn_hyper_context")
+def _hyper_context(c: Cost, p: Mapping, mems: Mapping) -> None:
+    """``dybnn_hyper_context`` (``dybnn_dynamic_core`` with CONTEXT_OUT): the frame buffer (a ring of BUFFERS
+    frames, its read data straight into the output register), the channel sums and statistics
+    (:func:`channel_statistics`), the context out process instead of a hyper function, and the two output
+    registers (the frame, the context vector)."""
+    pe, cf, pixels, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "PIXELS", 1), _i(p, "X_BITS", 1)
+    nb, sum_b, stat_b = _i(p, "BUFFERS", 1), _i(p, "SUM_BITS", 1), _i(p, "STAT_BITS", 1)
+    words = pixels * cf
+    ring = nb * words
+    # frame in (wcf, wpx, wb, wp, occ, nst), context out (cact, ccf, cb), frame out (oact, ri, ocf, rb, rp, ndl)
+    bits = [
+        aw(cf),
+        aw(pixels),
+        1,
+        aw(ring),
+        aw(ring) + 1,
+        2,
+        1,
+        aw(cf),
+        1,
+        1,
+        aw(words),
+        aw(cf),
+        1,
+        aw(ring),
+        2,
+    ]
+    for b in bits:
+        counter(c, "control", b)
+    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
+    ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
+    ram(c, "statistics", nb * cf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
+    channel_statistics(c, p, pe)
+    c.add("output", ff=pe * xb + pe * stat_b + 2, lut=6)
 
 
 @module("dybnn_dynamic_sign")
 def _dynamic_sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, cf, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "X_BITS", 1)
-    dynamic_core(c, p, mems, pe)
+    unit_core(c, p, mems, pe)
     tb, cmp_b = _i(p, "TAU_BITS", 1), _i(p, "CMP_BITS", 1)
     rom(c, "lanes", cf, pe * tb, str(p.get("TAU_STYLE", "distributed")), _contents(mems, "TAU", cf, pe * tb))
     c.add("lanes", lut=pe * (add_luts(cmp_b) + cmp_luts(cmp_b)))
@@ -741,7 +840,7 @@ def _dynamic_sign(c: Cost, p: Mapping, mems: Mapping) -> None:
 @module("dybnn_dynamic_prelu")
 def _dynamic_prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, cf = _i(p, "PE", 1), _i(p, "CF", 1)
-    dynamic_core(c, p, mems, pe * _i(p, "OUT_BITS", 1))
+    unit_core(c, p, mems, pe * _i(p, "OUT_BITS", 1))
     for name in ("GAMMA", "ZETA", "BETA"):
         w = pe * _i(p, f"{name}_BITS", 1)
         rom(c, "lanes", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))

@@ -172,8 +172,12 @@ def command(
                 from hls.estimate import static_equivalent
                 from rtl.estimate import estimate_rtl
 
-                static_fold = {k: _replace(f, buffers=1, storage="values") for k, f in folding.items()}
-                static_est = estimate_rtl(static_equivalent(g), static_fold, clock_ns, device, cfg)
+                sg = static_equivalent(g)
+                keep = {n.name for n in sg.nodes}  # hyper_context: stem: the HyperContext node goes
+                static_fold = {
+                    k: _replace(f, buffers=1, storage="values") for k, f in folding.items() if k in keep
+                }
+                static_est = estimate_rtl(sg, static_fold, clock_ns, device, cfg)
             comp = static_vs_dynamic(
                 g, folding, clock_ns, device, cfg, dynamic_est=est, static_est=static_est
             )

@@ -76,6 +76,29 @@ def test_rtl_plan_has_the_context_modules(rng):
     assert "BUFFERS" not in ds.params and "FRAME_STYLE" not in ds.params
 
 
+def test_estimate_backend_rtl(tmp_path, rng, monkeypatch, capsys):
+    """``dybnn estimate --backend rtl``: the RTL modules' cost rules (rtl/estimate.py) for the HyperContext (the
+    one frame buffer) and the context units (none), and the static comparison without the HyperContext node."""
+    import json
+
+    from hls.folding import to_json
+    from rtl.estimate import estimate_rtl
+    from tests.cli_helpers import run_cli
+
+    g = stem_context_graph(rng)
+    est = estimate_rtl(g, FOLD)
+    ctx, ds = est.node("ctx"), est.node("dsign")
+    assert ctx.resources.lut > 0 and "frame_buffer" in ctx.parts and "statistics" in ctx.parts
+    assert "frame_buffer" not in ds.parts and "sums" not in ds.parts and "context" in ds.parts
+    assert ds.resources.dsp == FOLD["dsign"].pe  # one hyper-function multiplier per lane
+    g.save(tmp_path / "run" / "hw")
+    (tmp_path / "fold.json").write_text(json.dumps(to_json(FOLD)))
+    code, out, err = run_cli(monkeypatch, capsys, "estimate", str(tmp_path / "run"), "--folding",
+                             str(tmp_path / "fold.json"), "--backend", "rtl")  # fmt: skip
+    assert code == 0, err
+    assert "backend rtl" in out and "static RSign/RPReLU vs dynamic" in out
+
+
 def test_hand_built_reactnet_a_stem_has_one_frame_buffer():
     from hls.estimate.designs import reactnet_a
 

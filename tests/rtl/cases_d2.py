@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from hls.folding import BUFFERED_TYPES, Fold, channels, divisors
+from hls.folding import Fold, buffered, channels, divisors
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
 from hwsim.types import Fixed
@@ -108,11 +108,11 @@ def dynamic_graph(rng: np.random.Generator, c: int = 6, hw: int = 4) -> HwGraph:
 
 def varied_folding(g: HwGraph, rng: np.random.Generator, buffers: int | None = None) -> dict[str, Fold]:
     """Per node a PE among the divisors of its channels: 1, the largest (whole pixels per word) or a random one;
-    a dynamic unit's frame buffer holds ``buffers`` frames (None: one or two, alternately)."""
+    a frame buffer (a dynamic unit's, HyperContext's) holds ``buffers`` frames (None: one or two, alternately)."""
     out = {}
     for i, n in enumerate(g.nodes):
         pes = divisors(channels(g, n))
-        b = (buffers or 1 + i % 2) if isinstance(n, BUFFERED_TYPES) else 1
+        b = (buffers or 1 + i % 2) if buffered(n) else 1
         out[n.name] = Fold((pes[0], pes[-1], int(rng.choice(pes)))[i % 3], 1, b)
     return out
 
