@@ -72,7 +72,9 @@ def levels(node: N.DynamicSign, x: np.ndarray, fx: int) -> np.ndarray:
     f, _, s = grid(node, fx)
     lo, hi = delta_range(node.hyper)
     d = align(np.asarray(x, dtype=np.int64), fx, f) - align(node.tau, node.tau_frac, f)
-    u = d >> np.int64(s)  # numpy's >> on int64 is arithmetic: the floor
+    u = d >> np.int64(
+        min(s, 63)
+    )  # numpy's >> on int64 is arithmetic (the floor); by 63 only the sign is left
     return np.clip(u - lo + 1, 0, hi - lo + 1)
 
 

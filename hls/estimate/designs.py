@@ -167,13 +167,13 @@ def dybnn_cnv(
 ) -> HwGraph:
     """A DyBNN without residual shortcuts: :func:`cnv_w1a1`'s topology with every convolution's binarization a
     DynamicSign on its 16-bit affine output (after the max-pool where CNV pools), so no frame is also needed in
-    full by a shortcut and every site may store levels (``buffer_storage: levels``, :mod:`hls.levels`). The
-    hyper functions' outputs are requantized to ``delta_bits`` bits (``hyper_delta_bits``; None: the clipped
+    full by a shortcut and every site may store levels (``buffer_storage: levels``, :mod:`hls.levels`). A float
+    input quantized to 8 bits (so ``dybnn hls`` can generate and C-simulate it). The hyper functions' outputs are requantized to ``delta_bits`` bits (``hyper_delta_bits``; None: the clipped
     ``z``); the FC layers threshold as in CNV."""
     prm = np.random.default_rng(0) if rng is None else rng
     widths = [64, 64, 128, 128, 256, 256]
-    nodes: list[N.Node] = []
-    t, cin = "x", 3
+    nodes: list[N.Node] = [N.InputQuant(name="inq", inputs=("x",), outputs=("q",), out=Fixed(8, 7, True))]
+    t, cin = "q", 3
     for i, c in enumerate(widths):
         nodes.append(
             N.XnorConv(
@@ -212,7 +212,7 @@ def dybnn_cnv(
                         stage=stage)
         )  # fmt: skip
         t = out
-    return assemble("dybnn_cnv", {"x": TensorSpec((32, 32, 3), Fixed(8, 7, True))}, nodes)
+    return assemble("dybnn_cnv", {"x": TensorSpec((32, 32, 3), Float())}, nodes)
 
 
 _CNV_MATRIX = ["conv0", "conv1", "conv2", "conv3", "conv4", "conv5", "fc0", "fc1", "fc2"]

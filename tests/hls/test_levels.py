@@ -208,3 +208,22 @@ def test_csim_with_levels_is_bit_exact(tmp_path, rng):
     src = (prj / "src" / "dA.hpp").read_text()
     assert "typedef ap_uint<PE * LB> frame_word_t;" in src and "constexpr unsigned LB = 4;" in src
     _check(run_csim(prj, g, x), "level storage")
+
+
+@pytest.mark.slow
+@pytest.mark.hls
+@pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make")
+def test_dybnn_cnv_at_the_search_folding_csim_bit_exact(tmp_path):
+    """dybnn-cnv at the xc7z020 search's folding (levels at five of its six DynamicSign sites): every tensor of
+    the C-simulation equals hwsim, loops equal the cycle model (about 25 s)."""
+    from hls.csim import run_csim
+    from hls.estimate import folding_search
+    from hls.project import with_probes, write_project
+    from tests.hls.test_csim import _check
+
+    g = dybnn_cnv(np.random.default_rng(0))
+    fold = folding_search(g, 10.0, fit="xc7z020clg400-1")
+    assert sorted(k for k, f in fold.items() if f.storage == "levels") == [f"sign{i}" for i in range(5)]
+    x = np.random.default_rng(1).standard_normal((2, 32, 32, 3)) * 0.5
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, fold, tb_frames=0, probes="all")
+    _check(run_csim(prj, with_probes(g, "all"), x), "dybnn-cnv, levels")
