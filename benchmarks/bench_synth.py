@@ -184,8 +184,8 @@ def dynamic_cost(results: dict[str, dict]) -> str:
 def context_cost(results: dict[str, dict]) -> str:
     """``hyper_context: stem`` against the paper's DyBNN and the static network: per dynamic site (in order) the
     dybnn-tiny unit beside the dybnn-tiny-stem unit, the HyperContext node, and per design the threshold units
-    (with the HyperContext), the streams and the whole accelerator; LUT (logic + LUTRAM + SRL), FF, BRAM18, DSP
-    from Yosys."""
+    (with the HyperContext), the forks, the streams and every synthesized unit (with ``--types``, the matrix
+    units and pools are not among them); LUT (logic + LUTRAM + SRL), FF, BRAM18, DSP from Yosys."""
     from rtl.synth import SynthRecord
 
     recs = {k: SynthRecord.from_json(v["synth"]) for k, v in results.items()}
@@ -212,8 +212,8 @@ def context_cost(results: dict[str, dict]) -> str:
         lines.append(f"| {(d or s).name} | {cols(d)} | {cols(s)} |")
     for u in ctx:
         lines.append(f"| {u.name} | - | - | - | - | - | {cols(u)} |")
-    lines += ["", "| design | threshold units (+ HyperContext) | FIFOs and width converters | whole accelerator |",
-              "|---|---|---|---|"]  # fmt: skip
+    lines += ["", "| design | threshold units (+ HyperContext) | forks (Duplicate) | FIFOs and width converters | "
+              "all synthesized units |", "|---|---|---|---|---|"]  # fmt: skip
 
     def tot(us) -> str:
         r = [u.resources for u in us]
@@ -221,10 +221,10 @@ def context_cost(results: dict[str, dict]) -> str:
                 f"BRAM18, {sum(x.dsp for x in r)} DSP")  # fmt: skip
 
     for key, rec in recs.items():
+        forks = [u for u in rec.by_kind("node") if u.op_type == "Duplicate"]
         streams = [u for u in rec.units if u.kind != "node"]
-        t = rec.totals
-        lines.append(f"| {key} | {tot(units(key))} | {tot(streams)} ({len(streams)}) | {t.lut_total:,} LUT, "
-                     f"{t.ff:,} FF, {t.bram18} BRAM18, {t.dsp} DSP |")  # fmt: skip
+        lines.append(f"| {key} | {tot(units(key))} | {tot(forks)} ({len(forks)}) | {tot(streams)} ({len(streams)}) "
+                     f"| {tot(rec.units)} ({len(rec.units)}) |")  # fmt: skip
     return "\n".join(lines)
 
 
