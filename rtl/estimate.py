@@ -160,14 +160,21 @@ def rne_sat(
     lut = 0.0
     if s > 0:
         lo, hi = lo >> s, (hi >> s) + 1
-        lut += cmp_const_luts(s + 1) + inc_luts(max(in_w - s, 1) + 1)
+        # the tie test reads the s remainder bits and fl[0]; the chain's first propagate input is fl[0] ^ up, a
+        # function of the same s + 1 bits: one LUT for both while they fit a LUT6
+        lut += 1 if s + 1 <= 6 else cmp_const_luts(s + 1) + inc_luts(max(in_w - s, 1) + 1)
     else:
         lo, hi = lo << left, hi << left
     out_lo, out_hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     lo_sat, hi_sat = lo < out_lo, hi > out_hi
     rb = max(abs(lo), abs(hi)).bit_length() + 1
     over = max(1, rb - bits + 1)
-    if lo_sat and hi_sat:
+    if lo_sat and hi_sat and registered and over + 2 <= 6:
+        # the output register: the upper bound's test (its over bits) folds into each bit's LUT (the bit, or the
+        # bound's bit when over), the lower bound is the register's synchronous reset / set (one LUT: the test
+        # and the load enable)
+        lut += bits + cmp_const_luts(over + 1)
+    elif lo_sat and hi_sat:
         lut += 2 * cmp_const_luts(over) + bits
     elif hi_sat or (lo_sat and (signed or out_lo != 0 or not registered)):
         lut += cmp_const_luts(over) + bits
@@ -306,6 +313,15 @@ def handshake(c: Cost, part: str = "control", luts: float = 3, ffs: float = 1) -
     c.add(part, lut=luts, ff=ffs)
 
 
+def stage(c: Cost, part: str = "control", ready_reset: bool = True) -> None:
+    """The handshake of a one-word stage (``adv = !out_valid || out_ready``, ``fire = in_valid && in_ready``):
+    the output valid flip-flop and, as ABC maps it, one LUT each for ``adv`` (the valid register's enable), for
+    ``fire`` (the data register's enable: ABC does not reuse the ready LUT for it) and for the ready when it also
+    ANDs ``rst_n`` (``ready_reset``; else the ready is ``adv`` itself), and the inverter of ``rst_n`` (an FDRE's
+    synchronous reset is active high)."""
+    c.add(part, lut=3 + (1 if ready_reset else 0), ff=1)
+
+
 def counter(c: Cost, part: str, bits: int, wrap: bool = True) -> None:
     """A ``bits``-bit loop counter: its register, the incrementer, the wrap test against its bound (a constant)
     and the clear."""
@@ -334,7 +350,7 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
     acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
     if kind == 0:
-        c.add("lanes", lut=pe * (popcount_luts(simd) + acc_add), ff=pe * acc_ff)
+        c.add("lanes", lut=pe * (popcount_luts(simd, const_weights=tiles == 1) + acc_add), ff=pe * acc_ff)
     elif kind == 1:
         lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + acc_add
         c.add("lanes", lut=pe * lane, ff=pe * acc_ff)
@@ -362,14 +378,19 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
-def popcount_luts(n: int) -> float:
+def popcount_luts(n: int, const_weights: bool = False) -> float:
     """XNOR and popcount of ``n`` bit pairs: Yosys turns the sum of 1-bit terms into a tree of full adders
     (``maccmap``): ``n - w`` of them for a ``w = clog2(n+1)``-bit count, each a sum and a carry LUT (the first
-    level's XNORs fold into them: three bit pairs are six LUT inputs), and the final ``w``-bit adder."""
+    level's XNORs fold into them: three bit pairs are six LUT inputs), and the final ``w``-bit adder.
+
+    ``const_weights`` (one weight word, ``NF * SF = 1``: the weights are constants): the XNORs are wires and
+    inverters, the terms plain input bits, and ABC packs six of them per LUT: each counter LUT of six bits reduces
+    the count by one bit (a 6:3 counter is three LUTs for three bits less) where a full adder of three bit pairs
+    takes two LUTs per bit: ``n - w`` LUTs and the final ``w``-bit adder."""
     if n <= 1:
         return 1
     w = clog2(n + 1)
-    return 2 * (n - w) + w
+    return (1 if const_weights else 2) * (n - w) + w
 
 
 def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
@@ -418,15 +439,34 @@ def _fifo(c: Cost, p: Mapping, mems: Mapping) -> None:
     fifo(c, "fifo", _i(p, "WIDTH", 8), _i(p, "DEPTH", 2), str(p.get("STYLE", "srl")))
 
 
+def width_convert_unpack(c: Cost, ni: int, no: int, iw: int, ow: int, gb: int) -> None:
+    """``dybnn_width_convert`` with ``NI > 1`` iterations per input word. The input counter ``ip`` (``iw`` bits):
+    ``need_in = ip == NI`` (a constant comparison) and ``(need_in ? 0 : ip) + 1`` on the carry chain, whose
+    multiplexer is needed only on the bits where ``NI`` has a one (elsewhere the bit is already 0 when
+    ``need_in``): an inverter or a LUT for bit 0 and one LUT per other one bit of ``NI``. The output counter when
+    ``NO > 1`` (incrementer and the ``last`` test). The handshake: ``rst_n && adv``, the ready, ``step``, the
+    valid register's enable and the reset's inverter. The input word: each bit a load / shift / hold LUT, except
+    the top ``G`` elements, whose shifted value is 0: a load whose synchronous reset (one LUT) clears them; the
+    ``G`` elements moved (``need_in ? in : iw``), a LUT each."""
+    luts = cmp_const_luts(iw) + 1 + bin(ni >> 1).count("1") + 5
+    if no > 1:
+        luts += inc_luts(ow) + cmp_const_luts(ow)
+    c.add("control", ff=iw + (ow if no > 1 else 0) + 1, lut=luts)
+    c.add("input_word", ff=(ni - 1) * gb, lut=(ni - 2) * gb + 1 + gb)
+
+
 @module("dybnn_width_convert")
 def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
     in_e, out_e, bits, g = _i(p, "IN_E", 1), _i(p, "OUT_E", 1), _i(p, "BITS", 1), _i(p, "G", 1)
     ni, no = in_e // g, out_e // g
     gb = g * bits
     iw, ow = clog2(ni + 1), aw(no) if no > 1 else 1
-    c.add("control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 1)
-    if ni > 1:  # the input word, shifted by G elements per iteration
-        c.add("input_word", ff=(ni - 1) * gb, lut=(ni - 1) * gb + gb)
+    if ni == 1:
+        c.add(
+            "control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 1
+        )
+    else:
+        width_convert_unpack(c, ni, no, iw, ow, gb)
     if no > 1:
         c.add("output_shift", ff=(no - 1) * gb)
     c.add("output", ff=out_e * bits)
@@ -443,7 +483,7 @@ def _duplicate(c: Cost, p: Mapping, mems: Mapping) -> None:
 @module("dybnn_flatten")
 def _flatten(c: Cost, p: Mapping, mems: Mapping) -> None:
     c.add("output", ff=_i(p, "WIDTH", 1))
-    handshake(c)
+    stage(c)
 
 
 @module("dybnn_sign")
@@ -451,7 +491,7 @@ def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, ch, x_w, thr_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1), _i(p, "THR_W", 1)
     cf = ch // pe
     counter(c, "control", aw(cf) if cf > 1 else 0)
-    handshake(c)
+    stage(c)
     lw = thr_w + 1
     rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
@@ -465,7 +505,7 @@ def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
     steps, thr_w, out_w = _i(p, "STEPS"), max(1, _i(p, "THR_W", 1)), _i(p, "OUT_W", 1)
     cf = ch // pe
     counter(c, "control", aw(cf) if cf > 1 else 0)
-    handshake(c)
+    stage(c)
     if steps:
         lw = steps * thr_w
         rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
@@ -477,7 +517,7 @@ def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
 @module("dybnn_input_quant")
 def _input_quant(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, mode, out_w = _i(p, "PE", 1), _i(p, "MODE"), _i(p, "OUT_W", 1)
-    handshake(c)
+    stage(c)
     if mode == 1:
         # the bit: the exponent's all-ones and zero tests, the mantissa's non-zero test, and three gates (NaN,
         # -0, the result)
@@ -513,7 +553,7 @@ def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
 @module("dybnn_requant")
 def _requant(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, xb, ob = _i(p, "PE", 1), _i(p, "X_BITS", 1), _i(p, "OUT_BITS", 1)
-    handshake(c)
+    stage(c, ready_reset=False)
     rng = (-(2 ** (xb - 1)), 2 ** (xb - 1) - 1) if _i(p, "X_SIGNED") else (0, 2**xb - 1)
     const = rne_sat(c, "lanes", xb + 1, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe, in_range=rng,
                     registered=True)  # fmt: skip

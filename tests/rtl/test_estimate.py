@@ -166,3 +166,19 @@ def test_one_fifo_synthesized(tmp_path):
     r = rec.units[0].resources
     est = estimate_unit("dybnn_fifo", {"WIDTH": 4, "DEPTH": 30, "STYLE": "srl"}, PYNQ)
     assert within_targets(est, (r.lut_total, r.ff, r.bram18, r.uram, r.dsp)), (est, r)
+
+
+#: small units pinned exactly (one LUT is more than 15 % of them): (module, params) -> Yosys (xc7) counts
+PINNED_SMALL = {
+    ("dybnn_flatten", (("WIDTH", 8),)): (4, 9, 0, 0, 0),
+    ("dybnn_requant", (("PE", 1), ("X_BITS", 7), ("X_SIGNED", 1), ("OUT_BITS", 4), ("OUT_SIGNED", 1),
+                       ("SHIFT", 2))): (9, 5, 0, 0, 0),  # both bounds saturate, registered
+    ("dybnn_width_convert", (("IN_E", 10), ("OUT_E", 1), ("BITS", 1), ("G", 1))): (19, 15, 0, 0, 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", list(PINNED_SMALL))
+def test_pinned_small_exact(key):
+    module, params = key
+    est = estimate_unit(module, dict(params), PYNQ)
+    assert (est.lut, est.ff, est.bram18, est.uram, est.dsp) == PINNED_SMALL[key]
