@@ -245,11 +245,20 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
     return 8 * rows * math.ceil(width / 14) + (mux_luts(rows, width) if rows > 1 else 0)
 
 
-def ram(c: Cost, part: str, depth: int, width: int, style: str, absorbed: bool = False) -> None:
+def ram(
+    c: Cost,
+    part: str,
+    depth: int,
+    width: int,
+    style: str,
+    absorbed: bool = False,
+    distinct: int | None = None,
+) -> None:
     """``dybnn_ram``: one write and one registered read per cycle with a write-first bypass (the written word and
     a compare of the two addresses, registered, and a multiplexer on the read data). ``absorbed``: the read data
     feeds LUT logic (an adder, a comparison) that takes the bypass multiplexer's three inputs into its own LUTs,
-    so the multiplexer costs none."""
+    so the multiplexer costs none. ``distinct``: the written word's distinct bits when fewer than ``width`` (a
+    sign-extended value: Yosys merges the registered copies of one bit; the memory itself keeps every bit)."""
     a = aw(depth)
     if style == "block":
         c.add(part, bram18=bram18_tiles(depth, width))
@@ -257,7 +266,8 @@ def ram(c: Cost, part: str, depth: int, width: int, style: str, absorbed: bool =
         c.add(part, uram=uram_blocks(depth, width))
     else:
         c.add(part, lut=lutram_luts(depth, width, c.family), ff=width)  # the read register
-    c.add(part + ".bypass", lut=eq_luts(a) + (0 if absorbed else width), ff=width + 1)
+    fwd = width if distinct is None else min(width, distinct)
+    c.add(part + ".bypass", lut=eq_luts(a) + (0 if absorbed else width), ff=fwd + 1)
 
 
 def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
@@ -322,12 +332,16 @@ def stage(c: Cost, part: str = "control", ready_reset: bool = True) -> None:
     c.add(part, lut=3 + (1 if ready_reset else 0), ff=1)
 
 
-def counter(c: Cost, part: str, bits: int, wrap: bool = True) -> None:
+def counter(c: Cost, part: str, bits: int, wrap: bool = True, next_used: bool = True) -> None:
     """A ``bits``-bit loop counter: its register, the incrementer, the wrap test against its bound (a constant)
-    and the clear."""
+    and the clear. ``next_used``: its next value is a signal of its own (a memory's read address one cycle
+    ahead), a LUT per bit for the clear and hold; else the clear and the enable are the flip-flops' synchronous
+    reset and clock enable (FDRE's R and CE) and the bits take the incrementer's outputs."""
     if bits <= 0:
         return
-    c.add(part, ff=bits, lut=inc_luts(bits) + (cmp_const_luts(bits) if wrap else 0) + bits)
+    c.add(
+        part, ff=bits, lut=inc_luts(bits) + (cmp_const_luts(bits) if wrap else 0) + (bits if next_used else 0)
+    )
 
 
 @module("dybnn_mvu")
@@ -369,13 +383,63 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     else:
         mul_w, value_w = _i(p, "MUL_W", 2), _i(p, "VALUE_W", 8)
         d = dsp_of(min(acc_w, value_w), mul_w, c.family, value_w)
+        consts = affine_constants(mems.get("P"), pe, pl, mul_w) if nf == 1 else None
         if d:  # acc * mul + bias: the bias in the DSP's post-adder
             c.add("stage", dsp=pe * d)
+        elif consts is not None:
+            c.add("stage", lut=sum(const_affine_luts(k, b, value_w) for k, b in consts))
         else:
             c.add("stage", lut=pe * (acc_w * mul_w // 2 + add_luts(value_w)))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
+
+
+def _signed(v: int, bits: int) -> int:
+    return v - (1 << bits) if bits and v >> (bits - 1) & 1 else v
+
+
+def affine_constants(
+    words: Sequence[int] | None, pe: int, pl: int, mul_w: int
+) -> list[tuple[int, int]] | None:
+    """Per lane ``(mul, bias)`` of an affine stage whose parameter table is one word (``NF = 1``: constants), read
+    from its image; ``None`` without it."""
+    if not words:
+        return None
+    w = int(words[0])
+    out = []
+    for q in range(pe):
+        v = (w >> (q * pl)) & ((1 << pl) - 1)
+        out.append((_signed(v & ((1 << mul_w) - 1), mul_w), _signed(v >> mul_w, pl - mul_w)))
+    return out
+
+
+def naf_digits(k: int) -> tuple[int, int]:
+    """``(positive, negative)`` nonzero digits of ``k`` in the non-adjacent form (signed binary with no two
+    adjacent nonzero digits: the fewest shifted terms, added or subtracted, whose sum is ``k``)."""
+    pos = neg = 0
+    m = abs(k)
+    while m:
+        if m & 1:
+            d = 2 - (m & 3)  # +1 (m = 1 mod 4) or -1 (m = 3 mod 4)
+            if (d > 0) == (k > 0):
+                pos += 1
+            else:
+                neg += 1
+            m -= d
+        m >>= 1
+    return pos, neg
+
+
+def const_affine_luts(k: int, b: int, value_w: int) -> float:
+    """``acc * k + b`` with constants ``k`` and ``b``, in LUTs (the product too narrow for a DSP48): ABC builds the
+    product by constant from shifted copies of ``acc`` (one term per nonzero digit of ``k``'s non-adjacent form,
+    a subtraction for a negative digit) and the bias joins them as one more term: ``terms - 1`` carry-chain
+    adders of ``value_w`` bits, and one more (a negation) when every term is subtracted."""
+    pos, neg = naf_digits(k)
+    terms = pos + neg + (1 if b else 0)
+    negate = 1 if neg and not pos and not b else 0
+    return (max(0, terms - 1) + negate) * add_luts(value_w)
 
 
 def popcount_luts(n: int, const_weights: bool = False) -> float:
@@ -398,7 +462,8 @@ def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
     next-state logic, two additions / comparisons of two of them (``e_top + e_ky``, ``i < ahead``), an equality
     (``i + 1 == n_row``), ``rows_ahead`` (a subtraction from a constant, a minimum, a maximum) and the
     constants' comparisons (inverted bits on the carry chains); the line buffer (``dybnn_ram``,
-    ``(KH+SH)*PW*CF`` words), the address arithmetic and the output register. ``rows_ahead`` multiplies a 32-bit
+    ``(KH+SH)*PW*CF`` words), the address arithmetic (modulo ``2**AW``, the products by ``PW``, ``SW`` and ``CF``
+    written as sums of shifted copies: no DSP48) and the output register. ``rows_ahead`` multiplies a 32-bit
     index by ``PW`` and then by ``CF``: a 33 x n product (two DSP48) for each factor that is not a power of
     two."""
     kh, sh, pw, cf = _i(p, "KH", 1), _i(p, "SH", 1), _i(p, "PW", 1), _i(p, "CF", 1)
@@ -486,6 +551,20 @@ def _flatten(c: Cost, p: Mapping, mems: Mapping) -> None:
     stage(c)
 
 
+def table_cmp_luts(bits: int, depth: int) -> float:
+    """``x >= t`` of an input value and a threshold read from a table of ``depth`` words (the registered ROM of
+    Sign / MultiThreshold), ``bits`` wide: one word (``depth = 1``) is a constant (:func:`const_cmp_luts`); two
+    words: every threshold bit is a constant or the registered address bit (or its complement, Yosys's LUT ROM
+    of one address bit), a comparison with a constant that has one more input: two bits of ``x`` per LUT on the
+    carry chain; deeper, two variables: ABC packs three bit pairs per carry stage (their equality the propagate
+    LUT, their comparison the generate LUT), two LUTs per three bits."""
+    if depth <= 1:
+        return const_cmp_luts(bits)
+    if depth == 2:
+        return math.ceil(bits / 2)
+    return 2 * math.ceil(bits / 3)
+
+
 @module("dybnn_sign")
 def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, ch, x_w, thr_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1), _i(p, "THR_W", 1)
@@ -495,8 +574,7 @@ def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     lw = thr_w + 1
     rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
-    # one threshold per lane (CF = 1) is a constant (const_cmp_luts); else two variables, a LUT per bit
-    c.add("lanes", lut=pe * ((const_cmp_luts(cw) if cf == 1 else cmp_luts(cw)) + 1), ff=pe)
+    c.add("lanes", lut=pe * (table_cmp_luts(cw, cf) + 1), ff=pe)
 
 
 @module("dybnn_multi_threshold")
@@ -510,7 +588,7 @@ def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
         lw = steps * thr_w
         rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
     cw = max(x_w + 1, thr_w)
-    cmp = const_cmp_luts(cw) if cf == 1 else cmp_luts(cw)  # CF = 1: the thresholds are constants
+    cmp = table_cmp_luts(cw, cf)
     c.add("lanes", lut=pe * (steps * cmp + (out_w if steps > 1 else 0)), ff=pe * out_w)
 
 
@@ -713,6 +791,20 @@ def hyper_layers(
     c.add("hyper2", lut=pe * add_luts(l2b), ff=pe * l2b)
 
 
+def delta_source_bits(p: Mapping) -> int:
+    """The distinct bits of one delta as the hyper function writes it (``DELTA_BITS`` wide): the clipped ``z``
+    (``ZC = max(Z_BITS, FZ + 2)`` bits, or only ``Z_BITS`` when the clip is dead) or the activation's ``ACT_BITS``,
+    sign-extended (the copies of the sign are one bit) or zero-extended (constant bits); the squash's sum with
+    ``SQ_LO``: every bit."""
+    d_b = _i(p, "DELTA_BITS", 1)
+    if _i(p, "SQUASH"):
+        return d_b
+    if _i(p, "ACT"):
+        return min(d_b, _i(p, "ACT_BITS", 1))
+    zb, fz = _i(p, "Z_BITS", 1), _i(p, "FZ", 1)
+    return min(d_b, zb if zb - 1 <= fz else max(zb, fz + 2))
+
+
 def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
     (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
@@ -728,17 +820,24 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     bk = nb * cf
     nbank = 2 if nof > cf else 1
     # counters of the three processes (frame in, hyper function, frame out)
-    bits = [aw(cf), aw(pixels), 1, aw(ring), aw(ring) + 1, 2, 2, aw(cf), aw(hd), aw(nof), aw(cf), 1, aw(n1),
-            aw(n2), 1, 1, aw(words), aw(cf), 1, aw(ring), 2]  # fmt: skip
-    for b in bits:
-        counter(c, "control", b)
     # z = (l2 <<< A2) + b2 keeps no bit of l2 when Z_BITS <= A2: the deltas do not depend on the frame, and
     # Yosys removes everything that only feeds l2 (the sums, statistics, multipliers, both layers' sums)
     live = zb > _i(p, "A2")
+    # (bits, next value used: a read address one cycle ahead (only while the memory it reads is live), or an
+    # up/down count or state, whose next value is logic of its own)
+    regs = {"wcf": (aw(cf), live), "wpx": (aw(pixels), False), "wb": (1, False), "wp": (aw(ring), False),
+            "occ": (aw(ring) + 1, True), "nst": (2, True), "hst": (2, True), "hcf": (aw(cf), live),
+            "j": (aw(hd), live), "of": (aw(nof), True), "ob": (aw(cf), False), "part": (1, False),
+            "a1i": (aw(n1), live), "a2i": (aw(n2), live), "hb": (1, live), "oact": (1, False),
+            "ri": (aw(words), False), "ocf": (aw(cf), True), "rb": (1, True), "rp": (aw(ring), True),
+            "ndl": (2, True)}  # fmt: skip
+    for b, used in regs.values():
+        counter(c, "control", b, next_used=used)
     # read data into LUT logic (the lanes' comparisons / adders, the sums' adders) takes the bypass multiplexer
     ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")), absorbed=True)
     for _ in range(nbank):
-        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
+        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True,
+            distinct=pe * delta_source_bits(p))  # fmt: skip
     if live:
         ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
         ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
@@ -779,7 +878,10 @@ def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bo
     else:
         fz = _i(p, "FZ", 1)
         zc = max(zb, fz + 2)
-        c.add("hyper2", lut=pe * (2 * cmp_const_luts(zc) + zc))
+        # the clip to [-2**FZ, 2**FZ]: none when z's range (Z_BITS signed) lies inside (the comparisons of a
+        # sign-extended Z_BITS value with the bounds are constant: Yosys removes them)
+        if zb - 1 > fz:
+            c.add("hyper2", lut=pe * (2 * cmp_const_luts(zc) + zc))
         if _i(p, "ACT"):
             rne_sat(c, "hyper2", zc, _i(p, "ACT_BITS", 1), bool(_i(p, "ACT_SIGNED")), _i(p, "ACT_SHIFT"), pe)
 

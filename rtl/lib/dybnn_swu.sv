@@ -107,10 +107,18 @@ module dybnn_swu #(
     if (step && !filling && (i + 1 == n_row) && (oy + 1 == OH)) e_top = 0;  // frame done
   end
 
-  wire [AW-1:0] waddr = AW'((slot * PW + px) * CF + cr);
+  // the line-buffer addresses in AW-bit arithmetic: the address is below DEPTH <= 2**AW, so computing modulo
+  // 2**AW gives the same word. The products by the constants PW, SW and CF are written as sums of shifted copies
+  // (mulk): Yosys would map a product by a constant that is not a power of two, with the addition after it, to a
+  // DSP48 (its multiplier and post-adder), even for an 8-bit address.
+  function automatic logic [AW-1:0] mulk(input logic [AW-1:0] x, input int unsigned k);
+    mulk = '0;
+    for (int b = 0; b < AW; b++) if (k[b]) mulk = mulk + (x << b);
+  endfunction
+  wire [AW-1:0] waddr = mulk(mulk(AW'(slot), PW) + AW'(px), CF) + AW'(cr);
   int unsigned r_row;
   always_comb r_row = (e_top + e_ky < ROWS) ? e_top + e_ky : e_top + e_ky - ROWS;
-  wire [AW-1:0] raddr = AW'((r_row * PW + e_ox * SW + e_kx) * CF + e_ce);
+  wire [AW-1:0] raddr = mulk(mulk(AW'(r_row), PW) + mulk(AW'(e_ox), SW) + AW'(e_kx), CF) + AW'(e_ce);
   logic [WIN_W-1:0] rdata;
   dybnn_ram #(.DEPTH(DEPTH), .WIDTH(WIN_W), .STYLE(LB_STYLE)) u_line (
       .clk(clk), .we(step && do_read), .waddr(waddr), .wdata(wword), .raddr(raddr), .rdata(rdata)

@@ -115,7 +115,7 @@ def test_pinned_fifos(key):
 #: node instances of the sweep's matrix-a design (benchmarks/bench_synth.py: tests/rtl/cases.py matrix_graph, seed 0,
 #: random folding) -> Yosys counts
 PINNED_MATRIX_A = {
-    "xconv0": (727, 475, 0, 0, 2),  # XnorConv 3x1 window, PE 2, SIMD 4: window generator + FIFO + matrix unit
+    "xconv0": (722, 475, 0, 0, 2),  # XnorConv 3x1 window, PE 2, SIMD 4: window generator + FIFO + matrix unit
     "xconv1x1": (60, 34, 0, 0, 0),  # 1x1 XnorConv, affine stage in LUTs (an 8-bit product)
     "xdense": (72, 36, 0, 0, 0),
     "xfc": (84, 57, 1, 0, 1),  # block ROM of weights, affine stage in a DSP48
@@ -137,6 +137,51 @@ def test_pinned_matrix_a():
     for node, ys in PINNED_MATRIX_A.items():
         est = instance_estimate(rp.instances[node], PYNQ)
         assert within_targets(est, ys), (node, est.resources, ys)
+
+
+#: node instances of the sweep's other fuzz designs -> Yosys counts: (design, node) -> (part, counts); the rules of
+#: session 13 (constant weights, a constant affine stage, a 2-word threshold table, a dead hyper function's clip)
+PINNED_OTHER = {
+    ("matrix-b", "xconv1x1"): (ZCU, (281, 226, 0, 0, 0)),  # constant affine stage (NF = 1) in LUTs
+    ("matrix-b", "xfc"): (ZCU, (5001, 161, 0, 0, 16)),  # 16 popcounts of 288 bits against constant weights
+    ("matrix-b", "mt"): (ZCU, (45, 24, 0, 0, 0)),  # MultiThreshold, an 8-word table
+    ("elementwise", "sg2"): (PYNQ, (36, 9, 0, 0, 0)),  # Sign, a 2-word threshold table
+    ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
+    ("dynamic-a", "ds_tie"): (PYNQ, (158, 107, 1, 0, 0)),  # the dead hyper function
+}
+
+
+def _fuzz_plan(design: str, part: str):
+    """The RTL plan of one of the sweep's fuzz designs (benchmarks/bench_synth.py's seeds and foldings)."""
+    import numpy as np
+
+    from rtl.project import make_rtl_plan
+    from tests.hls.cases import random_folding
+    from tests.rtl.cases import matrix_graph
+    from tests.rtl.cases_d2 import dynamic_graph, elementwise_graph, varied_folding
+
+    rng = np.random.default_rng({"matrix-b": 1, "elementwise": 2, "dynamic-a": 3}[design])
+    if design == "matrix-b":
+        g = matrix_graph(rng, c=8, hw=6, co=16, streaming=True)
+        folding = random_folding(g, rng)
+    elif design == "elementwise":
+        g = elementwise_graph(rng, c=10, hw=4, dynamic=False)
+        folding = varied_folding(g, rng)
+    else:
+        g = dynamic_graph(rng, c=6, hw=4)
+        folding = varied_folding(g, rng)
+    return make_rtl_plan(g, folding, part)
+
+
+def test_pinned_other_designs():
+    from rtl.estimate import instance_estimate
+
+    plans = {}
+    for (design, node), (part, ys) in PINNED_OTHER.items():
+        if design not in plans:
+            plans[design] = _fuzz_plan(design, part)
+        est = instance_estimate(plans[design].instances[node], part)
+        assert within_targets(est, ys), (design, node, est.resources, ys)
 
 
 def test_one_fifo_synthesized(tmp_path):
