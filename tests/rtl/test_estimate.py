@@ -147,7 +147,7 @@ PINNED_OTHER = {
     ("matrix-b", "mt"): (ZCU, (45, 24, 0, 0, 0)),  # MultiThreshold, an 8-word table
     ("elementwise", "sg2"): (PYNQ, (36, 9, 0, 0, 0)),  # Sign, a 2-word threshold table
     ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
-    ("dynamic-a", "ds_tie"): (PYNQ, (158, 107, 1, 0, 0)),  # the dead hyper function
+    ("dynamic-a", "ds_tie"): (PYNQ, (156, 107, 1, 0, 0)),  # the dead hyper function
 }
 
 
