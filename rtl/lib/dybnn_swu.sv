@@ -116,9 +116,9 @@ module dybnn_swu #(
     for (int b = 0; b < AW; b++) if (k[b]) mulk = mulk + (x << b);
   endfunction
   wire [AW-1:0] waddr = mulk(mulk(AW'(slot), PW) + AW'(px), CF) + AW'(cr);
-  int unsigned r_row;
-  always_comb r_row = (e_top + e_ky < ROWS) ? e_top + e_ky : e_top + e_ky - ROWS;
-  wire [AW-1:0] raddr = mulk(mulk(AW'(r_row), PW) + mulk(AW'(e_ox), SW) + AW'(e_kx), CF) + AW'(e_ce);
+  logic [AW-1:0] r_row;  // below ROWS <= DEPTH
+  always_comb r_row = AW'((e_top + e_ky < ROWS) ? e_top + e_ky : e_top + e_ky - ROWS);
+  wire [AW-1:0] raddr = mulk(mulk(r_row, PW) + mulk(AW'(e_ox), SW) + AW'(e_kx), CF) + AW'(e_ce);
   logic [WIN_W-1:0] rdata;
   dybnn_ram #(.DEPTH(DEPTH), .WIDTH(WIN_W), .STYLE(LB_STYLE)) u_line (
       .clk(clk), .we(step && do_read), .waddr(waddr), .wdata(wword), .raddr(raddr), .rdata(rdata)
