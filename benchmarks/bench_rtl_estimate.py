@@ -4,7 +4,9 @@ over a sweep of configurations of every RTL library module.
 The sweep: node instances of the RTL tests' fuzz designs (``benchmarks/bench_synth.py``'s ``matrix-a``,
 ``matrix-b``, ``elementwise``, ``dynamic-a``, ``dynamic-b``, ``context-a``, ``context-b``, plus ``matrix-c``, a
 smaller matrix design for a FixedDense), their width converters, and FIFOs of each style (SRL, LUTRAM, BRAM,
-URAM) at several widths and depths.
+URAM) at several widths and depths; held out (``HELD_OUT_2``, added after session 13's rules): two more fuzz
+designs (``elementwise-b``, ``matrix-d``: other seeds and sizes), width converters of other shapes, Flatten and
+Requant of other widths.
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
