@@ -3,9 +3,10 @@ site and for the whole design, from the HLS estimate.
 
 Per DynamicSign site, at the folding search's choice without levels (``levels=False``): its frame, the value and
 level widths, its frame buffer storing values and storing levels, and -- at a site that forwards its frame to a
-residual shortcut, where levels are refused -- what the forwarding saves instead (the shortcut FIFOs with the
-shortcut forked in front of the unit, ``forward=False``, against those it writes from its frame buffer). Then the
-whole design: the folding search without and with levels (the search stores levels where allowed and smaller).
+residual shortcut when it stores values -- what the forwarding saves (the shortcut FIFOs with the shortcut forked
+in front of the unit, as levels there have it, against those it writes from its frame buffer). Then the whole
+design: the folding search without and with levels (the search stores levels where the design's memory is
+smaller; at a forwarding site levels fork the shortcut, ``hls.timing.forward_frames``), and the sites it picks.
 
 Usage::
 
@@ -108,8 +109,7 @@ def level_sizes(g, part: str, clock_ns: float) -> None:
             win = (
                 f"forwarding ({k} against {o} BRAM18-eq. for levels + a forked shortcut)"
                 if keep <= alt
-                else f"levels + forked shortcut ({o} against {k} BRAM18-eq.; not offered: levels are refused at a "
-                "forwarding site)"
+                else f"levels + forked shortcut ({o} against {k} BRAM18-eq.)"
             )
         else:
             sc = "no shortcut"
@@ -128,8 +128,10 @@ def level_sizes(g, part: str, clock_ns: float) -> None:
         dyn = [x for x in e.nodes if x.op_type == "DynamicSign"]
         fb = [x.parts.get("frame_buffer") for x in dyn if "frame_buffer" in x.parts]
         nlv = sum(x.storage == "levels" for x in dyn)
+        fk = sorted(x.name for x in dyn if x.storage == "levels" and x.name in fwd)
         print(
-            f"{what}: {nlv} of {len(dyn)} DynamicSign frame buffers store levels; "
+            f"{what}: {nlv} of {len(dyn)} DynamicSign frame buffers store levels "
+            f"({len(fk)} with a forked shortcut{': ' + ', '.join(fk) if fk else ''}); "
             f"their frame buffers {sum(r.bram18 for r in fb):.0f} BRAM18 {sum(r.uram for r in fb):.0f} URAM; "
             f"system LUT {t['lut']:,} BRAM18 {t['bram18']:,} URAM {t['uram']:,} DSP {t['dsp']:,}; "
             f"{e.fps:,.1f} frames/s, latency {e.latency_cycles:,} cycles; fits {e.fits}"

@@ -20,10 +20,11 @@ Dimensions folded (FINN conventions):
   (:mod:`hls.cycles`). Default 1; ``dybnn estimate --folding auto`` picks per site (:mod:`hls.estimate.search`).
 * a DynamicSign with a frame buffer also chooses what the buffer holds: ``buffer_storage = "values"`` (default)
   the input values, ``"levels"`` for each value its level, how many of the ``2^b`` dynamic thresholds it reaches,
-  in ``ceil(log2(2^b + 1))`` bits (:mod:`hls.levels`; the same cycles, the same output bits). Levels are refused
-  at a site that forwards its frame to a residual shortcut (the shortcut needs the values,
-  :func:`hls.timing.forward_frames`), at a unit that reads a hyper context (no frame buffer) and on any other
-  node type; the folding search picks levels where they are allowed and smaller.
+  in ``ceil(log2(2^b + 1))`` bits (:mod:`hls.levels`; the same cycles, the same output bits). At a site whose
+  frame also feeds a residual shortcut (:func:`forwarding_sites`), ``values`` lets the unit write the shortcut
+  from its frame buffer (:func:`hls.timing.forward_frames`) and ``levels`` keeps the shortcut forked in front of
+  the unit, with its own frame-deep FIFO. Levels are refused at a unit that reads a hyper context (no frame
+  buffer) and on any other node type; the folding search picks levels where the whole design's memory is smaller.
 """
 
 from __future__ import annotations
@@ -120,8 +121,6 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
     for k in folding:
         if k not in names:
             raise FoldingError(f"folding names node {k!r}, which is not in graph {g.name!r}")
-    levels = any(f.storage != "values" for f in folding.values())
-    forwarding = forwarding_sites(g) if levels else frozenset()
     for node in g.nodes:
         f = folding.get(node.name, Fold())
         if f.pe < 1 or f.simd < 1:
@@ -139,7 +138,7 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
                 "hyper context)"
             )
         if f.storage != "values":
-            _check_levels(g, node, f, forwarding)
+            _check_levels(node, f)
         if isinstance(node, MATRIX_TYPES):
             mh, mw, _ = matrix_dims(g, node)
             if mh % f.pe:
@@ -173,7 +172,8 @@ def validate(g: HwGraph, folding: dict[str, Fold]) -> None:
 
 def forwarding_sites(g: HwGraph) -> frozenset[str]:
     """The dynamic units of ``g`` that write a residual shortcut from their frame buffer in the design ``dybnn hls``
-    / ``dybnn rtl`` write (:func:`hls.timing.forward_frames` on the stream graph): their buffers need the values."""
+    / ``dybnn rtl`` write when they store values (:func:`hls.timing.forward_frames` on the stream graph); storing levels
+    (``buffer_storage: levels``) forks the shortcut in front of the unit instead."""
     from hls.timing import stream_graph  # hls.timing imports this module
 
     dyn = {n.name for n in g.nodes if isinstance(n, (N.DynamicSign, N.DynamicPReLU))}
@@ -184,14 +184,12 @@ def forwarding_sites(g: HwGraph) -> frozenset[str]:
 
 def level_sites(g: HwGraph) -> frozenset[str]:
     """The nodes of ``g`` whose frame buffer may store levels (``buffer_storage: levels``): every DynamicSign with a
-    frame buffer (:func:`buffered`) that does not forward its frame (:func:`forwarding_sites`)."""
-    cand = [n.name for n in g.nodes if isinstance(n, N.DynamicSign) and buffered(n)]
-    if not cand:
-        return frozenset()
-    return frozenset(cand) - forwarding_sites(g)
+    frame buffer (:func:`buffered`). At one of :func:`forwarding_sites` levels fork the shortcut in front of the
+    unit instead of forwarding it from the frame buffer (:func:`hls.timing.forward_frames`)."""
+    return frozenset(n.name for n in g.nodes if isinstance(n, N.DynamicSign) and buffered(n))
 
 
-def _check_levels(g: HwGraph, node: N.Node, f: Fold, forwarding: frozenset[str]) -> None:
+def _check_levels(node: N.Node, f: Fold) -> None:
     where = f"node {node.name!r} ({node.op_type})"
     if f.storage not in STORAGE:
         raise FoldingError(f"{where}: buffer_storage must be 'values' or 'levels', got {f.storage!r}")
@@ -204,11 +202,6 @@ def _check_levels(g: HwGraph, node: N.Node, f: Fold, forwarding: frozenset[str])
         raise FoldingError(
             f"{where}: buffer_storage 'levels' needs a frame buffer, and this unit reads a hyper context "
             "(hyper_context: stem) and has none; use 'values'"
-        )
-    if node.name in forwarding:
-        raise FoldingError(
-            f"{where}: buffer_storage 'levels' is not allowed at a site that forwards its frame to a residual "
-            "shortcut (the shortcut's Add needs the values; hls.timing.forward_frames); use 'values'"
         )
 
 

@@ -340,7 +340,7 @@ def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None, *, forward:
     """``g`` with a Duplicate fork on every tensor that has several readers (:class:`hwsim.passes.InsertDuplicates`);
     a new fork runs at its producer's PE when that divides the channels (no width converter in front of it),
     else at PE = 1. With ``forward``, a fork that feeds one DyBNN dynamic unit gives way to the unit itself
-    (:func:`forward_frames`). A graph whose streams already have one reader each is returned unchanged."""
+    (:func:`forward_frames`), except at a DynamicSign whose folding stores levels. A graph whose streams already have one reader each is returned unchanged."""
     folding = dict(folding or {})
     g2 = run_passes(g, [InsertDuplicates()])
     old = {n.name for n in g.nodes}
@@ -352,7 +352,7 @@ def stream_graph(g: HwGraph, folding: dict[str, Fold] | None = None, *, forward:
         pe = 1 if prod is None else write_elems(prod, folding.get(prod.name, Fold()))
         folding[n.name] = Fold(pe if g2.spec(t).shape[-1] % pe == 0 else 1, 1)
     if forward:
-        g2 = forward_frames(g2)
+        g2 = forward_frames(g2, frozenset(k for k, f in folding.items() if f.storage == "levels"))
     if g2 is not g:
         g2.validate()
     return StreamGraph(g2, folding, dict(zip(g2.outputs, g.outputs, strict=True)))
@@ -375,7 +375,7 @@ def forward_head_words(sg: StreamGraph, c: Channel) -> int:
     return math.ceil(need * read_elems(head, f) / c.elems)
 
 
-def forward_frames(g: HwGraph) -> HwGraph:
+def forward_frames(g: HwGraph, levels: frozenset[str] = frozenset()) -> HwGraph:
     """One frame buffer, not two: a Duplicate fork whose copies go to exactly one DynamicSign / DynamicPReLU and to
     other nodes (in a ReActNet block: the residual shortcut, or the pooled shortcut of a strided block) is
     removed; the dynamic unit reads the tensor itself and writes the other copies as outputs 2, 3, ... from its
@@ -384,7 +384,10 @@ def forward_frames(g: HwGraph) -> HwGraph:
     convolution's delay instead of a frame; the frame is stored once, in the unit. Only shortcuts are forwarded:
     every other copy must go to a join (Add, Concat) or to a node whose output only a join reads (the pooled
     shortcut of a strided block), at most :data:`MAX_FORWARDS` of them; a fork with another dynamic unit, a
-    graph output or any other reader stays (its readers would otherwise wait a frame for the unit)."""
+    graph output or any other reader stays (its readers would otherwise wait a frame for the unit). A fork in
+    front of a DynamicSign named in ``levels`` (its folding says ``buffer_storage: levels``, :mod:`hls.levels`:
+    its buffer holds levels, not the values the shortcut needs) stays: the shortcut is forked in front of the
+    unit and holds its own frame-deep FIFO."""
     dyn = (N.DynamicSign, N.DynamicPReLU)
     nodes = list(g.nodes)
     changed = False
@@ -407,6 +410,8 @@ def forward_frames(g: HwGraph) -> HwGraph:
         if not all(shortcut(r) for i, (r,) in enumerate(readers) if i != units[0]):
             continue
         (u,) = readers[units[0]]
+        if u.name in levels:
+            continue
         fwd = tuple(t for i, t in enumerate(d.outputs) if i != units[0])
         new = u.replace(inputs=(d.inputs[0],), outputs=(u.outputs[0], *fwd))
         at = nodes.index(d)

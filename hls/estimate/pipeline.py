@@ -25,7 +25,7 @@ from hls.estimate import streaming as _streaming  # noqa: E402,F401
 from hls.estimate.memory import fifo_cost
 from hls.estimate.records import DesignEstimate, FifoEstimate, NodeEstimate, Resources
 from hls.estimate.registry import ESTIMATORS, EstimateConfig, bits_of
-from hls.folding import Fold, level_sites
+from hls.folding import Fold, forwarding_sites, level_sites
 from hls.timing import DEFAULT_DEPTH, MULTI_INPUT, StreamGraph, Timing, timing
 from hwsim import nodes as N
 from hwsim.graph import HwGraph
@@ -65,6 +65,7 @@ class GraphModel:
         self._forks: dict[tuple[str, Fold], NodeEstimate] = {}
         self._cyc: dict[tuple[str, Fold], int] = {}
         self._level_sites: frozenset[str] | None = None
+        self._forwarding_sites: frozenset[str] | None = None
         for n in g.nodes:
             if type(n) not in ESTIMATORS:
                 raise NotImplementedError(f"no estimator for node type {n.op_type} (node {n.name!r})")
@@ -75,6 +76,14 @@ class GraphModel:
         if self._level_sites is None:
             self._level_sites = level_sites(self.g)
         return self._level_sites
+
+    @property
+    def forwarding_sites(self) -> frozenset[str]:
+        """The dynamic units that write a residual shortcut from their frame buffer when they store values
+        (:func:`hls.folding.forwarding_sites`)."""
+        if self._forwarding_sites is None:
+            self._forwarding_sites = forwarding_sites(self.g)
+        return self._forwarding_sites
 
     def cycles(self, node: N.Node, fold: Fold) -> int:
         key = (node.name, fold)

@@ -10,9 +10,15 @@ FINN ``SetFolding`` style (finn/transformation/fpgadataflow/set_folding.py, docs
   walks up PE trying, at each PE, one frame buffer and then two (ping-pong, :func:`hls.cycles.dynamic_cycles`):
   two frames of memory buy the ``hyper + min(in, out)`` cycles that one frame costs, at the PE where one buffer
   is not enough (double where it helps throughput);
-* a DynamicSign that may store levels in its frame buffer (``buffer_storage: levels``, :mod:`hls.levels`: not at
-  a site that forwards its frame to a shortcut) stores them where its estimate is smaller: fewer memory blocks
-  (URAM counted as 16 BRAM18), or as many and fewer LUTs; the cycles are the same;
+* a DynamicSign with a frame buffer may store levels in it (``buffer_storage: levels``, :mod:`hls.levels`); the
+  cycles are the same. Where its frame feeds no residual shortcut it stores them where its estimate is smaller:
+  fewer memory blocks (URAM counted as 16 BRAM18), or as many and fewer LUTs. Where it does
+  (:func:`hls.folding.forwarding_sites`), values let the unit write the shortcut from its frame buffer
+  (:func:`hls.timing.forward_frames`: the shortcut FIFO covers the convolution's delay) and levels fork the
+  shortcut in front of the unit (its FIFO holds about a frame, at the depth the timing model gives). The search
+  estimates the whole design with every such site on values and with every one on levels, takes per site the
+  smaller of its unit plus its shortcut FIFOs (and fork) in the two, and keeps, of the three designs (all values,
+  all levels, the per-site choice), the one with the least memory, then LUTs;
 * a second pass relaxes the target to the bottleneck achieved by the first (FINN's two-pass relaxation) so the
   pipeline is balanced and no node is faster than it needs to be.
 
@@ -120,8 +126,8 @@ def _memory_key(m: GraphModel, node: N.Node, fold: Fold) -> tuple[int, int]:
 def _storage(m: GraphModel, node: N.Node, fold: Fold, levels: bool) -> Fold:
     """``buffer_storage: levels`` where it is allowed (:func:`hls.folding.level_sites`) and smaller: fewer memory
     blocks, or as many and fewer LUTs (the cycles are the same); else the values."""
-    if not levels or node.name not in m.level_sites:
-        return fold
+    if not levels or node.name not in m.level_sites or node.name in m.forwarding_sites:
+        return fold  # a forwarding site: decided with its shortcut, for the whole design (_fork_for_levels)
     lv = replace(fold, storage="levels")
     return lv if _memory_key(m, node, lv) < _memory_key(m, node, fold) else fold
 
@@ -149,7 +155,64 @@ def fold_for_target(
             fold = {
                 n.name: _fold_node(m, n, achieved, max_weight_bits, fixed, single, levels) for n in m.g.nodes
             }
+    if levels:
+        fold = _fork_for_levels(m, fold, fixed)
     return fold
+
+
+def _key(r) -> tuple[int, int]:
+    """(memory blocks, LUT) of resources: URAM counted as 16 BRAM18, then LUTs."""
+    return 16 * math.ceil(r.uram) + math.ceil(r.bram18), math.ceil(r.lut)
+
+
+def _site_cost(est, sg: HwGraph, unit: str) -> tuple[int, int]:
+    """(memory blocks, LUT) a forwarding site costs in the design ``est`` of stream graph ``sg``: the unit, and
+    the residual shortcut's copies of its frame -- written by the unit (forwarded) or by the fork in front of it
+    (then the fork too) -- with their FIFOs into each reader and, behind a reader that is not the join (a strided
+    block's pool), into the join."""
+    from hls.timing import MULTI_INPUT
+
+    u = sg.node(unit)
+    nodes = {e.name: e for e in est.nodes}
+    tot = nodes[unit].resources
+    if len(u.outputs) > 1:  # forwarded: the shortcut copies are the unit's outputs 2, 3, ...
+        src, main = unit, {c.name for c in sg.consumers(u.outputs[0])}
+    else:  # forked in front of the unit
+        src, main = sg.producer(u.inputs[0]).name, {unit}
+        tot = tot + nodes[src].resources
+    readers = {x.consumer for x in est.fifos if x.producer == src and x.consumer not in main}
+    names = {n.name for n in sg.nodes}
+    for x in est.fifos:
+        if x.producer == src and x.consumer in readers:
+            tot = tot + x.resources
+        elif (
+            x.producer in readers and x.producer in names and not isinstance(sg.node(x.producer), MULTI_INPUT)
+        ):
+            tot = tot + x.resources
+    return _key(tot)
+
+
+def _fork_for_levels(m: GraphModel, fold: dict[str, Fold], fixed: dict[str, Fold]) -> dict[str, Fold]:
+    """At the DynamicSign sites that forward their frame to a residual shortcut when they store values: values and
+    forwarding, or levels and the shortcut forked in front of the unit, per site by its memory in the whole design
+    (see the module docstring); the design with the least memory, then LUTs, of all values, all levels and the
+    per-site choice."""
+    from hls.timing import stream_graph
+
+    sites = sorted(k for k in m.forwarding_sites & m.level_sites if k not in fixed)
+    if not sites:
+        return fold
+    lv = {**fold, **{k: replace(fold.get(k, Fold()), storage="levels") for k in sites}}
+    ea, eb = m.estimate(fold), m.estimate(lv)
+    sa, sb = stream_graph(m.g, fold).graph, stream_graph(m.g, lv).graph
+    pick = [k for k in sites if _site_cost(eb, sb, k) < _site_cost(ea, sa, k)]
+    if not pick:
+        return fold
+    mixed = {**fold, **{k: lv[k] for k in pick}}
+    cands = [(_key(ea.totals), 0, fold), (_key(eb.totals), 1, lv)]
+    if len(pick) < len(sites):
+        cands.append((_key(m.estimate(mixed).totals), 2, mixed))
+    return min(cands, key=lambda c: (c[0], c[1]))[2]
 
 
 def complete_folding(

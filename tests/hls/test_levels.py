@@ -1,7 +1,8 @@
 """Level storage in a DynamicSign's frame buffer (``buffer_storage: levels``, hls/levels.py): the levels give the
 same bits as ``x >= tau + delta`` on every value, the folding accepts them only where the site has a frame buffer
-and does not forward it to a shortcut, the estimate narrows the frame buffer, the search picks them where they are
-smaller, the C++ units equal hwsim, and the RTL back end refuses them in one line."""
+(at a site whose frame feeds a residual shortcut, levels fork the shortcut in front of the unit), the estimate
+narrows the frame buffer, the search picks them where the design's memory is smaller, the C++ units equal hwsim,
+and the RTL back end refuses them in one line."""
 
 from __future__ import annotations
 
@@ -136,11 +137,9 @@ def test_folding_field_parses_validates_and_round_trips(rng):
         validate(g, {"inq": Fold(storage="levels")})
 
 
-@pytest.mark.parametrize("where", ["forwarding", "context", "prelu"])
-def test_levels_refused_where_the_values_are_needed_or_there_is_no_frame_buffer(rng, where):
-    if where == "forwarding":  # resblock: the DynamicSign forwards its frame to the residual Add
-        g, name, msg = resblock_graph(rng), "dsign", "forwards its frame to a residual shortcut"
-    elif where == "context":
+@pytest.mark.parametrize("where", ["context", "prelu"])
+def test_levels_refused_where_there_is_no_frame_buffer_of_a_dynamic_sign(rng, where):
+    if where == "context":
         g, name, msg = stem_context_graph(rng), "dsign", "reads a hyper context"
     else:
         g, name, msg = resblock_graph(rng), "dprelu", "applies to a DynamicSign's frame buffer only"
@@ -149,6 +148,54 @@ def test_levels_refused_where_the_values_are_needed_or_there_is_no_frame_buffer(
         parse(g, {name: {"pe": 1, "buffer_storage": "levels"}}, "fold.json")
     assert msg in str(e.value) and f"fold.json: node {name!r}" in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_levels_at_a_forwarding_site_fork_the_shortcut(rng):
+    """resblock: the DynamicSign's frame also feeds the residual Add. With values the unit writes the shortcut
+    from its frame buffer (hls.timing.forward_frames); with levels the fork stays in front of the unit and the
+    shortcut FIFO holds the frame, at the word schedule's depth (no stall, no deadlock)."""
+    from hls.folding import forwarding_sites
+    from hls.project import make_plan
+    from hls.timing import timing
+
+    g = resblock_graph(rng, c=8, hw=6)
+    assert "dsign" in forwarding_sites(g) and "dsign" in level_sites(g)
+    lv = parse(g, {"conv1": {"pe": 8, "simd": 8}, "dsign": {"pe": 2, "buffer_storage": "levels"}}, "f.json")
+    vals = {**lv, "dsign": Fold(2)}
+    fwd, fork = timing(g, vals), timing(g, lv)
+    assert fwd.graph.node("dsign").outputs == ("b0", "s_b") and "dup0" not in {
+        n.name for n in fwd.graph.nodes
+    }
+    assert fork.graph.node("dsign").inputs == ("s_a",) and fork.graph.node("dsign").outputs == ("b0",)
+    sc, sc1 = fork.channel("add1", "s_b"), fwd.channel("add1", "s_b")
+    assert sc.producer == "dup0" and sc1.producer == "dsign"
+    assert sc.words <= sc.depth == fork.words.max_level[("add1", "s_b")] and sc1.depth < sc.words
+    assert sc.depth == timing(g, vals, forward=False).channel("add1", "s_b").depth
+    plan = make_plan(g, lv)
+    assert {c["label"]: c["depth"] for c in plan.channels}["s_b"] == sc.depth
+
+
+def test_search_forks_the_shortcut_where_levels_save_memory():
+    """DyBNN-ReActNet-A on a U250 (8-bit delta): the search stores levels and forks the shortcut at the nine
+    sign0 sites where that is smaller for the whole design (benchmarks/level_storage_sizes.py), keeps values and
+    forwarding at the others, at the same frames/s: 790 -> 762 URAM."""
+    from hls.devices import resolve_part
+    from hls.estimate import GraphModel, folding_search
+    from hls.estimate.designs import reactnet_a
+    from hls.estimate.pipeline import config_for
+
+    g = reactnet_a(None, delta_bits=8)
+    dev = resolve_part("u250")
+    m = GraphModel(g, config_for(dev))
+    fold = folding_search(g, 5.0, fit=dev, model=m)
+    vals = folding_search(g, 5.0, fit=dev, model=m, levels=False)
+    picked = sorted(k for k, f in fold.items() if f.storage == "levels")
+    assert picked == sorted(f"b{i}_sign0" for i in (1, 3, 5, 6, 7, 8, 9, 10, 11))
+    assert set(picked) <= m.forwarding_sites
+    a, b = m.estimate(vals, 5.0, dev), m.estimate(fold, 5.0, dev)
+    assert (a.system_totals.uram, b.system_totals.uram) == (790, 762)
+    assert b.system_totals.bram18 <= a.system_totals.bram18 and b.max_cycles == a.max_cycles
+    assert {k: dataclasses.replace(f, storage="values") for k, f in fold.items()} == vals  # same PE, buffers
 
 
 def test_estimate_narrows_the_frame_buffer_and_the_search_picks_levels():
@@ -178,14 +225,16 @@ def test_estimate_narrows_the_frame_buffer_and_the_search_picks_levels():
     assert all(f.storage == "values" for f in folding_search(rb, 10.0, target_fps=1e9).values())
 
 
-def test_rtl_refuses_levels_in_one_line(rng):
+@pytest.mark.parametrize("graph", ["levels", "resblock"])
+def test_rtl_refuses_levels_in_one_line(rng, graph):
+    """Also at a site that would forward its frame to the residual shortcut with values (resblock's dsign)."""
     from rtl.modules import RtlError
     from rtl.project import make_rtl_plan
 
-    g = level_graph(rng, hw=4)
+    g, name = (level_graph(rng, hw=4), "dB") if graph == "levels" else (resblock_graph(rng), "dsign")
     with pytest.raises(RtlError) as e:
-        make_rtl_plan(g, {"dB": Fold(storage="levels")}, "pynq-z1")
-    assert "node 'dB': the RTL back end does not implement buffer_storage 'levels'" in str(e.value)
+        make_rtl_plan(g, {name: Fold(storage="levels")}, "pynq-z1")
+    assert f"node {name!r}: the RTL back end does not implement buffer_storage 'levels'" in str(e.value)
     assert "\n" not in str(e.value)
 
 
@@ -210,6 +259,25 @@ def test_csim_with_levels_is_bit_exact(tmp_path, rng):
     _check(run_csim(prj, g, x), "level storage")
 
 
+@pytest.mark.hls
+@pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make")
+def test_csim_levels_with_a_forked_shortcut_is_bit_exact(tmp_path, rng):
+    """resblock with levels at the DynamicSign whose frame feeds the residual Add (the shortcut forked in front
+    of it, its FIFO at the timing model's depth), ping-pong buffers, PE 2: every tensor of the C-simulation
+    equals hwsim, every loop runs the cycle model's count."""
+    from hls.csim import run_csim
+    from hls.project import with_probes, write_project
+    from tests.hls.test_csim import _check
+
+    g = resblock_graph(rng, c=8, hw=6)
+    fold = {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2, "levels"), "add1": Fold(2)}
+    x = rng.standard_normal((3, *g.spec("x").shape)) * 1.5
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, fold, tb_frames=0, probes="all")
+    top = (prj / "top.cpp").read_text()
+    assert "dup0::run(" in top and "constexpr unsigned LB = " in (prj / "src" / "dsign.hpp").read_text()
+    _check(run_csim(prj, with_probes(g, "all"), x), "resblock, levels, forked shortcut")
+
+
 @pytest.mark.slow
 @pytest.mark.hls
 @pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make")
@@ -227,3 +295,33 @@ def test_dybnn_cnv_at_the_search_folding_csim_bit_exact(tmp_path):
     x = np.random.default_rng(1).standard_normal((2, 32, 32, 3)) * 0.5
     prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, fold, tb_frames=0, probes="all")
     _check(run_csim(prj, with_probes(g, "all"), x), "dybnn-cnv, levels")
+
+
+@pytest.mark.slow
+@pytest.mark.hls
+@pytest.mark.skipif(not (shutil.which("g++") and shutil.which("make")), reason="needs g++ and make")
+def test_dybnn_tiny_levels_at_the_strided_block_site_csim_bit_exact(tmp_path):
+    """dybnn-tiny (a trained 16x16 export) at its xc7z020 search's folding without levels, then levels at the
+    strided block's site BipolarQuant_9 (where the search picks them on the 28x28 export: the shortcut through
+    the pool forked in front of the unit): every tensor of the C-simulation equals hwsim, loops equal the cycle
+    model (about a minute)."""
+    from hls.csim import run_csim
+    from hls.estimate import folding_search
+    from hls.folding import forwarding_sites
+    from hls.project import with_probes, write_project
+    from hls.timing import timing
+    from hwsim.lower import lower
+    from tests.hls.test_csim import _check
+    from tests.hwsim.test_lower import exported
+
+    _, path = exported("dybnn-tiny", (1, 16, 16), None, True)
+    g = lower(path)
+    fold = folding_search(g, 10.0, fit="xc7z020clg400-1", levels=False)
+    sg = timing(g, fold).graph  # the strided block's site: it forwards its frame to the pool of the shortcut
+    (site,) = [n.name for n in sg.nodes if n.name in forwarding_sites(g)
+               and isinstance(sg.consumers(n.outputs[1])[0], N.AvgPool)]  # fmt: skip
+    fold[site] = dataclasses.replace(fold[site], storage="levels")
+    assert len(timing(g, fold).graph.node(site).outputs) == 1  # the shortcut is forked in front of it
+    x = np.random.default_rng(1).random((2, *g.spec(g.inputs[0]).shape))
+    prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, fold, tb_frames=0, probes="all")
+    _check(run_csim(prj, with_probes(g, "all"), x), f"dybnn-tiny, levels at {site}")
