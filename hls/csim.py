@@ -176,7 +176,10 @@ def _with_outputs(g: HwGraph, outputs: list[str]) -> HwGraph:
 
 
 def _model(graph: HwGraph, doc: dict, loops: dict[str, int]):
-    folding = {k: Fold(v["pe"], v["simd"]) for k, v in doc["folding"].items()}
+    folding = {
+        k: Fold(v["pe"], v["simd"], v.get("buffers", 1), v.get("buffer_storage", "values"))
+        for k, v in doc["folding"].items()
+    }  # the stream graph forwards a shortcut only from a frame buffer of values (hls.timing.forward_frames)
     outs = [o["tensor"] for o in doc["outputs"]]
     g = graph if list(graph.outputs) == outs else _with_outputs(graph, outs)
     sg = stream_graph(g, {k: f for k, f in folding.items() if k in {n.name for n in g.nodes}})

@@ -361,7 +361,15 @@ def manifest(plan: Plan, part: str, clock_ns: float) -> dict[str, Any]:
         "top": top_name(g),
         "part": part,
         "clock_ns": float(clock_ns),
-        "folding": {k: {"pe": f.pe, "simd": f.simd} for k, f in plan.folding.items()},
+        "folding": {
+            k: {
+                "pe": f.pe,
+                "simd": f.simd,
+                **({"buffers": f.buffers} if f.buffers != 1 else {}),
+                **({"buffer_storage": f.storage} if f.storage != "values" else {}),
+            }
+            for k, f in plan.folding.items()
+        },
         "input": {k: v for k, v in plan.in_ports[0].items() if k != "num"},
         "outputs": [
             {**{k: v for k, v in p.items() if k != "num"}, "bits": p["num"].bits, "signed": p["num"].signed}

@@ -7,6 +7,7 @@ and the RTL back end refuses them in one line."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 
 import numpy as np
@@ -266,13 +267,15 @@ def test_csim_levels_with_a_forked_shortcut_is_bit_exact(tmp_path, rng):
     of it, its FIFO at the timing model's depth), ping-pong buffers, PE 2: every tensor of the C-simulation
     equals hwsim, every loop runs the cycle model's count."""
     from hls.csim import run_csim
-    from hls.project import with_probes, write_project
+    from hls.project import MANIFEST, with_probes, write_project
     from tests.hls.test_csim import _check
 
     g = resblock_graph(rng, c=8, hw=6)
     fold = {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2, "levels"), "add1": Fold(2)}
     x = rng.standard_normal((3, *g.spec("x").shape)) * 1.5
     prj = write_project(g, tmp_path / "prj", "pynq-z1", 10.0, fold, tb_frames=0, probes="all")
+    doc = json.loads((prj / MANIFEST).read_text())  # what the C-simulation's cycle model reads back
+    assert doc["folding"]["dsign"] == {"pe": 2, "simd": 1, "buffers": 2, "buffer_storage": "levels"}
     top = (prj / "top.cpp").read_text()
     assert "dup0::run(" in top and "constexpr unsigned LB = " in (prj / "src" / "dsign.hpp").read_text()
     _check(run_csim(prj, with_probes(g, "all"), x), "resblock, levels, forked shortcut")
