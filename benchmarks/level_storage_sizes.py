@@ -26,6 +26,7 @@ from hls.devices import resolve_part
 from hls.estimate import FitError, GraphModel, folding_search
 from hls.estimate.pipeline import config_for
 from hls.estimate.registry import bits_of
+from hls.estimate.search import shortcut_fifos
 from hls.folding import Fold, forwarding_sites, level_sites
 from hls.levels import level_bits
 from hls.timing import stream_graph
@@ -43,25 +44,6 @@ def _mem(r) -> str:
 def _blocks(r) -> tuple[int, int]:
     """(memory blocks as BRAM18, URAM counted as 16; LUT), the folding search's measure of smaller."""
     return round(r.bram18 + 16 * r.uram), round(r.lut)
-
-
-def _shortcut_fifos(est, sg, producer: str, main: set[str]):
-    """The FIFOs of the shortcut copies ``producer`` writes (not to ``main``): into each reader, and after a reader
-    that is not the join itself (a strided block's pool) into the join."""
-    from hls.estimate.records import Resources
-    from hls.timing import MULTI_INPUT
-
-    names = {n.name for n in sg.nodes}
-    readers = {x.consumer for x in est.fifos if x.producer == producer and x.consumer not in main}
-    tot = Resources()
-    for x in est.fifos:
-        if x.producer == producer and x.consumer in readers:
-            tot = tot + x.resources
-        elif (
-            x.producer in readers and x.producer in names and not isinstance(sg.node(x.producer), MULTI_INPUT)
-        ):
-            tot = tot + x.resources
-    return tot
 
 
 def _search(g, m, dev, clock_ns, levels):
@@ -99,9 +81,9 @@ def level_sizes(g, part: str, clock_ns: float) -> None:
         a, lb = bits_of(g, n.inputs[0]), level_bits(n)
         if n.name in fwd:
             dup = next(d for d in sg0.nodes if isinstance(d, N.Duplicate) and n.inputs[0] in d.outputs)
-            before = _shortcut_fifos(unfwd, sg0, dup.name, {n.name})
+            before = shortcut_fifos(unfwd, sg0, dup.name, {n.name})
             main = g.consumers(n.outputs[0])[0].name
-            after = _shortcut_fifos(on, on_g, n.name, {main})
+            after = shortcut_fifos(on, on_g, n.name, {main})
             sc = f"{_mem(before)} -> {_mem(after)}"
             # values + forwarding against levels + the shortcut's own frame-deep FIFO (forked in front)
             keep, alt = _blocks(vals + after), _blocks(levs + before)

@@ -38,6 +38,7 @@ from functools import lru_cache
 
 from hls.devices import Device, resolve_part
 from hls.estimate.pipeline import GraphModel, config_for
+from hls.estimate.records import Resources
 from hls.estimate.registry import EstimateConfig, bits_of
 from hls.folding import (
     BUFFERS,
@@ -170,8 +171,6 @@ def _site_cost(est, sg: HwGraph, unit: str) -> tuple[int, int]:
     the residual shortcut's copies of its frame -- written by the unit (forwarded) or by the fork in front of it
     (then the fork too) -- with their FIFOs into each reader and, behind a reader that is not the join (a strided
     block's pool), into the join."""
-    from hls.timing import MULTI_INPUT
-
     u = sg.node(unit)
     nodes = {e.name: e for e in est.nodes}
     tot = nodes[unit].resources
@@ -180,16 +179,25 @@ def _site_cost(est, sg: HwGraph, unit: str) -> tuple[int, int]:
     else:  # forked in front of the unit
         src, main = sg.producer(u.inputs[0]).name, {unit}
         tot = tot + nodes[src].resources
-    readers = {x.consumer for x in est.fifos if x.producer == src and x.consumer not in main}
+    return _key(tot + shortcut_fifos(est, sg, src, main))
+
+
+def shortcut_fifos(est, sg: HwGraph, producer: str, main: set[str]) -> Resources:
+    """The resources of the FIFOs of the shortcut copies ``producer`` writes (the readers not in ``main``): into
+    each reader, and after a reader that is not the join itself (a strided block's pool) into the join."""
+    from hls.timing import MULTI_INPUT
+
+    readers = {x.consumer for x in est.fifos if x.producer == producer and x.consumer not in main}
     names = {n.name for n in sg.nodes}
+    tot = Resources()
     for x in est.fifos:
-        if x.producer == src and x.consumer in readers:
+        if x.producer == producer and x.consumer in readers:
             tot = tot + x.resources
         elif (
             x.producer in readers and x.producer in names and not isinstance(sg.node(x.producer), MULTI_INPUT)
         ):
             tot = tot + x.resources
-    return _key(tot)
+    return tot
 
 
 def _fork_for_levels(m: GraphModel, fold: dict[str, Fold], fixed: dict[str, Fold]) -> dict[str, Fold]:
