@@ -52,7 +52,7 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
         from training.export import export_random
 
         g = lower(export_random(name, work / f"export-{name}", calib_steps=4))
-        folding = folding_search(g, 10.0, fit=PARTS[name])
+        folding = folding_search(g, 10.0, fit=PARTS[name], levels=False)  # the RTL stores values
     elif name == "dybnn-tiny-static":
         from dataclasses import replace
 
@@ -68,7 +68,7 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
 
         key = f"{name}_1w1a"
         g = lower(export(bnn_pynq(key), work / f"{key}.onnx", BNN_PYNQ_SHAPES[key]))
-        folding = folding_search(g, 10.0, fit=PARTS[name])
+        folding = folding_search(g, 10.0, fit=PARTS[name], levels=False)  # the RTL stores values
     elif name.startswith(("matrix", "elementwise", "dynamic", "context")):
         # the RTL tests' fuzz designs (every node type): random kernels, strides, padding, foldings
         import numpy as np
