@@ -142,24 +142,26 @@ def cnv_w1a1(
             )
             t = f"p{i}"
     nodes.append(N.Flatten(name="flatten", inputs=(t,), outputs=("f",)))
-    mh = pad_out_to or classes
-    dims = [256, 512, 512, mh]
+    nodes += _cnv_classifier(rng, pad_out_to or classes)
+    return assemble("cnv_w1a1", {"x": TensorSpec((32, 32, 3), Fixed(8, 7, True))}, nodes)
+
+
+def _cnv_classifier(rng: np.random.Generator, outputs: int) -> list[N.Node]:
+    """CNV's three XnorDense layers (256 -> 512 -> 512 -> ``outputs``) from the flattened ``f`` to ``y``: threshold
+    stages on the first two, the identity on the last."""
+    dims = [256, 512, 512, outputs]
+    nodes: list[N.Node] = []
     t = "f"
     for i in range(3):
         last = i == 2
         out = "y" if last else f"d{i}"
         stage = N.OutputStage.identity(dims[i + 1]) if last else _thr_stage(rng, dims[i + 1], dims[i])
         nodes.append(
-            N.XnorDense(
-                name=f"fc{i}",
-                inputs=(t,),
-                outputs=(out,),
-                weights=_bits(rng, (dims[i + 1], dims[i])),
-                stage=stage,
-            )
-        )
+            N.XnorDense(name=f"fc{i}", inputs=(t,), outputs=(out,), weights=_bits(rng, (dims[i + 1], dims[i])),
+                        stage=stage)
+        )  # fmt: skip
         t = out
-    return assemble("cnv_w1a1", {"x": TensorSpec((32, 32, 3), Fixed(8, 7, True))}, nodes)
+    return nodes
 
 
 def dybnn_cnv(
@@ -201,17 +203,7 @@ def dybnn_cnv(
         )  # fmt: skip
         t = f"b{i}"
     nodes.append(N.Flatten(name="flatten", inputs=(t,), outputs=("f",)))
-    dims = [256, 512, 512, classes]
-    t = "f"
-    for i in range(3):
-        last = i == 2
-        out = "y" if last else f"d{i}"
-        stage = N.OutputStage.identity(dims[i + 1]) if last else _thr_stage(rng, dims[i + 1], dims[i])
-        nodes.append(
-            N.XnorDense(name=f"fc{i}", inputs=(t,), outputs=(out,), weights=_bits(rng, (dims[i + 1], dims[i])),
-                        stage=stage)
-        )  # fmt: skip
-        t = out
+    nodes += _cnv_classifier(rng, classes)
     return assemble("dybnn_cnv", {"x": TensorSpec((32, 32, 3), Float())}, nodes)
 
 
