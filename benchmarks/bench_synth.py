@@ -98,7 +98,9 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
     return _cache[name]
 
 
-def run(name: str, work: Path, jobs: int, cache: Path | None, types: set[str] | None = None) -> dict:
+def run(
+    name: str, work: Path, jobs: int, cache: Path | None, types: set[str] | None = None, backend: str = "rtl"
+) -> dict:
     from hls.devices import resolve_part
     from hls.estimate import estimate
     from hwsim.partition import accelerator_part
@@ -128,7 +130,12 @@ def run(name: str, work: Path, jobs: int, cache: Path | None, types: set[str] | 
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rec.estimate = estimate_columns(estimate(accelerator_part(g), folding, 10.0, dev))
+    if backend == "rtl":  # the estimate of this RTL design (rtl/estimate.py)
+        from rtl.estimate import estimate_rtl
+
+        rec.estimate = estimate_columns(estimate_rtl(g, folding, 10.0, dev))
+    else:  # the HLS implementation's estimate, beside Yosys's synthesis of the RTL
+        rec.estimate = estimate_columns(estimate(accelerator_part(g), folding, 10.0, dev))
     write_synth(prj / "synth.json", rec)
     print(format_table(rec))
     distinct = len({u.key for u in rec.units})
@@ -279,6 +286,12 @@ def main() -> None:
         action="store_true",
         help="Print the hyper_context: stem table (dybnn-tiny, dybnn-tiny-stem, reactnet-tiny).",
     )
+    ap.add_argument(
+        "--backend",
+        choices=("rtl", "hls"),
+        default="rtl",
+        help="The estimate beside Yosys: of the RTL design (rtl, default) or of the HLS implementation (hls).",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--cache", type=Path, default=None, help="Cache directory (default: a fresh one per design)."
@@ -298,7 +311,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results = {}
     for d in a.designs:
-        results[d] = run(d, work, a.jobs, a.cache, set(a.types.split(",")) if a.types else None)
+        results[d] = run(d, work, a.jobs, a.cache, set(a.types.split(",")) if a.types else None, a.backend)
         if a.json:  # after every design, so that a long sweep stopped early keeps what it measured
             a.json.write_text(json.dumps(results, indent=1))
     if a.dynamic_cost:
