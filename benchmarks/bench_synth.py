@@ -134,8 +134,10 @@ def run(
         from rtl.estimate import estimate_rtl
 
         rec.estimate = estimate_columns(estimate_rtl(g, folding, 10.0, dev))
+        rec.estimate_backend = "rtl"
     else:  # the HLS implementation's estimate, beside Yosys's synthesis of the RTL
         rec.estimate = estimate_columns(estimate(accelerator_part(g), folding, 10.0, dev))
+        rec.estimate_backend = "hls"
     write_synth(prj / "synth.json", rec)
     print(format_table(rec))
     distinct = len({u.key for u in rec.units})

@@ -185,7 +185,7 @@ class SynthRecord(Record):
     """``synth.json``: per-unit and total post-synthesis resources of an RTL project."""
 
     FILE: ClassVar[str] = SYNTH_JSON
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"estimate"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"estimate", "estimate_backend"})
 
     format: str
     version: int
@@ -201,6 +201,9 @@ class SynthRecord(Record):
     totals: SynthResources
     #: the estimator's numbers for the same design (per node and FIFOs), when the graph was at hand
     estimate: dict[str, dict[str, float]] | None = None
+    #: which estimator gave :attr:`estimate`: "rtl" (``rtl/estimate.py``, the estimate of this RTL design) or
+    #: "hls" (the HLS implementation's, a different design); None in records written before it was recorded
+    estimate_backend: str | None = None
 
     def by_kind(self, kind: str) -> list[SynthUnit]:
         return [u for u in self.units if u.kind == kind]

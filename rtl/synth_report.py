@@ -37,6 +37,14 @@ def _cell(e: dict[str, float] | None, r: SynthResources, k: str) -> str:
     return f"{round(e[k])}/{y}"
 
 
+def _estimate_name(rec: SynthRecord) -> str:
+    if rec.estimate_backend == "rtl":
+        return "estimate of this RTL (--estimate rtl)"
+    if rec.estimate_backend == "hls":
+        return "estimate of the HLS implementation (--estimate hls, a different design)"
+    return "estimate"
+
+
 def format_table(rec: SynthRecord) -> str:
     """One row per node (estimate/Yosys for LUT, FF, BRAM18, URAM, DSP), one for the streams (FIFOs and width
     converters), the totals, Yosys's LUT breakdown and the limits."""
@@ -70,7 +78,7 @@ def format_table(rec: SynthRecord) -> str:
         f"{rec.graph} ({rec.top}): Yosys {rec.yosys} synth_xilinx -family {rec.family}, part {rec.part}, "
         f"per instance out of context",
         (
-            "columns: estimate/Yosys (LUT = logic + LUTRAM + SRL)"
+            f"columns: {_estimate_name(rec)}/Yosys (LUT = logic + LUTRAM + SRL)"
             if est is not None
             else "columns: Yosys (no estimate: pass --graph with the project's run directory or model)"
         ),  # fmt: skip

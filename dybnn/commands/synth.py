@@ -30,6 +30,9 @@ from dybnn.errors import UserError
 @click.option("--graph", "graph_opt", type=click.Path(path_type=Path), default=None,
               help="With an RTL project as MODEL: the run directory / model.onnx it was made from, for the "
               "estimate column.")  # fmt: skip
+@click.option("--estimate", "estimate_backend", type=click.Choice(["rtl", "hls"]), default="rtl", show_default=True,
+              help="The estimate column: of this RTL design (rtl/estimate.py, what `dybnn estimate --backend rtl` "
+              "prints) or of the HLS implementation (hls: a different design, for comparison).")  # fmt: skip
 @click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Parallel Yosys processes.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None,
               help="Cache directory (default $DYBNN_CACHE/synth or ~/.cache/dybnn/synth).")  # fmt: skip
@@ -44,6 +47,7 @@ def command(
     folding_opt: str,
     out: Path | None,
     graph_opt: Path | None,
+    estimate_backend: str,
     jobs: int,
     cache: Path | None,
     json_out: Path | None,
@@ -102,12 +106,23 @@ def command(
         except SynthError as e:
             raise UserError(str(e)) from None
         if g is not None:
-            from hls.estimate import estimate
-            from hwsim.partition import accelerator_part
             from rtl.synth_report import estimate_columns
 
-            est = estimate(accelerator_part(g), folding, clock_ns, device)
+            if estimate_backend == "rtl":
+                from rtl.estimate import estimate_rtl
+                from rtl.modules import RtlError
+
+                try:
+                    est = estimate_rtl(g, folding, clock_ns, device)
+                except RtlError as e:
+                    raise UserError(f"--estimate rtl: {e}") from None
+            else:
+                from hls.estimate import estimate
+                from hwsim.partition import accelerator_part
+
+                est = estimate(accelerator_part(g), folding, clock_ns, device)
             rec.estimate = estimate_columns(est)
+            rec.estimate_backend = estimate_backend
         path = json_out or default_json
         write_synth(path, rec)
         from rtl.synth_report import format_table

@@ -224,8 +224,21 @@ def test_cli_synth_whole_design(tmp_path, rng, monkeypatch, capsys):
     assert rec.estimate is not None and "sign" in rec.estimate
     assert "sign" in out and "total" in out and "not verified" in out
     assert rec.totals.lut_total > 0 and not any(u.cached for u in rec.units if u.seconds > 0)
-    code, out, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path / "prj"), "--graph", str(tmp_path))
+    # the estimate column is the RTL backend's estimate of this design (the default --estimate rtl)
+    from hls.devices import resolve_part
+    from hls.estimate import folding_search
+    from rtl.estimate import estimate_rtl
+    from rtl.synth_report import estimate_columns
+
+    dev = resolve_part("pynq-z1")
+    folding = folding_search(g, 10.0, fit=dev, levels=False)
+    assert rec.estimate_backend == "rtl" and "estimate of this RTL" in out
+    assert rec.estimate == estimate_columns(estimate_rtl(g, folding, 10.0, dev))
+    code, out, err = run_cli(monkeypatch, capsys, "synth", str(tmp_path / "prj"), "--graph", str(tmp_path),
+                             "--estimate", "hls")  # fmt: skip
     assert code == 0, err
     rec2 = read_synth(tmp_path / "prj" / "synth.json")
+    assert rec2.estimate_backend == "hls" and "HLS implementation" in out
+    assert rec2.estimate["sign"] != rec.estimate["sign"]
     assert all(u.cached for u in rec2.units) and rec2.totals == rec.totals
     np.testing.assert_array_equal([u.resources.lut for u in rec2.units], [u.resources.lut for u in rec.units])
