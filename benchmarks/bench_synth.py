@@ -8,6 +8,8 @@ Designs (random weights; the folding search's choice for the part at 10 ns):
 * ``dybnn-tiny-static``: dybnn-tiny with every dynamic unit replaced by its static equivalent
   (``hls.estimate.static_equivalent``: Sign on ``tau``, PReLU on ``gamma``/``zeta``/``beta``), same folding;
 * ``tfc``, ``lfc``: Brevitas ``bnn_pynq`` ``tfc_1w1a`` / ``lfc_1w1a`` exported to QONNX and lowered; pynq-z1;
+* ``run:PATH``: a trained run directory (its ``hw/graph.json``, else its ``model.onnx``) or a ``model.onnx``;
+  pynq-z1 unless ``--part``;
 * the RTL tests' fuzz designs ``matrix-a/-b``, ``elementwise``, ``dynamic-a/-b`` and ``context-a/-b`` (the
   ``hyper_context: stem`` units and HyperContext, ``tests.rtl.cases_d2.context_graph``).
 
@@ -17,6 +19,7 @@ Usage::
     python benchmarks/bench_synth.py dybnn-tiny reactnet-tiny dybnn-tiny-static --dynamic-cost --cache DIR
     python benchmarks/bench_synth.py dybnn-tiny-stem dybnn-tiny reactnet-tiny --part pynq-z1 --context-cost \
         --types DynamicSign,DynamicPReLU,HyperContext,Sign,PReLU --cache DIR
+    python benchmarks/bench_synth.py run:RUN_DIR --part pynq-z1 --node-errors --cache DIR  # trained weights
     python benchmarks/bench_synth.py ... --json out.json
 
 Timing is the whole ``rtl.synth.synthesize`` call (project writing excluded); CPU = the Yosys child processes'
@@ -92,8 +95,17 @@ def build(name: str, work: Path, _cache: dict = {}):  # noqa: B006 - a per-proce
         else:
             g = dynamic_graph(rng, c=6 if seed == 3 else 16, hw=4 if seed == 3 else 6)
             folding = varied_folding(g, rng)
+    elif name.startswith("run:"):  # a trained run directory (hw/graph.json or model.onnx) or a model.onnx
+        from dybnn.commands.common import load_graph
+
+        path = Path(name[4:])
+        if path.is_dir() and not (path / "hw" / "graph.json").is_file() and (path / "model.onnx").is_file():
+            path = path / "model.onnx"
+        g = load_graph(path)
+        PARTS.setdefault(name, "pynq-z1")
+        folding = folding_search(g, 10.0, fit=PARTS[name], levels=False)  # the RTL stores values
     else:
-        raise SystemExit(f"unknown design {name!r} (known: {', '.join(PARTS)})")
+        raise SystemExit(f"unknown design {name!r} (known: {', '.join(PARTS)}, run:DIR)")
     _cache[name] = (g, folding, PARTS[name])
     return _cache[name]
 
@@ -110,7 +122,7 @@ def run(
 
     g, folding, part = build(name, work)
     dev = resolve_part(part)
-    prj = write_rtl_project(g, work / f"prj-{name}", dev.part, 10.0, folding)
+    prj = write_rtl_project(g, work / f"prj-{label(name)}", dev.part, 10.0, folding)
     cold = cache is None
     cache_dir = Path(tempfile.mkdtemp(prefix="synth-cache-", dir=work)) if cold else cache
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -143,7 +155,7 @@ def run(
     distinct = len({u.key for u in rec.units})
     print(f"{name}: {len(rec.units)} instances ({distinct} distinct), {wall:.0f} s wall, {cpu:.0f} s CPU, "
           f"jobs {jobs}, {'cold' if cold else 'given'} cache")  # fmt: skip
-    return {"design": name, "part": dev.part, "instances": len(rec.units), "distinct": distinct, "wall_s": wall,
+    return {"design": label(name), "part": dev.part, "instances": len(rec.units), "distinct": distinct, "wall_s": wall,
             "cpu_s": cpu, "jobs": jobs, "cold": cold, "synth": rec.to_json()}  # fmt: skip
 
 
@@ -273,9 +285,30 @@ def node_errors(results: dict[str, dict]) -> str:
     return "\n".join(out)
 
 
+def label(name: str) -> str:
+    """A design's name in tables and paths: run:PATH is named by its run directory (run-<dir>)."""
+    if not name.startswith("run:"):
+        return name
+    p = Path(name[4:])
+    return f"run-{(p.parent if p.is_file() else p).name}"
+
+
+def _design(v: str) -> str:
+    if v in PARTS or (v.startswith("run:") and Path(v[4:]).exists()):
+        return v
+    raise argparse.ArgumentTypeError(
+        f"{v!r}: not a known design ({', '.join(PARTS)}) nor run:PATH of an existing path"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("designs", nargs="+", choices=list(PARTS))
+    ap.add_argument(
+        "designs",
+        nargs="+",
+        type=_design,
+        help=f"{', '.join(PARTS)}, or run:PATH (a trained run directory or a model.onnx; pynq-z1 unless --part)",
+    )
     ap.add_argument("--part", default=None, help="Synthesize every design for this part (default: PARTS).")
     ap.add_argument(
         "--types",
@@ -313,7 +346,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results = {}
     for d in a.designs:
-        results[d] = run(d, work, a.jobs, a.cache, set(a.types.split(",")) if a.types else None, a.backend)
+        results[label(d)] = run(
+            d, work, a.jobs, a.cache, set(a.types.split(",")) if a.types else None, a.backend
+        )
         if a.json:  # after every design, so that a long sweep stopped early keeps what it measured
             a.json.write_text(json.dumps(results, indent=1))
     if a.dynamic_cost:
