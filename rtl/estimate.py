@@ -169,11 +169,15 @@ def rne_sat(
     lo_sat, hi_sat = lo < out_lo, hi > out_hi
     rb = max(abs(lo), abs(hi)).bit_length() + 1
     over = max(1, rb - bits + 1)
-    if lo_sat and hi_sat and registered and over + 2 <= 6:
+    if lo_sat and hi_sat and registered and over + 1 <= 6:
         # the output register: the upper bound's test (its over bits) folds into each bit's LUT (the bit, or the
         # bound's bit when over), the lower bound is the register's synchronous reset / set (one LUT: the test
         # and the load enable)
         lut += bits + cmp_const_luts(over + 1)
+    elif hi_sat and not lo_sat and signed and registered and over + 1 <= 6:
+        # only the upper bound: its test folds into the LUT of each bit below the sign; the sign bit (0 on
+        # overflow, as the rounded value's sign is) is the carry chain's output, taken by the register
+        lut += bits - 1
     elif lo_sat and hi_sat:
         lut += 2 * cmp_const_luts(over) + bits
     elif hi_sat or (lo_sat and (signed or out_lo != 0 or not registered)):
@@ -196,22 +200,41 @@ class RomContents:
     depth: int
     width: int
     columns: int  # distinct non-constant columns
+    #: up to four words: the distinct columns that are no function the flip-flop makes of the two address bits
+    #: alone (``a0``, ``a1``, ``a0 & ~a1``, ``a1 & ~a0``, ``a0 | a1``: D and a synchronous reset / set)
+    gated: int = 0
 
     @staticmethod
     def of(words: Sequence[int] | None, depth: int, width: int) -> RomContents:
-        if words is None:
+        return RomContents.joint([(words, width)], depth)
+
+    @staticmethod
+    def joint(tables: Sequence[tuple[Sequence[int] | None, int]], depth: int) -> RomContents:
+        """Several ROMs read at one address (``(words, width)`` each): Yosys merges identical flip-flops across
+        them, so their distinct columns are counted together."""
+        width = sum(w for _, w in tables)
+        if any(words is None for words, _ in tables):
             return RomContents(depth, width, width)
         cols = set()
-        for b in range(width):
-            col = tuple((int(w) >> b) & 1 for w in words[:depth])
-            if any(col) and not all(col):
-                cols.add(col)
-        return RomContents(depth, width, len(cols))
+        for words, w in tables:
+            for b in range(w):
+                col = tuple((int(x) >> b) & 1 for x in words[:depth])
+                if any(col) and not all(col):
+                    cols.add(col)
+        # the columns as truth tables over the address (a1 a0 = 00, 01, 10, 11; words past the depth are don't
+        # care: Yosys reads them as 0)
+        free = {(0, 1, 0, 1), (0, 0, 1, 1), (0, 1, 0, 0), (0, 0, 1, 0), (0, 1, 1, 1)}
+        gated = sum(1 for col in cols if depth <= 4 and tuple(col) + (0,) * (4 - len(col)) not in free)
+        return RomContents(depth, width, len(cols), gated)
 
 
 def rom_column_luts(depth: int) -> float:
     """LUT6 of one bit column of a ``depth``-deep LUT ROM: 64 entries per LUT, MUXF7/F8 join four, a LUT
-    level beyond."""
+    level beyond. Up to four words (two address bits) none: the registered column is a function of two bits of
+    the next address, which Yosys maps onto the flip-flop itself (its D, and its synchronous reset or set: FDRE /
+    FDSE) with the address bits and a few gates of them shared by every column."""
+    if depth <= 4:
+        return 0
     rows = math.ceil(depth / 64)
     return rows + max(0, math.ceil(rows / 4) - 1)
 
@@ -222,8 +245,11 @@ def rom(c: Cost, part: str, depth: int, width: int, style: str, contents: RomCon
     if style == "block":
         c.add(part, bram18=bram18_tiles(depth, width))
         return
-    cols = (contents or RomContents(depth, width, width)).columns
-    c.add(part, lut=cols * rom_column_luts(depth), ff=cols)
+    rc = contents or RomContents(depth, width, width, width if depth <= 4 else 0)
+    # up to four words: a shared gate of the address bits for each column the flip-flop cannot make alone (at
+    # most three: a column is then that gate, or the gate or an address bit with the other as reset / set)
+    gates = min(rc.gated, 3 if depth > 2 else 1) if depth <= 4 else 0
+    c.add(part, lut=rc.columns * rom_column_luts(depth) + gates, ff=rc.columns)
 
 
 def lutram_luts(depth: int, width: int, family: str) -> float:
@@ -360,7 +386,7 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         _contents(mems, "W", tiles, pe * wl))  # fmt: skip
     rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
     if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
-        c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
+        input_vector(c, sf, in_w)
     # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
     acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
     if kind == 0:
@@ -389,10 +415,30 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         elif consts is not None:
             c.add("stage", lut=sum(const_affine_luts(k, b, value_w) for k, b in consts))
         else:
-            c.add("stage", lut=pe * (acc_w * mul_w // 2 + add_luts(value_w)))
+            rows = table_rows(mems.get("P"), nf, pe, pl, mul_w)
+            # with SF = 1 the accumulator is the popcount itself: clog2(SIMD+1) bits, the rest constant 0
+            a_bits = min(acc_w, value_w, clog2(simd + 1) if kind == 0 and sf == 1 else acc_w)
+            c.add("stage", lut=sum(macc_luts(a_bits, r, value_w, bias=True) for r in rows))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
+
+
+def input_vector(c: Cost, sf: int, in_w: int) -> None:
+    """The matrix unit's input vector (``vec[sf]``, written and read at one address, the read asynchronous, and
+    ``need_in ? in : vec[sf]``). One word is a register (its select folds into the XNOR / product LUTs behind it);
+    a few words of few bits (observed: 4 x 1 and 3 x 4 bits, while 4 x 4 is a LUTRAM) Yosys keeps in flip-flops
+    with a LUT multiplexer per bit; else a LUTRAM: on xc7 deeper than 64 words RAM64M blocks of 64 x 3 (Yosys
+    picks them over RAM128X1D for this single-address memory) and a multiplexer over the blocks, and the select."""
+    if sf == 1:
+        c.add("input_vector", ff=in_w)
+    elif sf <= 4 and sf * in_w < 16:
+        c.add("input_vector", ff=sf * in_w, lut=mux_luts(sf + 1, in_w))
+    elif c.family == "xc7" and sf > 64:
+        k = math.ceil(sf / 64)
+        c.add("input_vector", lut=4 * k * math.ceil(in_w / 3) + in_w * (mux_luts(k, 1) + 1))
+    else:
+        c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
 
 
 def _signed(v: int, bits: int) -> int:
@@ -412,6 +458,46 @@ def affine_constants(
         v = (w >> (q * pl)) & ((1 << pl) - 1)
         out.append((_signed(v & ((1 << mul_w) - 1), mul_w), _signed(v >> mul_w, pl - mul_w)))
     return out
+
+
+def table_rows(words: Sequence[int] | None, depth: int, pe: int, pl: int, mul_w: int) -> list[int]:
+    """Per lane the bits of ``mul`` (the low ``mul_w`` bits of each lane's ``pl``-bit field of the parameter
+    table) that are not 0 in every word: the partial-product rows of ``acc * mul`` (``mul_w`` each without the
+    image)."""
+    if not words:
+        return [mul_w] * pe
+    out = []
+    for q in range(pe):
+        seen = 0
+        for w in words[:depth]:
+            seen |= (int(w) >> (q * pl)) & ((1 << mul_w) - 1)
+        out.append(bin(seen).count("1"))
+    return out
+
+
+def macc_luts(a_bits: int, rows: int, y_bits: int, bias: bool = False) -> float:
+    """``a * b (+ c)`` in LUTs, ``b`` with ``rows`` partial-product rows (its bits that are not always 0), kept to
+    ``y_bits`` result bits: Yosys's ``maccmap`` adds the partial products (``a``'s bits ANDed with one bit of
+    ``b``, shifted) and the addend ``c`` column by column in a tree of full adders until two bits are left per
+    column, and the final adder on the carry chain. A full adder is a sum and a carry LUT (the ANDs fold into its
+    inputs: three bit pairs are six LUT inputs); a column's carries go to the next column (the top column's are
+    dropped); the final adder is one LUT per bit."""
+    cols = [0] * y_bits
+    for j in range(rows):
+        for i in range(a_bits):
+            if i + j < y_bits:
+                cols[i + j] += 1
+    if bias:
+        cols = [n + 1 for n in cols]
+    fa = 0
+    for k in range(y_bits):
+        while cols[k] > 2:
+            cols[k] -= 2
+            fa += 1
+            if k + 1 < y_bits:
+                cols[k + 1] += 1
+    two = [k for k, n in enumerate(cols) if n == 2]
+    return 2 * fa + (y_bits - two[0] if two else 0)
 
 
 def naf_digits(k: int) -> tuple[int, int]:
@@ -648,9 +734,79 @@ def _add(c: Cost, p: Mapping, mems: Mapping) -> None:
     c.add("output", ff=pe * ob)
 
 
-def prelu_lane(c: Cost, part: str, p: Mapping, slope_w: int, n: int) -> None:
+def lane_words(
+    words: Sequence[int] | None, depth: int, n: int, bits: int, signed: bool, width: int
+) -> list[list[int]] | None:
+    """Per lane the values of a parameter table of ``depth`` words (``n`` lanes of ``bits`` each per word), read
+    as ``width``-bit two's complement words (sign- or zero-extended), or ``None`` without the image."""
+    if words is None:
+        return None
+    out = []
+    for q in range(n):
+        vals = []
+        for w in words[:depth]:
+            v = (int(w) >> (q * bits)) & ((1 << bits) - 1)
+            vals.append((_signed(v, bits) if signed else v) & ((1 << width) - 1))
+        out.append(vals)
+    return out
+
+
+def table_add_luts(
+    width: int,
+    k: Sequence[int] | None,
+    subtract: bool = False,
+    a_lo: int = 0,
+    a_hi: int | None = None,
+    a_logic: bool = False,
+) -> float:
+    """``a + k`` or ``a - k`` on the carry chain, ``width`` bits, ``k`` read from a table of at most two words
+    (``k``: its words as ``width``-bit values; ``None``: a variable, one LUT per bit). Yosys keeps the chain from
+    the lowest bit where a word of ``k`` is nonzero (below it the sum is ``a``'s bits: no carry, no borrow); on the
+    chain the propagate input of bit ``i`` is ``a_i ^ e_i`` (``e = k``, or ``~k`` for the subtraction): a wire
+    when ``e_i`` is 0 in every word, an inverter when it is 1, a LUT of ``a_i`` and the address bit when it differs
+    between the words; a bit of ``a`` that is a constant 0 (``i < a_lo``: a left shift) leaves ``e_i`` alone (a
+    wire of the table's register, or its inverter); ``a``'s sign copies (``i >= a_hi``) with the same ``e_i`` share
+    one. ``a_logic``: ``a`` is itself LUT logic (a multiplexer), which takes the propagate into its LUT: one LUT
+    per chain bit."""
+    if k is None or len(k) > 2:
+        return add_luts(width)
+    nz = [i for i in range(width) if any((v >> i) & 1 for v in k)]
+    if not nz:
+        return 0
+    if a_logic:
+        return width - nz[0]
+    a_hi = width if a_hi is None else a_hi
+    seen = set()
+    luts = 0
+    for i in range(nz[0], width):
+        e = tuple(((v >> i) & 1) ^ (1 if subtract else 0) for v in k)
+        if i < a_lo:
+            luts += (
+                1 if len(set(e)) > 1 or e[0] == 0 else 0
+            )  # e_i itself (the register's bit) or its inverter
+            continue
+        if len(set(e)) == 1 and e[0] == 0:
+            continue  # a wire
+        key = (min(i, a_hi), e)
+        if key not in seen:
+            seen.add(key)
+            luts += 1
+    return luts
+
+
+def prelu_lane(
+    c: Cost,
+    part: str,
+    p: Mapping,
+    slope_w: int,
+    n: int,
+    gamma: list[list[int]] | None = None,
+    zeta: list[list[int]] | None = None,
+) -> None:
     """``dybnn_prelu_lane``: ``d = x - g`` (D_BITS), ``d * slope`` (a DSP48 when wide enough), the sign select
-    (folded into the next adder's LUTs), ``+ z`` (R_BITS) and the requantization."""
+    (folded into the next adder's LUTs), ``+ z`` (R_BITS) and the requantization. ``gamma`` / ``zeta``: per lane
+    the words of ``g`` and ``z`` when they come from a table of one or two words (:func:`table_add_luts`: a
+    constant, or a bit of the table's address); ``None``: variables (a DynamicPReLU's shifted thresholds)."""
     d_bits, p_bits, r_bits, ob = (
         _i(p, "D_BITS", 1),
         _i(p, "P_BITS", 1),
@@ -658,10 +814,15 @@ def prelu_lane(c: Cost, part: str, p: Mapping, slope_w: int, n: int) -> None:
         _i(p, "OUT_BITS", 1),
     )
     dsp = dsp_of(d_bits, slope_w, c.family, p_bits)
-    lut = add_luts(d_bits) + add_luts(r_bits)  # the sign select folds into the + z adder's LUTs
+    # x: X_BITS (+ its sign copies) shifted left by SHIFT_X; the sign select folds into the + z adder's LUTs
+    sx, xb = _i(p, "SHIFT_X"), _i(p, "X_BITS", 1)
+    lut = 0.0
+    for q in range(n):
+        lut += table_add_luts(d_bits, gamma[q] if gamma else None, True, sx, sx + xb - 1)
+        lut += table_add_luts(r_bits, zeta[q] if zeta else None, a_logic=True)
     if not dsp:
-        lut += d_bits * slope_w
-    c.add(part, lut=n * lut, dsp=n * dsp)
+        lut += n * d_bits * slope_w
+    c.add(part, lut=lut, dsp=n * dsp)
     rne_sat(c, part, r_bits, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), n)
 
 
@@ -670,10 +831,20 @@ def _prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, cf = _i(p, "PE", 1), _i(p, "CF", 1)
     counter(c, "control", aw(cf) if cf > 1 else 0)
     handshake(c)
-    for name in ("GAMMA", "ZETA", "BETA"):
-        w = pe * _i(p, f"{name}_BITS", 1)
-        rom(c, "params", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
-    prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe)
+    # the three ROMs read one address: Yosys merges their identical columns
+    names = ("GAMMA", "ZETA", "BETA")
+    if all(str(p.get(f"{k}_STYLE", "distributed")) == "distributed" for k in names):
+        rom(c, "params", cf, sum(pe * _i(p, f"{k}_BITS", 1) for k in names), "distributed",
+            RomContents.joint([(mems.get(k), pe * _i(p, f"{k}_BITS", 1)) for k in names], cf))  # fmt: skip
+    else:
+        for name in names:
+            w = pe * _i(p, f"{name}_BITS", 1)
+            rom(c, "params", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
+    gamma = lane_words(mems.get("GAMMA"), cf, pe, _i(p, "GAMMA_BITS", 1), bool(_i(p, "GAMMA_SIGNED", 1)),
+                       _i(p, "D_BITS", 1)) if cf <= 2 else None  # fmt: skip
+    zeta = lane_words(mems.get("ZETA"), cf, pe, _i(p, "ZETA_BITS", 1), bool(_i(p, "ZETA_SIGNED", 1)),
+                      _i(p, "R_BITS", 1)) if cf <= 2 else None  # fmt: skip
+    prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe, gamma, zeta)
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
