@@ -159,7 +159,9 @@ def rne_sat(
     lo, hi = in_range if in_range is not None else (-(2 ** (in_w - 1)), 2 ** (in_w - 1) - 1)
     lut = 0.0
     if s > 0:
-        lo, hi = lo >> s, (hi >> s) + 1
+        # the rounded range: floor of the lowest, the highest rounded up from half (a value whose low bits are
+        # known zero does not round up)
+        lo, hi = lo >> s, (hi + (1 << (s - 1))) >> s
         # the tie test reads the s remainder bits and fl[0]; the chain's first propagate input is fl[0] ^ up, a
         # function of the same s + 1 bits: one LUT for both while they fit a LUT6
         lut += 1 if s + 1 <= 6 else cmp_const_luts(s + 1) + inc_luts(max(in_w - s, 1) + 1)
@@ -421,6 +423,10 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
             c.add("stage", lut=sum(macc_luts(a_bits, r, value_w, bias=True) for r in rows))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
+        elif d and kind != 2:
+            # the output register takes the DSP's result as it is: Yosys packs it into the DSP48's P register
+            # (seen on every XnorConv / XnorDense of the real models; with DSP lanes, kind 2, it keeps them)
+            return
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
@@ -637,13 +643,19 @@ def _flatten(c: Cost, p: Mapping, mems: Mapping) -> None:
     stage(c)
 
 
-def table_cmp_luts(bits: int, depth: int) -> float:
+def table_cmp_luts(bits: int, depth: int, words: Sequence[int] | None = None) -> float:
     """``x >= t`` of an input value and a threshold read from a table of ``depth`` words (the registered ROM of
-    Sign / MultiThreshold), ``bits`` wide: one word (``depth = 1``) is a constant (:func:`const_cmp_luts`); two
-    words: every threshold bit is a constant or the registered address bit (or its complement, Yosys's LUT ROM
-    of one address bit), a comparison with a constant that has one more input: two bits of ``x`` per LUT on the
-    carry chain; deeper, two variables: ABC packs three bit pairs per carry stage (their equality the propagate
-    LUT, their comparison the generate LUT), two LUTs per three bits."""
+    Sign / MultiThreshold), ``bits`` wide; ``words``: the lane's thresholds when the image is read (the distinct
+    words are what counts: a table of equal words is a constant). A constant (:func:`const_cmp_luts`; ``t = 0`` is
+    the sign bit alone, no LUT: Yosys does not shorten the chain for other trailing zeros); two words: every threshold bit is a constant or one registered column, a comparison with a constant that has
+    one more input: two bits of ``x`` per LUT on the carry chain; deeper, two variables: ABC packs three bit pairs
+    per carry stage (their equality the propagate LUT, their comparison the generate LUT), two LUTs per three
+    bits."""
+    if words is not None:
+        distinct = sorted(set(words[:depth]))
+        depth = len(distinct)
+        if depth == 1 and distinct[0] == 0:
+            return 0  # Yosys's opt_expr: a signed x >= 0 is x's inverted sign bit
     if depth <= 1:
         return const_cmp_luts(bits)
     if depth == 2:
@@ -651,16 +663,30 @@ def table_cmp_luts(bits: int, depth: int) -> float:
     return 2 * math.ceil(bits / 3)
 
 
+def lane_fields(
+    words: Sequence[int] | None, depth: int, lw: int, lane: int, off: int, bits: int
+) -> list[int] | None:
+    """The signed ``bits``-bit field at ``lane * lw + off`` of each of a table's ``depth`` words (``None`` without
+    the image)."""
+    if words is None:
+        return None
+    return [_signed((int(w) >> (lane * lw + off)) & ((1 << bits) - 1), bits) for w in words[:depth]]
+
+
 @module("dybnn_sign")
 def _sign(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, ch, x_w, thr_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1), _i(p, "THR_W", 1)
     cf = ch // pe
-    counter(c, "control", aw(cf) if cf > 1 else 0)
-    stage(c)
     lw = thr_w + 1
-    rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
+    rc = _contents(mems, "P", cf, pe * lw)
+    # a table of constant columns only: its address counter has no reader (Yosys removes it)
+    counter(c, "control", aw(cf) if cf > 1 and rc.columns else 0)
+    stage(c)
+    rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), rc)
     cw = max(x_w + 1, thr_w)
-    c.add("lanes", lut=pe * (table_cmp_luts(cw, cf) + 1), ff=pe)
+    words = mems.get("P")
+    lut = sum(table_cmp_luts(cw, cf, lane_fields(words, cf, lw, q, 0, thr_w)) + 1 for q in range(pe))
+    c.add("lanes", lut=lut, ff=pe)
 
 
 @module("dybnn_multi_threshold")
@@ -668,14 +694,17 @@ def _multi_threshold(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, ch, x_w = _i(p, "PE", 1), _i(p, "C", 1), _i(p, "X_W", 1)
     steps, thr_w, out_w = _i(p, "STEPS"), max(1, _i(p, "THR_W", 1)), _i(p, "OUT_W", 1)
     cf = ch // pe
-    counter(c, "control", aw(cf) if cf > 1 else 0)
+    lw = steps * thr_w
+    rc = _contents(mems, "P", cf, pe * lw) if steps else RomContents(cf, 0, 0)
+    counter(c, "control", aw(cf) if cf > 1 and rc.columns else 0)
     stage(c)
     if steps:
-        lw = steps * thr_w
-        rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", cf, pe * lw))
+        rom(c, "params", cf, pe * lw, str(p.get("P_STYLE", "distributed")), rc)
     cw = max(x_w + 1, thr_w)
-    cmp = table_cmp_luts(cw, cf)
-    c.add("lanes", lut=pe * (steps * cmp + (out_w if steps > 1 else 0)), ff=pe * out_w)
+    words = mems.get("P")
+    cmp = sum(table_cmp_luts(cw, cf, lane_fields(words, cf, lw, q, t * thr_w, thr_w))
+              for q in range(pe) for t in range(steps))  # fmt: skip
+    c.add("lanes", lut=cmp + pe * (out_w if steps > 1 else 0), ff=pe * out_w)
 
 
 @module("dybnn_input_quant")
@@ -758,21 +787,24 @@ def table_add_luts(
     a_lo: int = 0,
     a_hi: int | None = None,
     a_logic: bool = False,
+    kept: int = 0,
 ) -> float:
-    """``a + k`` or ``a - k`` on the carry chain, ``width`` bits, ``k`` read from a table of at most two words
-    (``k``: its words as ``width``-bit values; ``None``: a variable, one LUT per bit). Yosys keeps the chain from
-    the lowest bit where a word of ``k`` is nonzero (below it the sum is ``a``'s bits: no carry, no borrow); on the
-    chain the propagate input of bit ``i`` is ``a_i ^ e_i`` (``e = k``, or ``~k`` for the subtraction): a wire
-    when ``e_i`` is 0 in every word, an inverter when it is 1, a LUT of ``a_i`` and the address bit when it differs
-    between the words; a bit of ``a`` that is a constant 0 (``i < a_lo``: a left shift) leaves ``e_i`` alone (a
+    """``a + k`` or ``a - k`` on the carry chain, ``width`` bits, ``k`` read from a parameter table (``k``: its
+    words as ``width``-bit values; ``None``: a variable, one LUT per bit). A bit of ``k`` that is equal in every
+    word is a constant, one that is not a column of the table's register (with two words the address bit). Yosys
+    keeps the chain from the lowest bit where a word of ``k`` is nonzero (below it the sum is ``a``'s bits: no
+    carry, no borrow); on the chain the propagate input of bit ``i`` is ``a_i ^ e_i`` (``e = k``, or ``~k`` for the
+    subtraction): a wire when ``e_i`` is 0 in every word, an inverter when it is 1, a LUT of ``a_i`` and the column
+    when it differs between the words; a bit of ``a`` that is a constant 0 (``i < a_lo``: a left shift) leaves ``e_i`` alone (a
     wire of the table's register, or its inverter); ``a``'s sign copies (``i >= a_hi``) with the same ``e_i`` share
     one. ``a_logic``: ``a`` is itself LUT logic (a multiplexer), which takes the propagate into its LUT: one LUT
-    per chain bit."""
-    if k is None or len(k) > 2:
+    per chain bit; when ``k`` is 0 in every word there is no adder, and the multiplexer keeps a LUT on each of the
+    ``kept`` bits its consumer reads."""
+    if k is None:
         return add_luts(width)
     nz = [i for i in range(width) if any((v >> i) & 1 for v in k)]
     if not nz:
-        return 0
+        return kept if a_logic else 0
     if a_logic:
         return width - nz[0]
     a_hi = width if a_hi is None else a_hi
@@ -802,11 +834,15 @@ def prelu_lane(
     n: int,
     gamma: list[list[int]] | None = None,
     zeta: list[list[int]] | None = None,
+    beta: list[list[int]] | None = None,
 ) -> None:
     """``dybnn_prelu_lane``: ``d = x - g`` (D_BITS), ``d * slope`` (a DSP48 when wide enough), the sign select
     (folded into the next adder's LUTs), ``+ z`` (R_BITS) and the requantization. ``gamma`` / ``zeta``: per lane
     the words of ``g`` and ``z`` when they come from a table of one or two words (:func:`table_add_luts`: a
-    constant, or a bit of the table's address); ``None``: variables (a DynamicPReLU's shifted thresholds)."""
+    constant, or a bit of the table's address); ``None``: variables (a DynamicPReLU's shifted thresholds). With
+    all three tables (``beta``: the slopes) the sum's range is what the lane can produce (``x - g`` shifted left
+    when not negative, times the slope when negative, plus ``z``): the requantization saturates only where that
+    range overflows (ABC removes a bound test that cannot fire)."""
     d_bits, p_bits, r_bits, ob = (
         _i(p, "D_BITS", 1),
         _i(p, "P_BITS", 1),
@@ -819,20 +855,38 @@ def prelu_lane(
     lut = 0.0
     for q in range(n):
         lut += table_add_luts(d_bits, gamma[q] if gamma else None, True, sx, sx + xb - 1)
-        lut += table_add_luts(r_bits, zeta[q] if zeta else None, a_logic=True)
+        # z = 0: the select stays, a LUT per bit the rounding's chain reads (the rest fold into its tie test)
+        lut += table_add_luts(r_bits, zeta[q] if zeta else None, a_logic=True,
+                              kept=r_bits - max(_i(p, "SHIFT"), 0))  # fmt: skip
     if not dsp:
         lut += n * d_bits * slope_w
     c.add(part, lut=lut, dsp=n * dsp)
-    rne_sat(c, part, r_bits, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), n)
+    if gamma is None or zeta is None or beta is None:
+        rne_sat(c, part, r_bits, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), n)
+        return
+    xs = bool(_i(p, "X_SIGNED", 1))
+    xlo, xhi = (-(2 ** (xb - 1)), 2 ** (xb - 1) - 1) if xs else (0, 2**xb - 1)
+    for q in range(n):
+        g = [_signed(v, d_bits) for v in gamma[q]]
+        z = [_signed(v, r_bits) for v in zeta[q]]
+        dlo, dhi = (xlo << sx) - max(g), (xhi << sx) - min(g)
+        vs = [0, max(dhi, 0) << _i(p, "SHIFT_POS")]
+        if dlo < 0:
+            vs += [d * b for d in (dlo, min(dhi, -1)) for b in (min(beta[q]), max(beta[q]))]
+        sp = _i(p, "SHIFT_P")
+        rng = ((min(vs) << sp) + min(z), (max(vs) << sp) + max(z))
+        rne_sat(c, part, r_bits, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), in_range=rng)
 
 
 @module("dybnn_prelu")
 def _prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
     pe, cf = _i(p, "PE", 1), _i(p, "CF", 1)
-    counter(c, "control", aw(cf) if cf > 1 else 0)
+    names = ("GAMMA", "ZETA", "BETA")
+    # a table of constant columns only has no reader of its address counter: Yosys removes the counter
+    live = RomContents.joint([(mems.get(k), pe * _i(p, f"{k}_BITS", 1)) for k in names], cf).columns
+    counter(c, "control", aw(cf) if cf > 1 and live else 0)
     handshake(c)
     # the three ROMs read one address: Yosys merges their identical columns
-    names = ("GAMMA", "ZETA", "BETA")
     if all(str(p.get(f"{k}_STYLE", "distributed")) == "distributed" for k in names):
         rom(c, "params", cf, sum(pe * _i(p, f"{k}_BITS", 1) for k in names), "distributed",
             RomContents.joint([(mems.get(k), pe * _i(p, f"{k}_BITS", 1)) for k in names], cf))  # fmt: skip
@@ -841,10 +895,13 @@ def _prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
             w = pe * _i(p, f"{name}_BITS", 1)
             rom(c, "params", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
     gamma = lane_words(mems.get("GAMMA"), cf, pe, _i(p, "GAMMA_BITS", 1), bool(_i(p, "GAMMA_SIGNED", 1)),
-                       _i(p, "D_BITS", 1)) if cf <= 2 else None  # fmt: skip
+                       _i(p, "D_BITS", 1))  # fmt: skip
     zeta = lane_words(mems.get("ZETA"), cf, pe, _i(p, "ZETA_BITS", 1), bool(_i(p, "ZETA_SIGNED", 1)),
-                      _i(p, "R_BITS", 1)) if cf <= 2 else None  # fmt: skip
-    prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe, gamma, zeta)
+                      _i(p, "R_BITS", 1))  # fmt: skip
+    bb = _i(p, "BETA_BITS", 1)
+    beta = lane_words(mems.get("BETA"), cf, pe, bb, bool(_i(p, "BETA_SIGNED", 1)), bb + 1)
+    beta = [[_signed(v, bb + 1) for v in lane] for lane in beta] if beta is not None else None
+    prelu_lane(c, "lanes", p, bb + 1, pe, gamma, zeta, beta)
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
