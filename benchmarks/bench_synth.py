@@ -282,6 +282,11 @@ def node_errors(results: dict[str, dict]) -> str:
         lut, ff = [x[0] for x in v], [x[1] for x in v]
         out.append(f"| {t} | {len(v)} | {median(lut):.0%} / {max(lut):.0%} | {median(ff):.0%} / {max(ff):.0%} | "
                    f"{sum(x[2] for x in v)}/{len(v)} | {sum(x[3] for x in v)}/{len(v)} |")  # fmt: skip
+    # issue 14's targets per node: LUT within 15 %, FF within 20 %, BRAM18 and DSP equal
+    allv = [x for v in by_type.values() for x in v]
+    ok = [(x[0] <= 0.15, x[1] <= 0.20, x[2] and x[3]) for x in allv]
+    out.append(f"\n{len(allv)} nodes: LUT within 15 % {sum(o[0] for o in ok)}, FF within 20 % {sum(o[1] for o in ok)}, "
+               f"BRAM18 and DSP equal {sum(o[2] for o in ok)}, all {sum(all(o) for o in ok)}")  # fmt: skip
     return "\n".join(out)
 
 
