@@ -58,6 +58,12 @@ PICK = {
     # session 13, held out: written after the rules of the first 81 were, synthesized only then
     "elementwise-b": ["u_sg", "u_sg2", "u_rq_sat", "u_rq_left", "u_prelu", "u_add_rq", "u_mp_fx"],
     "matrix-d": ["u_sign", "u_mt", "u_xconv1x1", "u_xdense", "u_flatq", "u_xfc"],
+    # session 14, held out: written after session 14's rules (short tables, constant tables), synthesized only then
+    "elementwise-c": ["u_sg", "u_sg2", "u_rq_sat", "u_rq_left", "u_prelu", "u_add_rq", "u_add_ex", "u_cat_fx",
+                      "u_gap_pre", "u_gap", "u_ap_rq", "u_dup_q", "u_dwc_s_q_d1_4", "u_dwc_s_prelu_y_d0_1"],
+    "elementwise-d": ["u_sg", "u_sg2", "u_rq_left", "u_prelu", "u_dwc_s_prelu_y_d1_6"],
+    "matrix-e": ["u_xconv0", "u_xconv1x1", "u_xdense", "u_xfc", "u_mt", "u_ksign", "u_inb", "u_flatq", "u_ffc",
+                 "u_dwc_s_flatq_y_d1_15", "u_dwc_s_b_d1_1"],
 }  # fmt: skip
 #: configurations added after the estimator's rules were written (not looked at while writing them): a held-out
 #: check of the rules
@@ -72,6 +78,10 @@ HELD_OUT_2 = {"u_elementwise_b_" + i[2:] for i in PICK["elementwise-b"]} | {
     "u_matrix_d_" + i[2:] for i in PICK["matrix-d"]} | {
     "u_dwc_i6_o4_b2", "u_dwc_i8_o1_b1", "u_dwc_i3_o2_b4", "u_dwc_i12_o3_b1", "u_flatten_w32", "u_flatten_w1",
     "u_rq_x9_o3_s3", "u_rq_x6_o5_s1"}  # fmt: skip
+#: session 14's held-out set, added after that session's rules: three more fuzz designs (other seeds and sizes),
+#: Requants of other widths and FIFOs of other shapes
+HELD_OUT_3 = {f"u_{d.replace('-', '_')}_{i[2:]}" for d in ("elementwise-c", "elementwise-d", "matrix-e")
+              for i in PICK[d]} | {"u_rq_x8_o4u_s2", "u_rq_x5_o5_s1", "u_rq_x10u_o6u_s3", "u_rq_x12_o8_s4"}  # fmt: skip
 #: held-out width converters (IN_E, OUT_E, BITS) and small nodes (instance, module, op_type, params), xc7
 EXTRA_DWCS = [(6, 4, 2), (8, 1, 1), (3, 2, 4), (12, 3, 1)]
 EXTRA_UNITS = [
@@ -81,7 +91,19 @@ EXTRA_UNITS = [
      {"PE": 2, "X_BITS": 9, "X_SIGNED": 1, "OUT_BITS": 3, "OUT_SIGNED": 1, "SHIFT": 3}),
     ("u_rq_x6_o5_s1", "dybnn_requant", "Requant",
      {"PE": 1, "X_BITS": 6, "X_SIGNED": 1, "OUT_BITS": 5, "OUT_SIGNED": 1, "SHIFT": 1}),
+    # session 14, held out
+    ("u_rq_x8_o4u_s2", "dybnn_requant", "Requant",
+     {"PE": 3, "X_BITS": 8, "X_SIGNED": 1, "OUT_BITS": 4, "OUT_SIGNED": 0, "SHIFT": 2}),
+    ("u_rq_x5_o5_s1", "dybnn_requant", "Requant",
+     {"PE": 2, "X_BITS": 5, "X_SIGNED": 1, "OUT_BITS": 5, "OUT_SIGNED": 1, "SHIFT": 1}),
+    ("u_rq_x10u_o6u_s3", "dybnn_requant", "Requant",
+     {"PE": 1, "X_BITS": 10, "X_SIGNED": 0, "OUT_BITS": 6, "OUT_SIGNED": 0, "SHIFT": 3}),
+    ("u_rq_x12_o8_s4", "dybnn_requant", "Requant",
+     {"PE": 2, "X_BITS": 12, "X_SIGNED": 1, "OUT_BITS": 8, "OUT_SIGNED": 1, "SHIFT": 4}),
 ]  # fmt: skip
+#: session 14, held out: FIFOs of other shapes (xc7)
+FIFOS_3 = [(12, 40, "distributed"), (3, 5, "srl"), (24, 256, "block"), (6, 100, "srl")]
+FIFO_HELD_OUT_3 = {f"u_fifo_w{w}_d{d}_{s}" for w, d, s in FIFOS_3}
 #: FIFOs (width, depth, style) per family: every style at a few shapes
 FIFOS = {
     "xc7": [(8, 2, "srl"), (32, 8, "srl"), (4, 30, "srl"), (16, 64, "srl"), (8, 98, "distributed"),
@@ -95,7 +117,7 @@ FAMILY_PART = {"xc7": "pynq-z1", "xcup": "zcu104"}
 
 def build_design(name: str, work: Path):
     """(graph, folding, part) of a sweep design (bench_synth's, and matrix-c)."""
-    if name in ("matrix-c", "matrix-d"):
+    if name in ("matrix-c", "matrix-d", "matrix-e"):
         import numpy as np
 
         from tests.hls.cases import random_folding
@@ -104,17 +126,21 @@ def build_design(name: str, work: Path):
         if name == "matrix-c":
             rng = np.random.default_rng(5)
             g = matrix_graph(rng, c=2, hw=3, co=8)
-        else:
+        elif name == "matrix-d":
             rng = np.random.default_rng(13)
             g = matrix_graph(rng, c=4, hw=4, co=8, streaming=True)
+        else:
+            rng = np.random.default_rng(33)
+            g = matrix_graph(rng, c=3, hw=5, co=6, streaming=True)
         return g, random_folding(g, rng), "pynq-z1"
-    if name == "elementwise-b":
+    if name in ("elementwise-b", "elementwise-c", "elementwise-d"):
         import numpy as np
 
         from tests.rtl.cases_d2 import elementwise_graph, varied_folding
 
-        rng = np.random.default_rng(12)
-        g = elementwise_graph(rng, c=12, hw=4, dynamic=False)
+        seed, c = {"elementwise-b": (12, 12), "elementwise-c": (31, 8), "elementwise-d": (34, 6)}[name]
+        rng = np.random.default_rng(seed)
+        g = elementwise_graph(rng, c=c, hw=4, dynamic=False)
         return g, varied_folding(g, rng), "pynq-z1"
     import bench_synth
 
@@ -158,7 +184,7 @@ def sweep_project(family: str, work: Path) -> Path:
             instances[f"{design}/{node}"] = {"instance": f"u_{tag}_{inst[2:]}", "module": v["module"],
                                              "op_type": v["op_type"], "params": params}  # fmt: skip
     fifos = [{"var": f"w{w}_d{d}_{s}", "tensor": "-", "producer": "-", "consumer": "-", "width": w, "depth": d,
-              "style": s} for w, d, s in FIFOS[family]]  # fmt: skip
+              "style": s} for w, d, s in FIFOS[family] + (FIFOS_3 if family == "xc7" else [])]  # fmt: skip
     if family == "xc7":
         for ie, oe, b in EXTRA_DWCS:
             dwcs.append({"instance": f"u_dwc_i{ie}_o{oe}_b{b}",
@@ -201,6 +227,7 @@ def compare(family: str, prj: Path, rec) -> list[dict]:
               **{k: es[k] == ys[k] for k in ("bram18", "uram", "dsp")}}  # fmt: skip
         rows.append({"family": family, "unit": u.instance, "kind": u.kind, "type": u.op_type, "module": u.module,
                      "held_out": u.instance in HELD_OUT, "held_out_2": u.instance in HELD_OUT_2,
+                     "held_out_3": u.instance in HELD_OUT_3 or u.instance in FIFO_HELD_OUT_3,
                      "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
     return rows
 
@@ -216,7 +243,8 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         e, y = r["estimate"], r["yosys"]
         bad = [k for k, v in r["ok"].items() if not v]
-        held = " (held out)" if r["held_out"] else " (held out, s13)" if r.get("held_out_2") else ""
+        held = (" (held out)" if r["held_out"] else " (held out, s13)" if r.get("held_out_2")
+                else " (held out, s14)" if r.get("held_out_3") else "")  # fmt: skip
         out.append(f"| {r['family']} | {r['unit'][2:]}{held} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
                    f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
                    f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
@@ -225,15 +253,16 @@ def table(rows: list[dict]) -> str:
     out += ["", f"{n} configurations: " + ", ".join(
         f"{k} {sum(r['ok'][k] for r in rows)}/{n}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
         + f", all five {sum(r['all_ok'] for r in rows)}/{n}"]  # fmt: skip
-    for label, key in (("held out", "held_out"), ("held out, session 13", "held_out_2")):
+    for label, key in (("held out", "held_out"), ("held out, session 13", "held_out_2"),
+                       ("held out, session 14", "held_out_3")):  # fmt: skip
         held = [r for r in rows if r.get(key)]
         if held:
             out.append(f"{label} ({len(held)}): " + ", ".join(
                 f"{k} {sum(r['ok'][k] for r in held)}/{len(held)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
                 + f", all five {sum(r['all_ok'] for r in held)}/{len(held)}")  # fmt: skip
-    dev = [r for r in rows if not r.get("held_out_2")]
+    dev = [r for r in rows if not r.get("held_out_2") and not r.get("held_out_3")]
     if len(dev) < n:
-        out.append(f"without session 13's held-out set ({len(dev)}): " + ", ".join(
+        out.append(f"without the held-out sets of sessions 13 and 14 ({len(dev)}): " + ", ".join(
             f"{k} {sum(r['ok'][k] for r in dev)}/{len(dev)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
             + f", all five {sum(r['all_ok'] for r in dev)}/{len(dev)}")  # fmt: skip
     by_type: dict[str, list[dict]] = {}

@@ -256,8 +256,8 @@ def rom(c: Cost, part: str, depth: int, width: int, style: str, contents: RomCon
 
 def lutram_luts(depth: int, width: int, family: str) -> float:
     """LUTs of a simple-dual-port distributed RAM (one write, one read port) with Yosys's primitives:
-    xc7: RAM32M (32 x 6, 4 LUTs), RAM64M (64 x 3, 4 LUTs), deeper: RAM128X1D (4 LUTs per bit) and a LUT
-    multiplexer per 128 more; xcup: rows of RAM32M16 (32 x 14, 8 LUTs) and a LUT multiplexer over the rows (what
+    xc7: RAM32M (32 x 6, 4 LUTs), RAM64M (64 x 3, 4 LUTs), deeper: rows of RAM64M or of RAM128X1D (4 LUTs per
+    bit), whichever is cheaper, and a LUT multiplexer over the rows; xcup: rows of RAM32M16 (32 x 14, 8 LUTs) and a LUT multiplexer over the rows (what
     Yosys picks there, rather than RAM64M8 or RAM128X1D)."""
     if depth <= 0 or width <= 0:
         return 0
@@ -266,8 +266,12 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
             return 4 * math.ceil(width / 6)
         if depth <= 64:
             return 4 * math.ceil(width / 3)
-        k = math.ceil(depth / 128)
-        return width * (4 * k + (mux_luts(k, 1) if k > 1 else 0))
+        # rows of RAM64M (64 x 3) or of RAM128X1D (128 x 1), a LUT multiplexer per bit over the rows: Yosys takes
+        # the cheaper (a 226 x 64 FIFO: 88 RAM64M and a 4:1 LUT per bit, 538 LUTs in all)
+        r64, r128 = math.ceil(depth / 64), math.ceil(depth / 128)
+        c64 = 4 * r64 * math.ceil(width / 3) + width * mux_luts(r64, 1)
+        c128 = width * (4 * r128 + mux_luts(r128, 1))
+        return min(c64, c128)
     # xcup: Yosys stacks RAM32M16 (32 x 14 in 8 LUTs) in rows of 32 words, a LUT multiplexer over the rows
     rows = math.ceil(depth / 32)
     return 8 * rows * math.ceil(width / 14) + (mux_luts(rows, width) if rows > 1 else 0)
@@ -388,7 +392,7 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         _contents(mems, "W", tiles, pe * wl))  # fmt: skip
     rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
     if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
-        input_vector(c, sf, in_w)
+        input_vector(c, sf, in_w, pe if kind == 0 else 0)
     # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
     acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
     if kind == 0:
@@ -430,21 +434,32 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
-def input_vector(c: Cost, sf: int, in_w: int) -> None:
-    """The matrix unit's input vector (``vec[sf]``, written and read at one address, the read asynchronous, and
-    ``need_in ? in : vec[sf]``). One word is a register (its select folds into the XNOR / product LUTs behind it);
-    a few words of few bits (observed: 4 x 1 and 3 x 4 bits, while 4 x 4 is a LUTRAM) Yosys keeps in flip-flops
-    with a LUT multiplexer per bit; else a LUTRAM: on xc7 deeper than 64 words RAM64M blocks of 64 x 3 (Yosys
-    picks them over RAM128X1D for this single-address memory) and a multiplexer over the blocks, and the select."""
+def input_vector(c: Cost, sf: int, in_w: int, lanes: int = 0) -> None:
+    """The matrix unit's input vector (``vec[sf]``, written and read at one address, the read asynchronous, and the
+    select ``need_in ? in : vec[sf]``). One word is a register; a few words of few bits (observed: 4 x 1 and 3 x 4
+    bits, while 4 x 4 is a LUTRAM) Yosys keeps in flip-flops with a LUT multiplexer per bit; else a LUTRAM: on xc7
+    deeper than 64 words RAM64M blocks of 64 x 3 (Yosys picks them over RAM128X1D for this single-address memory)
+    and a multiplexer over the blocks. ``lanes`` (popcount lanes): the select is not shared: each lane's XNOR
+    terms read ``in``, ``vec`` and ``need_in`` themselves, too many inputs for the popcount's first full adders, and
+    ABC builds the select in each lane (a LUT per input bit and lane; the real models' XnorConv / XnorDense with
+    NF > 1 and SF > 1 showed it, e.g. TFC's first layer: 94 LUTs per lane, 12 shared); else one select, a LUT per
+    bit."""
+    sel = lanes * in_w if lanes else (mux_luts(2, in_w) if sf > 1 else 0)
     if sf == 1:
-        c.add("input_vector", ff=in_w)
+        # one word (a register): the select stays one LUT per bit, shared by the lanes (the real models' XnorConv
+        # with SF = 1: Conv_2 of dybnn-tiny, PE 4, showed no copies)
+        c.add("input_vector", ff=in_w, lut=in_w if lanes else 0)
     elif sf <= 4 and sf * in_w < 16:
-        c.add("input_vector", ff=sf * in_w, lut=mux_luts(sf + 1, in_w))
+        c.add(
+            "input_vector", ff=sf * in_w, lut=(mux_luts(sf, in_w) + sel) if lanes else mux_luts(sf + 1, in_w)
+        )
     elif c.family == "xc7" and sf > 64:
         k = math.ceil(sf / 64)
-        c.add("input_vector", lut=4 * k * math.ceil(in_w / 3) + in_w * (mux_luts(k, 1) + 1))
+        c.add(
+            "input_vector", lut=4 * k * math.ceil(in_w / 3) + in_w * mux_luts(k, 1) + (sel if lanes else in_w)
+        )
     else:
-        c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + mux_luts(2, in_w))
+        c.add("input_vector", lut=lutram_luts(sf, in_w, c.family) + sel)
 
 
 def _signed(v: int, bits: int) -> int:

@@ -148,6 +148,11 @@ PINNED_OTHER = {
     ("elementwise", "sg2"): (PYNQ, (36, 9, 0, 0, 0)),  # Sign, a 2-word threshold table
     ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
     ("dynamic-a", "ds_tie"): (PYNQ, (156, 107, 1, 0, 0)),  # the dead hyper function
+    # session 14: short and constant parameter tables
+    ("elementwise", "prelu"): (PYNQ, (113, 49, 0, 0, 5)),  # PReLU, 2-word gamma / zeta / beta tables
+    ("elementwise-b", "prelu"): (PYNQ, (214, 109, 0, 0, 12)),  # PReLU, 1-word tables (constants)
+    ("matrix-d", "mt"): (PYNQ, (28, 17, 0, 0, 0)),  # MultiThreshold, a 4-word table in flip-flops
+    ("matrix-a", "xconv1x1"): (PYNQ, (60, 34, 0, 0, 0)),  # acc * mul + bias over a 4-word table, in LUTs
 }
 
 
@@ -160,12 +165,26 @@ def _fuzz_plan(design: str, part: str):
     from tests.rtl.cases import matrix_graph
     from tests.rtl.cases_d2 import dynamic_graph, elementwise_graph, varied_folding
 
-    rng = np.random.default_rng({"matrix-b": 1, "elementwise": 2, "dynamic-a": 3}[design])
-    if design == "matrix-b":
+    seeds = {
+        "matrix-a": 0,
+        "matrix-b": 1,
+        "elementwise": 2,
+        "dynamic-a": 3,
+        "elementwise-b": 12,
+        "matrix-d": 13,
+    }
+    rng = np.random.default_rng(seeds[design])
+    if design == "matrix-a":
+        g = matrix_graph(rng, c=4, hw=6, co=4, streaming=True)
+        folding = random_folding(g, rng)
+    elif design == "matrix-b":
         g = matrix_graph(rng, c=8, hw=6, co=16, streaming=True)
         folding = random_folding(g, rng)
-    elif design == "elementwise":
-        g = elementwise_graph(rng, c=10, hw=4, dynamic=False)
+    elif design == "matrix-d":
+        g = matrix_graph(rng, c=4, hw=4, co=8, streaming=True)
+        folding = random_folding(g, rng)
+    elif design in ("elementwise", "elementwise-b"):
+        g = elementwise_graph(rng, c=10 if design == "elementwise" else 12, hw=4, dynamic=False)
         folding = varied_folding(g, rng)
     else:
         g = dynamic_graph(rng, c=6, hw=4)
@@ -219,6 +238,11 @@ PINNED_SMALL = {
     ("dybnn_requant", (("PE", 1), ("X_BITS", 7), ("X_SIGNED", 1), ("OUT_BITS", 4), ("OUT_SIGNED", 1),
                        ("SHIFT", 2))): (9, 5, 0, 0, 0),  # both bounds saturate, registered
     ("dybnn_width_convert", (("IN_E", 10), ("OUT_E", 1), ("BITS", 1), ("G", 1))): (19, 15, 0, 0, 0),
+    # session 14: the registered saturation's fold (both bounds, 5 test bits; only the upper bound)
+    ("dybnn_requant", (("PE", 2), ("X_BITS", 9), ("X_SIGNED", 1), ("OUT_BITS", 3), ("OUT_SIGNED", 1),
+                       ("SHIFT", 3))): (13, 7, 0, 0, 0),
+    ("dybnn_requant", (("PE", 1), ("X_BITS", 6), ("X_SIGNED", 1), ("OUT_BITS", 5), ("OUT_SIGNED", 1),
+                       ("SHIFT", 1))): (8, 6, 0, 0, 0),
 }  # fmt: skip
 
 
