@@ -6,7 +6,8 @@ The sweep: node instances of the RTL tests' fuzz designs (``benchmarks/bench_syn
 smaller matrix design for a FixedDense), their width converters, and FIFOs of each style (SRL, LUTRAM, BRAM,
 URAM) at several widths and depths; held out (``HELD_OUT_2``, added after session 13's rules): two more fuzz
 designs (``elementwise-b``, ``matrix-d``: other seeds and sizes), width converters of other shapes, Flatten and
-Requant of other widths.
+Requant of other widths; held out in session 14 (``HELD_OUT_3``, added after that session's rules): three more
+(``elementwise-c``, ``elementwise-d``, ``matrix-e``), four Requants and four FIFOs.
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
