@@ -401,12 +401,13 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + acc_add
         c.add("lanes", lut=pe * lane, ff=pe * acc_ff)
     else:
-        # products in DSP48s: the first product and the accumulator in a DSP's post-adder and P register, the
-        # other SIMD-1 additions of the products on carry chains
+        # products in DSP48s, their sum in the post-adders (P = C + A*B, the previous DSP's P into C: no carry
+        # chain), PREG unused; the accumulator a register in the fabric whose clear (sf == 0 ? 0 : acc: a LUT per
+        # bit) feeds the first DSP's C (read from the cells of matrix_c_ffc; with SF = 1 there is no accumulator)
         d = dsp_of(x_w + (0 if _i(p, "X_SIGNED") else 1), w_w, c.family, acc_w)
         c.add("lanes.mul", dsp=pe * simd * d)
         if d:
-            c.add("lanes", lut=pe * (simd - 1) * add_luts(acc_w))
+            c.add("lanes", lut=pe * acc_ff, ff=pe * acc_ff)
         else:
             c.add("lanes", lut=pe * simd * (x_w * w_w + add_luts(acc_w)), ff=pe * acc_ff)
     if stage == 0:
@@ -427,9 +428,9 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
             c.add("stage", lut=sum(macc_luts(a_bits, r, value_w, bias=True) for r in rows))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
-        elif d and kind != 2:
+        elif d:
             # the output register takes the DSP's result as it is: Yosys packs it into the DSP48's P register
-            # (seen on every XnorConv / XnorDense of the real models; with DSP lanes, kind 2, it keeps them)
+            # (the real models' XnorConv / XnorDense, and matrix_c_ffc: PREG = 1 on the stage's DSP only)
             return
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
