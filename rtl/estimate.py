@@ -649,8 +649,10 @@ def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
 def _duplicate(c: Cost, p: Mapping, mems: Mapping) -> None:
     w, n = _i(p, "WIDTH", 1), _i(p, "NOUT", 2)
     c.add("output", ff=w)  # the NOUT copies of the word are one register (Yosys merges identical flip-flops)
-    # per output its valid register's next state and its term of the ready AND
-    c.add("control", ff=n, lut=2 * n + math.ceil(n / 3) + 1)
+    # per output its valid register's next state and its term of the ready AND; with two outputs every control
+    # signal is a function of six inputs (the valids, the readies, rst_n, in_valid): one LUT each for the ready, the
+    # data register's enable and each valid's next state (the reset folds into those)
+    c.add("control", ff=n, lut=n + 2 if 2 * n + 2 <= 6 else 2 * n + math.ceil(n / 3) + 1)
 
 
 @module("dybnn_flatten")

@@ -243,6 +243,7 @@ PINNED_SMALL = {
                        ("SHIFT", 3))): (13, 7, 0, 0, 0),
     ("dybnn_requant", (("PE", 1), ("X_BITS", 6), ("X_SIGNED", 1), ("OUT_BITS", 5), ("OUT_SIGNED", 1),
                        ("SHIFT", 1))): (8, 6, 0, 0, 0),
+    ("dybnn_duplicate", (("WIDTH", 1), ("NOUT", 2))): (4, 3, 0, 0, 0),  # dybnn-tiny's two-output forks
 }  # fmt: skip
 
 
