@@ -754,10 +754,17 @@ def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
         _i(p, "OUT_W", 1),
     )
     xw = x_w + 1
-    c.add("control", ff=INT + 2, lut=INT + 4)
+    # the word counter i (an int): its clear and hold are the flip-flops' reset and enable, the incrementer, the
+    # i == WORDS - 1 test, the handshake
+    c.add("control", ff=INT + 2, lut=inc_luts(INT) + cmp_const_luts(INT) + 4)
     c.add("state", ff=k * (xw + idx_w + 1) + min(out_w, idx_w))  # the output's bits above the index are 0
-    # insertion of PE scores into the top-K list: per score and list entry a comparison and the shift
-    c.add("insert", lut=pe * k * (cmp_luts(xw) + xw + idx_w + 1))
+    if pe == 1 and k == 1:
+        # one score into a one-entry list: the comparison; the entry's registers load the score and its index (their
+        # enable), no select
+        c.add("insert", lut=cmp_luts(xw) + 1)
+    else:
+        # insertion of PE scores into the top-K list: per score and list entry a comparison and the shift
+        c.add("insert", lut=pe * k * (cmp_luts(xw) + xw + idx_w + 1))
     c.add("output", lut=mux_luts(k, idx_w))
 
 
