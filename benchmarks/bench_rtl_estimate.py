@@ -7,7 +7,9 @@ smaller matrix design for a FixedDense), their width converters, and FIFOs of ea
 URAM) at several widths and depths; held out (``HELD_OUT_2``, added after session 13's rules): two more fuzz
 designs (``elementwise-b``, ``matrix-d``: other seeds and sizes), width converters of other shapes, Flatten and
 Requant of other widths; held out in session 14 (``HELD_OUT_3``, added after that session's rules): three more
-(``elementwise-c``, ``elementwise-d``, ``matrix-e``), four Requants and four FIFOs.
+(``elementwise-c``, ``elementwise-d``, ``matrix-e``), four Requants and four FIFOs; and (``HELD_OUT_4``, after the
+matrix rules of session 14) matrix units at the sizes real models use (``MATRIX_REAL``: ``matrix-r`` / ``matrix-s``,
+32 channels in and out, SIMD 32, PE 8 to 32).
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
@@ -83,6 +85,42 @@ HELD_OUT_2 = {"u_elementwise_b_" + i[2:] for i in PICK["elementwise-b"]} | {
 #: Requants of other widths and FIFOs of other shapes
 HELD_OUT_3 = {f"u_{d.replace('-', '_')}_{i[2:]}" for d in ("elementwise-c", "elementwise-d", "matrix-e")
               for i in PICK[d]} | {"u_rq_x8_o4u_s2", "u_rq_x5_o5_s1", "u_rq_x10u_o6u_s3", "u_rq_x12_o8_s4"}  # fmt: skip
+# ------------------------------------------------------------------------------------------------ session 14, C
+#: held out, session 14 (matrix units at the sizes real models use; written after that session's matrix rules,
+#: synthesized only then): matrix_graph with 32 input channels on an 8 x 8 map and 32 output channels, the
+#: folding of a real model's layer (SIMD 32 for the binary layers, PE 8 or 16), one design per family
+MATRIX_REAL = {
+    # name: (part, seed, {node: (PE, SIMD)})
+    "matrix-r": ("pynq-z1", 141, {"fconv0": (8, 4), "xconv0": (16, 32), "xconv1": (8, 32), "xconv2": (16, 32),
+                                  "xfc": (16, 32), "ffc": (2, 4)}),
+    "matrix-s": ("zcu104", 142, {"fconv1": (16, 2), "xconv1": (16, 32), "xconv2": (8, 32), "xfc": (32, 32)}),
+}  # fmt: skip
+PICK.update({name: [f"u_{n}" for n in nodes] for name, (_, _, nodes) in MATRIX_REAL.items()})
+HELD_OUT_4 = {f"u_{name.replace('-', '_')}_{n}" for name, (_, _, nodes) in MATRIX_REAL.items() for n in nodes}
+
+
+def matrix_real(name: str):
+    """(graph, folding, part) of a MATRIX_REAL design: the picked nodes at their (PE, SIMD) (the largest divisor
+    of each dimension up to it), the other nodes PE = SIMD = 1."""
+    import numpy as np
+
+    from hls.folding import Fold, divisors, matrix_dims, simd_dim
+    from tests.rtl.cases import matrix_graph
+
+    part, seed, nodes = MATRIX_REAL[name]
+    g = matrix_graph(np.random.default_rng(seed), c=32, hw=8, co=32)
+    folding = {}
+    for n in g.nodes:
+        if n.name in nodes:
+            pe, simd = nodes[n.name]
+            mh, _, _ = matrix_dims(g, n)
+            folding[n.name] = Fold(max(d for d in divisors(mh) if d <= pe),
+                                   max(d for d in divisors(simd_dim(g, n)) if d <= simd))  # fmt: skip
+        else:
+            folding[n.name] = Fold(1, 1)
+    return g, folding, part
+
+
 #: held-out width converters (IN_E, OUT_E, BITS) and small nodes (instance, module, op_type, params), xc7
 EXTRA_DWCS = [(6, 4, 2), (8, 1, 1), (3, 2, 4), (12, 3, 1)]
 EXTRA_UNITS = [
@@ -118,6 +156,8 @@ FAMILY_PART = {"xc7": "pynq-z1", "xcup": "zcu104"}
 
 def build_design(name: str, work: Path):
     """(graph, folding, part) of a sweep design (bench_synth's, and matrix-c)."""
+    if name in MATRIX_REAL:
+        return matrix_real(name)
     if name in ("matrix-c", "matrix-d", "matrix-e"):
         import numpy as np
 
@@ -229,6 +269,7 @@ def compare(family: str, prj: Path, rec) -> list[dict]:
         rows.append({"family": family, "unit": u.instance, "kind": u.kind, "type": u.op_type, "module": u.module,
                      "held_out": u.instance in HELD_OUT, "held_out_2": u.instance in HELD_OUT_2,
                      "held_out_3": u.instance in HELD_OUT_3 or u.instance in FIFO_HELD_OUT_3,
+                     "held_out_4": u.instance in HELD_OUT_4,
                      "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
     return rows
 
@@ -245,7 +286,8 @@ def table(rows: list[dict]) -> str:
         e, y = r["estimate"], r["yosys"]
         bad = [k for k, v in r["ok"].items() if not v]
         held = (" (held out)" if r["held_out"] else " (held out, s13)" if r.get("held_out_2")
-                else " (held out, s14)" if r.get("held_out_3") else "")  # fmt: skip
+                else " (held out, s14)" if r.get("held_out_3")
+                else " (held out, s14, real size)" if r.get("held_out_4") else "")  # fmt: skip
         out.append(f"| {r['family']} | {r['unit'][2:]}{held} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
                    f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
                    f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
@@ -255,7 +297,8 @@ def table(rows: list[dict]) -> str:
         f"{k} {sum(r['ok'][k] for r in rows)}/{n}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
         + f", all five {sum(r['all_ok'] for r in rows)}/{n}"]  # fmt: skip
     for label, key in (("held out", "held_out"), ("held out, session 13", "held_out_2"),
-                       ("held out, session 14", "held_out_3")):  # fmt: skip
+                       ("held out, session 14", "held_out_3"),
+                       ("held out, session 14, matrix units at real sizes", "held_out_4")):  # fmt: skip
         held = [r for r in rows if r.get(key)]
         if held:
             out.append(f"{label} ({len(held)}): " + ", ".join(
