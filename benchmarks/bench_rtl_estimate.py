@@ -9,7 +9,9 @@ designs (``elementwise-b``, ``matrix-d``: other seeds and sizes), width converte
 Requant of other widths; held out in session 14 (``HELD_OUT_3``, added after that session's rules): three more
 (``elementwise-c``, ``elementwise-d``, ``matrix-e``), four Requants and four FIFOs; and (``HELD_OUT_4``, after the
 matrix rules of session 14) matrix units at the sizes real models use (``MATRIX_REAL``: ``matrix-r`` / ``matrix-s``,
-32 channels in and out, SIMD 32, PE 8 to 32).
+32 channels in and out, SIMD 32, PE 8 to 32); and (``DYNAMIC_S14``, after session 14's dynamic-unit rules)
+another seed of the dynamic fuzz design (``dynamic-c``, xc7) and of the ``hyper_context: stem`` one
+(``context-c``, xcup).
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
@@ -97,6 +99,13 @@ MATRIX_REAL = {
 }  # fmt: skip
 PICK.update({name: [f"u_{n}" for n in nodes] for name, (_, _, nodes) in MATRIX_REAL.items()})
 HELD_OUT_4 = {f"u_{name.replace('-', '_')}_{n}" for name, (_, _, nodes) in MATRIX_REAL.items() for n in nodes}
+# -------- session 14, helper B: held-out dynamic units (added after session 14's dynamic rules were written,
+# synthesized only then): another seed of the dynamic fuzz design (xc7) and of the hyper_context: stem design (xcup)
+DYNAMIC_S14 = {"dynamic-c": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
+               "context-c": ["u_ctx", "u_ds_act", "u_ds_tanh", "u_dp", "u_dp_tanh"]}  # fmt: skip
+PICK.update(DYNAMIC_S14)
+HELD_OUT_S14_DYNAMIC = {f"u_{d.replace('-', '_')}_{i[2:]}" for d, picks in DYNAMIC_S14.items() for i in picks}
+# -------- end of helper B's block
 
 
 def matrix_real(name: str):
@@ -174,6 +183,18 @@ def build_design(name: str, work: Path):
             rng = np.random.default_rng(33)
             g = matrix_graph(rng, c=3, hw=5, co=6, streaming=True)
         return g, random_folding(g, rng), "pynq-z1"
+    if name in ("dynamic-c", "context-c"):  # session 14's held-out dynamic units (DYNAMIC_S14)
+        import numpy as np
+
+        from tests.rtl.cases_d2 import context_graph, dynamic_graph, varied_folding
+
+        if name == "dynamic-c":
+            rng = np.random.default_rng(21)
+            g, part = dynamic_graph(rng, c=12, hw=4), "pynq-z1"
+        else:
+            rng = np.random.default_rng(23)
+            g, part = context_graph(rng, c0=8, hw=4), "zcu104"
+        return g, varied_folding(g, rng), part
     if name in ("elementwise-b", "elementwise-c", "elementwise-d"):
         import numpy as np
 
@@ -270,6 +291,7 @@ def compare(family: str, prj: Path, rec) -> list[dict]:
                      "held_out": u.instance in HELD_OUT, "held_out_2": u.instance in HELD_OUT_2,
                      "held_out_3": u.instance in HELD_OUT_3 or u.instance in FIFO_HELD_OUT_3,
                      "held_out_4": u.instance in HELD_OUT_4,
+                     "held_out_s14_dynamic": u.instance in HELD_OUT_S14_DYNAMIC,
                      "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
     return rows
 
@@ -287,7 +309,8 @@ def table(rows: list[dict]) -> str:
         bad = [k for k, v in r["ok"].items() if not v]
         held = (" (held out)" if r["held_out"] else " (held out, s13)" if r.get("held_out_2")
                 else " (held out, s14)" if r.get("held_out_3")
-                else " (held out, s14, real size)" if r.get("held_out_4") else "")  # fmt: skip
+                else " (held out, s14, real size)" if r.get("held_out_4")
+                else " (held out, s14 dynamic)" if r.get("held_out_s14_dynamic") else "")  # fmt: skip
         out.append(f"| {r['family']} | {r['unit'][2:]}{held} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
                    f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
                    f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
@@ -298,13 +321,15 @@ def table(rows: list[dict]) -> str:
         + f", all five {sum(r['all_ok'] for r in rows)}/{n}"]  # fmt: skip
     for label, key in (("held out", "held_out"), ("held out, session 13", "held_out_2"),
                        ("held out, session 14", "held_out_3"),
-                       ("held out, session 14, matrix units at real sizes", "held_out_4")):  # fmt: skip
+                       ("held out, session 14, matrix units at real sizes", "held_out_4"),
+                       ("held out, session 14 dynamic", "held_out_s14_dynamic")):  # fmt: skip
         held = [r for r in rows if r.get(key)]
         if held:
             out.append(f"{label} ({len(held)}): " + ", ".join(
                 f"{k} {sum(r['ok'][k] for r in held)}/{len(held)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
                 + f", all five {sum(r['all_ok'] for r in held)}/{len(held)}")  # fmt: skip
-    dev = [r for r in rows if not (r.get("held_out_2") or r.get("held_out_3") or r.get("held_out_4"))]
+    dev = [r for r in rows if not any(r.get(k) for k in ("held_out_2", "held_out_3", "held_out_4",
+                                                          "held_out_s14_dynamic"))]  # fmt: skip
     if len(dev) < n:
         out.append(f"without the held-out sets of sessions 13 and 14 ({len(dev)}): " + ", ".join(
             f"{k} {sum(r['ok'][k] for r in dev)}/{len(dev)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))

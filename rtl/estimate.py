@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hls.estimate.memory import bram18_tiles, clog2, uram_blocks
+from hls.estimate.memory import RAMB18_SHAPES, bram18_tiles, clog2, uram_blocks
 from hls.estimate.records import Resources
 from rtl.synth import yosys_family
 
@@ -1058,6 +1058,41 @@ def delta_source_bits(p: Mapping) -> int:
     return min(d_b, zb if zb - 1 <= fz else max(zb, fz + 2))
 
 
+#: RAMB36 aspect ratios (SDP, UG473/UG573): twice the depth of the RAMB18 shape of the same width
+RAMB36_SHAPES = tuple((2 * d, w) for d, w in RAMB18_SHAPES) + ((512, 72),)
+
+
+def block_depth_tiles(depth: int, width: int) -> int:
+    """Tiles in depth of a block memory as Yosys maps it: of the RAMB18 / RAMB36 shapes that reach the fewest
+    RAMB18 (:func:`bram18_tiles`; a RAMB36 counts two), the one with the fewest tiles in depth (a tile more in
+    depth costs a read multiplexer; memory_libmap counts it). A 3136 x 32 frame buffer: seven 512 x 36 RAMB18
+    (no other shape reaches 7); 1568 x 32: two 2048 x 18 RAMB36, one tile deep."""
+    best = bram18_tiles(depth, width)
+    ks = [
+        math.ceil(depth / d) for d, w in RAMB18_SHAPES if math.ceil(depth / d) * math.ceil(width / w) == best
+    ]
+    ks += [
+        math.ceil(depth / d)
+        for d, w in RAMB36_SHAPES
+        if 2 * math.ceil(depth / d) * math.ceil(width / w) == best
+    ]
+    return min(ks) if ks else 1
+
+
+def frame_buffer(c: Cost, p: Mapping, ring: int, width: int, nfwd: int) -> None:
+    """The frame buffer, ``dybnn_ram`` of RING words: the write-first bypass multiplexer folds into the lanes'
+    adders or comparisons, except where the word also goes to a register (the forwarded outputs, NFWD >= 1: a LUT
+    per bit); block RAM deeper than one tile reads through a multiplexer of the tiles (``k`` tiles and the bypass:
+    a (k+1):1 multiplexer per bit; its select, the registered high read address bits, is the read pointer)."""
+    style = str(p.get("FRAME_STYLE", "distributed"))
+    ram(c, "frame_buffer", ring, width, style, absorbed=nfwd == 0)
+    if style == "block":
+        k = block_depth_tiles(ring, width)
+        if k > 1:
+            # the tiles' multiplexer takes the bypass in (ram() counted it with NFWD >= 1)
+            c.add("frame_buffer.bypass", lut=mux_luts(k + 1, width) - (0 if nfwd == 0 else width))
+
+
 def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     """``dybnn_dynamic_core``: the frame buffer (a ring of BUFFERS frames in ``dybnn_ram``), the channel sums
     (``dybnn_ram`` of CF words) and statistics (BUFFERS*CF words), the hyper function's two layers (PE
@@ -1086,18 +1121,26 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
             "ndl": (2, True)}  # fmt: skip
     for b, used in regs.values():
         counter(c, "control", b, next_used=used)
-    # read data into LUT logic (the lanes' comparisons / adders, the sums' adders) takes the bypass multiplexer
-    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")), absorbed=True)
+    frame_buffer(c, p, ring, pe * xb, nfwd)
+    # the delta word is an operand of the lanes' carry chains beside another multiplexed word (the frame buffer's
+    # read data): its write-first bypass multiplexer is a LUT per bit (LUT3 bypass ? fwd : q in the netlist)
     for _ in range(nbank):
-        ram(c, "deltas", bk, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True,
-            distinct=pe * delta_source_bits(p))  # fmt: skip
+        ram(
+            c,
+            "deltas",
+            bk,
+            pe * d_b,
+            str(p.get("DELTA_STYLE", "distributed")),
+            distinct=pe * delta_source_bits(p),
+        )
     if live:
         ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
         ram(c, "statistics", bk, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
         hyper_layers(c, p, mems, pe, cf, hd, nof)
     hyper_output(c, p, mems, pe, nof, live)
-    # outputs: the lane results and the forwarded frame
-    c.add("output", ff=out_w + 3 + nfwd * pe * xb, lut=6)
+    # outputs: the lane results and the forwarded frame (its registers only with NFWD >= 1; out2's are out1's,
+    # the same word: Yosys merges them), a valid flip-flop per output
+    c.add("output", ff=out_w + 1 + min(nfwd, 2) + (pe * xb if nfwd else 0), lut=6)
 
 
 def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bool) -> None:
@@ -1117,7 +1160,9 @@ def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bo
         # the binary search over the squash table: step k (k = 0..SQ_STEPS-1) compares z with one of the 2**k
         # entries its earlier decisions select (a LUT ROM of 2**k words; step 0 a constant) and adds a bit
         steps, sqb = _i(p, "SQ_STEPS", 1), _i(p, "SQ_BITS", 1)
-        sqc = max(zb, sqb) + 1
+        # t <= z on SQC = max(Z_BITS, SQ_BITS) + 1 bits, both operands sign-extended: Yosys narrows the comparison
+        # to the wider operand's bits (an unsigned threshold has one bit more)
+        sqc = max(zb, sqb + (0 if _i(p, "SQ_SIGNED") else 1))
         sq = mems.get("SQ")
         per = math.ceil(sqc / 2)  # step 0 reads one entry: a comparison with a constant
         for k in range(1, steps):
@@ -1125,8 +1170,10 @@ def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bo
             idx = [(2 * j + 1) * 2 ** (steps - 1 - k) - 1 for j in range(2**k)]
             words = [sq[i] for i in idx if i < len(sq)] if sq is not None else None
             cols = RomContents.of(words, len(idx), sqb).columns
-            # a column addressed by at most 4 bits folds into the comparison's LUTs (5 of their 6 inputs)
-            per += (cols * rom_column_luts(2**k) if k > 4 else 0) + cmp_luts(sqc)
+            # a threshold bit of step k is a function of the k bits decided before it: with z's bit, k + 1 inputs,
+            # one LUT6 on the comparison's chain while k <= 5 (the chain's DI input takes z's bit); beyond, the
+            # column is a LUT ROM of its own
+            per += (cols * rom_column_luts(2**k) if k > 5 else 0) + cmp_luts(sqc)
         c.add("hyper2", lut=pe * (per + add_luts(d_b)))
     else:
         fz = _i(p, "FZ", 1)
@@ -1171,8 +1218,8 @@ def context_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     for b in bits:
         counter(c, "control", b)
     live = zb > _i(p, "A2")  # as in dynamic_core: else the deltas are constants and the statistics go
-    for _ in range(2 if nof > cf else 1):
-        ram(c, "deltas", 2 * cf, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
+    for _ in range(2 if nof > cf else 1):  # the bypass multiplexer a LUT per bit, as in dynamic_core
+        ram(c, "deltas", 2 * cf, pe * d_b, str(p.get("DELTA_STYLE", "distributed")))
     if live:
         ram(c, "context", hcf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
         hyper_layers(c, p, mems, pe, hcf, hd, nof, stats=False)
@@ -1222,14 +1269,44 @@ def _hyper_context(c: Cost, p: Mapping, mems: Mapping) -> None:
     c.add("output", ff=pe * xb + pe * stat_b + 2, lut=6)
 
 
+def shifted_sum(
+    a_bits: int, a_signed: bool, a_zero: bool, d_bits: int, shift: int, width: int
+) -> tuple[int, int, int]:
+    """``a + (d << shift)`` kept to ``width`` bits (a parameter from a table plus a delta, on a common grid, both
+    signed after extension): ``(adder LUTs, lowest bit that can be nonzero, significant bits)``. The ``shift`` low
+    bits of the shifted delta are zero: the sum's low bits are ``a``'s, no adder; above them the adder's result is
+    ``max(a, d + shift) + 1`` bits (Yosys narrows a sum of sign-extended operands to one bit over the wider). No
+    adder where ``a`` is zero (``a_zero``: every word of its table) or unsigned below the delta (``a_bits <=
+    shift``: the sum is the two side by side)."""
+    a_w = a_bits + (0 if a_signed else 1)  # as a signed value
+    d_w = d_bits + shift
+    if a_zero:
+        return 0, shift, min(width, d_w)
+    if not a_signed and a_bits <= shift:
+        return 0, 0, min(width, d_w)
+    top = min(width, max(a_w, d_w) + 1)
+    return max(0, top - shift), 0, top
+
+
+def _table_zero(mems: Mapping, name: str, depth: int) -> bool:
+    """Every word of the constant table ``name`` is zero (Yosys removes it and what it feeds)."""
+    return name in mems and not any(int(w) for w in mems[name][:depth])
+
+
 @module("dybnn_dynamic_sign")
 def _dynamic_sign(c: Cost, p: Mapping, mems: Mapping) -> None:
+    """DynamicSign: the unit's core and per lane ``(x << SHIFT_X) >= tau[c] + (delta << SHIFT_DELTA)``: the
+    threshold's adder (:func:`shifted_sum`) and the comparison, a LUT per bit over the wider operand's significant
+    bits (ABC keeps the bits below the threshold's lowest nonzero one: carry chain and LUTs, about one LUT per
+    bit in the netlist)."""
     pe, cf, xb = _i(p, "PE", 1), _i(p, "CF", 1), _i(p, "X_BITS", 1)
     unit_core(c, p, mems, pe)
-    tb, cmp_b = _i(p, "TAU_BITS", 1), _i(p, "CMP_BITS", 1)
+    tb, cmp_b, d_b = _i(p, "TAU_BITS", 1), _i(p, "CMP_BITS", 1), _i(p, "DELTA_BITS", 1)
     rom(c, "lanes", cf, pe * tb, str(p.get("TAU_STYLE", "distributed")), _contents(mems, "TAU", cf, pe * tb))
-    c.add("lanes", lut=pe * (add_luts(cmp_b) + cmp_luts(cmp_b)))
-    del xb
+    add, _, t_w = shifted_sum(tb, bool(_i(p, "TAU_SIGNED")), _table_zero(mems, "TAU", cf), d_b,
+                               _i(p, "SHIFT_DELTA"), cmp_b)  # fmt: skip
+    x_w = min(cmp_b, xb + _i(p, "SHIFT_X") + (0 if _i(p, "X_SIGNED") else 1))
+    c.add("lanes", lut=pe * (add_luts(add) + cmp_luts(max(x_w, t_w))))
 
 
 @module("dybnn_dynamic_prelu")
@@ -1239,8 +1316,17 @@ def _dynamic_prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
     for name in ("GAMMA", "ZETA", "BETA"):
         w = pe * _i(p, f"{name}_BITS", 1)
         rom(c, "lanes", cf, w, str(p.get(f"{name}_STYLE", "distributed")), _contents(mems, name, cf, w))
-    c.add("lanes", lut=pe * (add_luts(_i(p, "D_BITS", 1)) + add_luts(_i(p, "R_BITS", 1))))
+    # g = gamma + (dg << G_DELTA_SHIFT) on the subtraction's grid, z = zeta + (dz << Z_DELTA_SHIFT) on the sum's
+    d_b = _i(p, "DELTA_BITS", 1)
+    for name, shift, width in (("GAMMA", "G_DELTA_SHIFT", "D_BITS"), ("ZETA", "Z_DELTA_SHIFT", "R_BITS")):
+        add = shifted_sum(_i(p, f"{name}_BITS", 1), bool(_i(p, f"{name}_SIGNED")), _table_zero(mems, name, cf),
+                          d_b, _i(p, shift), _i(p, width, 1))[0]  # fmt: skip
+        c.add("lanes", lut=pe * add_luts(add))
     prelu_lane(c, "lanes", p, _i(p, "BETA_BITS", 1) + 1, pe)
+    # the sign select v = d >= 0 ? d << SHIFT_POS : d * beta does not fold into the + z adder here: z comes through
+    # the delta memory's bypass multiplexer, and the chain takes the select as its own LUT per bit (the LUT2 /
+    # LUT3 reading the DSP48's P output in the netlist, one per bit of P_BITS)
+    c.add("lanes", lut=pe * _i(p, "P_BITS", 1))
 
 
 # ------------------------------------------------------------------------------------------------ entry points

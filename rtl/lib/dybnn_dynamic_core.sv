@@ -328,11 +328,19 @@ module dybnn_dynamic_core #(
     if (!rst_n || NFWD < 2) out2_tvalid <= 1'b0;
     else if (emit) out2_tvalid <= 1'b1;
     else if (out2_tready) out2_tvalid <= 1'b0;
-    if (emit) begin
-      out0_tdata <= lane_y;
-      out1_tdata <= frame_q;
-      out2_tdata <= frame_q;
-    end
+    if (emit) out0_tdata <= lane_y;
+  end
+  // the forwarded word's registers only where NFWD asks for them (else the output ports would keep them); out2
+  // holds the same word as out1 (Yosys merges the two registers)
+  if (NFWD >= 1) begin : g_fwd1
+    always_ff @(posedge clk) if (emit) out1_tdata <= frame_q;
+  end else begin : g_nofwd1
+    assign out1_tdata = '0;
+  end
+  if (NFWD >= 2) begin : g_fwd2
+    always_ff @(posedge clk) if (emit) out2_tdata <= frame_q;
+  end else begin : g_nofwd2
+    assign out2_tdata = '0;
   end
 endmodule
 /* verilator lint_on UNUSEDSIGNAL */

@@ -183,13 +183,24 @@ module dybnn_dynamic_hyper #(
   end
 
   // ------------------------------------------------------------------ memories
+  // ROM_KEEP: the weight tables w1 and w2 as LUT ROMs are modules of their own (keep_hierarchy). Flattened, their
+  // address (a counter's next value, behind a carry chain and multiplexers) arrives late, and Yosys's delay-driven
+  // ABC9 mapping rebuilt every bit column around the address logic: 2 to 15 times the LUTs of the ROM alone
+  // (measured on dybnn-tiny's units, docs/estimation.md). Kept, a column is the ROM's own LUTs and the address
+  // logic is computed once. (The bias tables stay inline: a constant one then removes its adder.)
   assign stat_ra = SW'(32'(SBANKS > 1 ? hb_n : 1'b0) * HCF + 32'(hcf_n));
   logic [DW-1:0] dl_wa;
   assign dl_wa = DW'(32'(hb) * CF + 32'(ob));
 
   logic [PE*W1_BITS-1:0] w1_q;
-  dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
-      .clk(clk), .addr(a1i_n), .data(w1_q));
+  if (W1_STYLE != "block") begin : g_w1_kept  // see ROM_KEEP above
+    (* keep_hierarchy *)
+    dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
+        .clk(clk), .addr(a1i_n), .data(w1_q));
+  end else begin : g_w1
+    dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
+        .clk(clk), .addr(a1i_n), .data(w1_q));
+  end
   logic [B1_BITS-1:0] b1_q;
   dybnn_rom #(.DEPTH(HD), .WIDTH(B1_BITS), .INIT_FILE(B1_INIT_FILE), .STYLE(B1_STYLE)) u_b1 (
       .clk(clk), .addr(j_n), .data(b1_q));
@@ -200,8 +211,14 @@ module dybnn_dynamic_hyper #(
       .clk(clk), .we(hid_we), .waddr(j), .wdata(hid_d), .raddr(j_n), .rdata(hid_q));
 
   logic [PE*W2_BITS-1:0] w2_q;
-  dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
-      .clk(clk), .addr(a2i_n), .data(w2_q));
+  if (W2_STYLE != "block") begin : g_w2_kept  // see ROM_KEEP above
+    (* keep_hierarchy *)
+    dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
+        .clk(clk), .addr(a2i_n), .data(w2_q));
+  end else begin : g_w2
+    dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
+        .clk(clk), .addr(a2i_n), .data(w2_q));
+  end
   logic [PE*B2_BITS-1:0] b2_q;
   dybnn_rom #(.DEPTH(NOF), .WIDTH(PE * B2_BITS), .INIT_FILE(B2_INIT_FILE), .STYLE(B2_STYLE)) u_b2 (
       .clk(clk), .addr(of_n), .data(b2_q));

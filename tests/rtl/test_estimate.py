@@ -147,7 +147,10 @@ PINNED_OTHER = {
     ("matrix-b", "mt"): (ZCU, (45, 24, 0, 0, 0)),  # MultiThreshold, an 8-word table
     ("elementwise", "sg2"): (PYNQ, (36, 9, 0, 0, 0)),  # Sign, a 2-word threshold table
     ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
-    ("dynamic-a", "ds_tie"): (PYNQ, (156, 107, 1, 0, 0)),  # the dead hyper function
+    ("dynamic-a", "ds_tie"): (PYNQ, (158, 100, 1, 0, 0)),  # the dead hyper function
+    # session 14, the dynamic units (w1/w2 ROMs kept as modules): delta bypass multiplexers, PReLU sign select
+    ("dynamic-a", "dp_pre"): (PYNQ, (1786, 832, 0, 0, 12)),  # DynamicPReLU, 1-word lane tables, PE 6
+    ("dynamic-a", "ds_act"): (PYNQ, (1206, 622, 0, 0, 6)),  # DynamicSign, a 9-bit signed tau beside the delta
     # session 14: short and constant parameter tables
     ("elementwise", "prelu"): (PYNQ, (113, 49, 0, 0, 5)),  # PReLU, 2-word gamma / zeta / beta tables
     ("elementwise-b", "prelu"): (PYNQ, (214, 109, 0, 0, 12)),  # PReLU, 1-word tables (constants)
