@@ -1218,8 +1218,10 @@ def context_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
     for b in bits:
         counter(c, "control", b)
     live = zb > _i(p, "A2")  # as in dynamic_core: else the deltas are constants and the statistics go
-    for _ in range(2 if nof > cf else 1):  # the bypass multiplexer a LUT per bit, as in dynamic_core
-        ram(c, "deltas", 2 * cf, pe * d_b, str(p.get("DELTA_STYLE", "distributed")))
+    # the lanes read the input word itself (no frame buffer, no second multiplexed operand): the delta memories'
+    # bypass multiplexers fold into the lanes' carry-chain LUTs
+    for _ in range(2 if nof > cf else 1):
+        ram(c, "deltas", 2 * cf, pe * d_b, str(p.get("DELTA_STYLE", "distributed")), absorbed=True)
     if live:
         ram(c, "context", hcf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
         hyper_layers(c, p, mems, pe, hcf, hd, nof, stats=False)
