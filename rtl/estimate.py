@@ -258,7 +258,8 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
     """LUTs of a simple-dual-port distributed RAM (one write, one read port) with Yosys's primitives:
     xc7: RAM32M (32 x 6, 4 LUTs), RAM64M (64 x 3, 4 LUTs), deeper: rows of RAM64M or of RAM128X1D (4 LUTs per
     bit), whichever is cheaper, and a LUT multiplexer over the rows; xcup: rows of RAM32M16 (32 x 14, 8 LUTs) and a LUT multiplexer over the rows (what
-    Yosys picks there, rather than RAM64M8 or RAM128X1D)."""
+    Yosys picks there, rather than RAM128X1D), or for 33 to 64 words one row of RAM64M8 (64 x 7, 8 LUTs) where
+    that is cheaper."""
     if depth <= 0 or width <= 0:
         return 0
     if family == "xc7":
@@ -272,9 +273,14 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
         c64 = 4 * r64 * math.ceil(width / 3) + width * mux_luts(r64, 1)
         c128 = width * (4 * r128 + mux_luts(r128, 1))
         return min(c64, c128)
-    # xcup: Yosys stacks RAM32M16 (32 x 14 in 8 LUTs) in rows of 32 words, a LUT multiplexer over the rows
+    # xcup: Yosys stacks RAM32M16 (32 x 14 in 8 LUTs) in rows of 32 words, a LUT multiplexer over the rows; 33 to
+    # 64 words fit one row of RAM64M8 (64 x 7 in 8 LUTs), which Yosys takes where it is cheaper (dybnn-tiny-stem's
+    # 64-word context-unit memories at the ZCU104 folding)
     rows = math.ceil(depth / 32)
-    return 8 * rows * math.ceil(width / 14) + (mux_luts(rows, width) if rows > 1 else 0)
+    r32 = 8 * rows * math.ceil(width / 14) + (mux_luts(rows, width) if rows > 1 else 0)
+    if depth <= 64:
+        return min(r32, 8 * math.ceil(width / 7))
+    return r32
 
 
 def ram(
