@@ -688,13 +688,14 @@ def table_cmp_luts(bits: int, depth: int, words: Sequence[int] | None = None) ->
 
 
 def lane_fields(
-    words: Sequence[int] | None, depth: int, lw: int, lane: int, off: int, bits: int
+    words: Sequence[int] | None, depth: int, lw: int, lane: int, off: int, bits: int, signed: bool = True
 ) -> list[int] | None:
-    """The signed ``bits``-bit field at ``lane * lw + off`` of each of a table's ``depth`` words (``None`` without
-    the image)."""
+    """The ``bits``-bit field at ``lane * lw + off`` of each of a table's ``depth`` words, signed or unsigned
+    (``None`` without the image)."""
     if words is None:
         return None
-    return [_signed((int(w) >> (lane * lw + off)) & ((1 << bits) - 1), bits) for w in words[:depth]]
+    fields = [(int(w) >> (lane * lw + off)) & ((1 << bits) - 1) for w in words[:depth]]
+    return [_signed(v, bits) for v in fields] if signed else fields
 
 
 @module("dybnn_sign")
@@ -801,14 +802,8 @@ def lane_words(
     as ``width``-bit two's complement words (sign- or zero-extended), or ``None`` without the image."""
     if words is None:
         return None
-    out = []
-    for q in range(n):
-        vals = []
-        for w in words[:depth]:
-            v = (int(w) >> (q * bits)) & ((1 << bits) - 1)
-            vals.append((_signed(v, bits) if signed else v) & ((1 << width) - 1))
-        out.append(vals)
-    return out
+    mask = (1 << width) - 1
+    return [[v & mask for v in lane_fields(words, depth, bits, q, 0, bits, signed)] for q in range(n)]
 
 
 def table_add_luts(
