@@ -1080,12 +1080,27 @@ def block_depth_tiles(depth: int, width: int) -> int:
     return min(ks) if ks else 1
 
 
+def packed_ram(c: Cost, part: str, depth: int, width: int, pack: int, style: str) -> None:
+    """``dybnn_pack_ram``: ``dybnn_ram`` of ``depth / pack`` rows of ``pack`` words, the ``pack - 1`` gather
+    registers (each loads by a decode of the write address's low bits, a LUT per register), the registered lane
+    (the read address's low bits) and one ``2 pack``:1 multiplexer per output bit: the lane of the read row or of
+    the row bypassed from the write."""
+    lw = clog2(pack)
+    ram(c, part, depth // pack, pack * width, style, absorbed=True)
+    c.add(part + ".pack", lut=(pack - 1) + mux_luts(2 * pack, width), ff=(pack - 1) * width + lw)
+
+
 def frame_buffer(c: Cost, p: Mapping, ring: int, width: int, nfwd: int) -> None:
     """The frame buffer, ``dybnn_ram`` of RING words: the write-first bypass multiplexer folds into the lanes'
     adders or comparisons, except where the word also goes to a register (the forwarded outputs, NFWD >= 1: a LUT
     per bit); block RAM deeper than one tile reads through a multiplexer of the tiles (``k`` tiles and the bypass:
-    a (k+1):1 multiplexer per bit; its select, the registered high read address bits, is the read pointer)."""
+    a (k+1):1 multiplexer per bit; its select, the registered high read address bits, is the read pointer). With
+    FRAME_PACK > 1 (URAM rows of several words), :func:`packed_ram`."""
     style = str(p.get("FRAME_STYLE", "distributed"))
+    pack = _i(p, "FRAME_PACK", 1)
+    if pack > 1:
+        packed_ram(c, "frame_buffer", ring, width, pack, style)
+        return
     ram(c, "frame_buffer", ring, width, style, absorbed=nfwd == 0)
     if style == "block":
         k = block_depth_tiles(ring, width)
@@ -1265,7 +1280,10 @@ def _hyper_context(c: Cost, p: Mapping, mems: Mapping) -> None:
     ]
     for b in bits:
         counter(c, "control", b)
-    ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
+    if _i(p, "FRAME_PACK", 1) > 1:
+        packed_ram(c, "frame_buffer", ring, pe * xb, _i(p, "FRAME_PACK", 1), str(p.get("FRAME_STYLE")))
+    else:
+        ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
     ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
     ram(c, "statistics", nb * cf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
     channel_statistics(c, p, pe)

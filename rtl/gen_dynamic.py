@@ -8,16 +8,27 @@ constants are laid out in the order the loops read them."""
 from __future__ import annotations
 
 from hls.emit import NodeCode, NodeEnv
-from hls.estimate.memory import map_sequential_buffer
+from hls.estimate.memory import URAM_WIDTH, map_sequential_buffer, uram_blocks
 from hwsim import nodes as N
 from rtl.gen_elementwise import RAM_STYLE, num, per_channel_roms, prelu_params, ram_style
 from rtl.modules import Instance, Mem, RtlError, bit, param_array, rom, rtl_module, with_rom
 
 
-def frame_style(depth: int, width: int) -> str:
-    """``ram_style`` of a frame buffer by the estimator's rule (:func:`map_sequential_buffer`, a part without
-    URAM)."""
-    return RAM_STYLE[map_sequential_buffer(depth, width).style]
+def frame_layout(frames: int, words: int, width: int, has_uram: bool = False) -> tuple[str, int]:
+    """``(ram_style, pack)`` of a frame buffer of ``frames`` frames of ``words`` words of ``width`` bits, by the
+    estimator's rule for a buffer written and read in order (:func:`map_sequential_buffer`): LUTRAM when
+    shallow; on a part with URAM, URAM for a buffer of half a URAM288 or more, its rows packed (``dybnn_pack_ram``:
+    ``pack`` consecutive words per 72-bit row; a power of two that divides the frame, so that a frame's last word
+    completes its row; the one with the fewest URAM288, the smallest among equals); else RAMB18, one word per
+    row (``pack`` 1, ``dybnn_ram``)."""
+    depth = frames * words
+    style = map_sequential_buffer(depth, width, has_uram=has_uram).style
+    if style != "uram":
+        return RAM_STYLE[style], 1
+    packs = [1]
+    while packs[-1] * 2 * width <= URAM_WIDTH and words % (packs[-1] * 2) == 0 and depth // (packs[-1] * 4):
+        packs.append(packs[-1] * 2)
+    return RAM_STYLE[style], min(packs, key=lambda k: (uram_blocks(depth // k, k * width), k))
 
 
 def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], list[Mem]]:
@@ -56,8 +67,8 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
         params.update(SQ_BITS=1, SQ_SIGNED=0)
     if c["context"]:  # no frame buffer: the context (HCF words) in, two banks of deltas
         params.update(CONTEXT=1, HCF=h["cf"])
-        params["STAT_STYLE"] = ram_style(h["cf"], pe * h["stat"].bits)
-        params["DELTA_STYLE"] = ram_style(2 * c["cf"], pe * h["delta_num"].bits)
+        params["STAT_STYLE"] = ram_style(h["cf"], pe * h["stat"].bits, env.has_uram)
+        params["DELTA_STYLE"] = ram_style(2 * c["cf"], pe * h["delta_num"].bits, env.has_uram)
         return params, mems
     nb = c["buffers"]  # the folding's frames in the frame buffer
     params["BUFFERS"] = nb
@@ -67,9 +78,9 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
             f"node {env.node.name!r}: the RTL module forwards its frame to at most 2 shortcuts, not {nfwd}"
         )
     params["NFWD"] = nfwd
-    params["FRAME_STYLE"] = frame_style(nb * c["words"], pe * c["x"].bits)
-    params["STAT_STYLE"] = ram_style(nb * c["cf"], pe * h["sum_num"].bits)
-    params["DELTA_STYLE"] = ram_style(nb * c["cf"], pe * h["delta_num"].bits)
+    params["FRAME_STYLE"], params["FRAME_PACK"] = frame_layout(nb, c["words"], pe * c["x"].bits, env.has_uram)
+    params["STAT_STYLE"] = ram_style(nb * c["cf"], pe * h["sum_num"].bits, env.has_uram)
+    params["DELTA_STYLE"] = ram_style(nb * c["cf"], pe * h["delta_num"].bits, env.has_uram)
     return params, mems
 
 
@@ -110,10 +121,10 @@ def _hyper_context(env: NodeEnv, code: NodeCode) -> Instance:
         "PE": pe, "CF": c["cf"], "PIXELS": c["pixels"], **num("X", c["x"]), "PRE": bit(h["pre"]),
         "PRE_BITS": h["pre_bits"] or 1, "PRE_SIGNED": bit(h["pre_signed"]), "PRE_SHIFT": h["pre_shift"],
         "SUM_BITS": h["sum_num"].bits, **num("STAT", h["stat"]), "STAT_SHIFT": h["stat_shift"],
-        "FRAME_STYLE": frame_style(nb * c["words"], pe * c["x"].bits),
-        "STAT_STYLE": ram_style(nb * c["cf"], pe * h["sum_num"].bits), "BUFFERS": nb,
+        "STAT_STYLE": ram_style(nb * c["cf"], pe * h["sum_num"].bits, env.has_uram), "BUFFERS": nb,
     }  # fmt: skip
+    params["FRAME_STYLE"], params["FRAME_PACK"] = frame_layout(nb, c["words"], pe * c["x"].bits, env.has_uram)
     return Instance("dybnn_hyper_context", params, [])
 
 
-__all__ = ["frame_style", "hyper_instance"]
+__all__ = ["frame_layout", "hyper_instance"]

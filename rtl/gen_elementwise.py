@@ -14,9 +14,10 @@ from rtl.modules import Instance, Mem, RtlError, bit, rom, rtl_module, with_rom
 RAM_STYLE = {"lutram": "distributed", "bram": "block", "uram": "ultra", "none": "distributed"}
 
 
-def ram_style(depth: int, width: int) -> str:
-    """``ram_style`` of a writable buffer by the estimator's memory rule (:func:`hls.estimate.memory.map_memory`)."""
-    return RAM_STYLE[map_memory(depth, width, writable=True).style]
+def ram_style(depth: int, width: int, has_uram: bool = False) -> str:
+    """``ram_style`` of a writable buffer by the estimator's memory rule (:func:`hls.estimate.memory.map_memory`;
+    ``ultra`` only on a part with URAM)."""
+    return RAM_STYLE[map_memory(depth, width, has_uram=has_uram, writable=True).style]
 
 
 def num(prefix: str, n: Num) -> dict[str, int]:
@@ -95,9 +96,10 @@ def pre_params(c: dict) -> dict[str, int]:
 @rtl_module(N.GlobalPool)
 def _global_pool(env: NodeEnv, code: NodeCode) -> Instance:
     c = code.context
+    style = ram_style(c["cf"], c["pe"] * c["sum_num"].bits, env.has_uram)
     return Instance("dybnn_global_pool", {"PE": c["pe"], "CF": c["cf"], "PIXELS": c["pixels"], **num("X", c["x"]),
                                           **pre_params(c), "SUM_BITS": c["sum_num"].bits, **requant_params(c, c["out"]),
-                                          "RAM_STYLE": ram_style(c["cf"], c["pe"] * c["sum_num"].bits)})  # fmt: skip
+                                          "RAM_STYLE": style})  # fmt: skip
 
 
 __all__ = ["num", "per_channel_roms", "pre_params", "prelu_params", "ram_style", "requant_params"]

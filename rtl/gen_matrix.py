@@ -58,9 +58,9 @@ def _stage(code: NodeCode, st: dict) -> tuple[dict, Mem]:
     return params, Mem("P", width, tuple(words))
 
 
-def swu_params(swu: dict) -> dict:
+def swu_params(swu: dict, has_uram: bool = False) -> dict:
     depth = (swu["kh"] + swu["sh"]) * swu["pw"] * swu["cf"]
-    style = RAM_STYLE[map_memory(depth, swu["win_bits"], writable=True).style]
+    style = RAM_STYLE[map_memory(depth, swu["win_bits"], has_uram=has_uram, writable=True).style]
     return {"H": swu["h"], "W": swu["w"], "PT": swu["pt"], "PL": swu["pl"], "PH": swu["ph"], "PW": swu["pw"],
             "KH": swu["kh"], "KW": swu["kw"], "SH": swu["sh"], "SW": swu["sw"], "OH": swu["oh"], "OW": swu["ow"],
             "CF": swu["cf"], "DATA_W": swu["data_bits"], "WIN_W": swu["win_bits"], "PAD_ONES": bit(swu["pad_ones"]),
@@ -78,10 +78,10 @@ def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
     if isinstance(env.node, (N.XnorConv, N.FixedConv)):
         params = {"HAS_SWU": bit(swu is not None), **params}
         if swu is not None:
-            params.update(swu_params(swu))
+            params.update(swu_params(swu, env.has_uram))
             depth = swu["win_depth"]  # hls.timing.window_buffer_depth, as the HLS project declares it
             params["WIN_DEPTH"] = depth
-            params["WIN_STYLE"] = FIFO_STYLE[fifo_cost(depth, m["in_bits"]).style]
+            params["WIN_STYLE"] = FIFO_STYLE[fifo_cost(depth, m["in_bits"], has_uram=env.has_uram).style]
         else:  # the stream word is the matrix unit's input word
             params["DATA_W"] = m["in_bits"]
     return with_rom(Instance(MODULE[type(env.node)], params, [_weights(code, m), pmem]))
@@ -89,4 +89,4 @@ def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
 
 @rtl_module(N.SlidingWindow)
 def _sliding_window(env: NodeEnv, code: NodeCode) -> Instance:
-    return Instance("dybnn_sliding_window", swu_params(code.context["swu"]))
+    return Instance("dybnn_sliding_window", swu_params(code.context["swu"], env.has_uram))

@@ -17,7 +17,7 @@ def _pool(env: NodeEnv, code: NodeCode) -> Instance:
     c = code.context
     swu = c["swu"]
     params: dict[str, int | str] = {
-        k: v for k, v in swu_params(swu).items() if k not in ("DATA_W", "WIN_W", "PAD_ONES")
+        k: v for k, v in swu_params(swu, env.has_uram).items() if k not in ("DATA_W", "WIN_W", "PAD_ONES")
     }
     params.update(PE=c["pe"], **num("X", c["x"]))
     if c["is_max"]:
@@ -28,7 +28,9 @@ def _pool(env: NodeEnv, code: NodeCode) -> Instance:
         params.update(SUM_BITS=c["sum_num"].bits, **requant_params(c, c["out"]))
         acc_bits = c["sum_num"].bits
         module = "dybnn_avg_pool"
-    params["ACC_STYLE"] = ram_style(swu["cf"], c["pe"] * acc_bits)
+    params["ACC_STYLE"] = ram_style(swu["cf"], c["pe"] * acc_bits, env.has_uram)
     depth = swu["win_depth"]  # hls.timing.window_buffer_depth, as the HLS project declares it
-    params.update(WIN_DEPTH=depth, WIN_STYLE=FIFO_STYLE[fifo_cost(depth, swu["win_bits"]).style])
+    params.update(
+        WIN_DEPTH=depth, WIN_STYLE=FIFO_STYLE[fifo_cost(depth, swu["win_bits"], has_uram=env.has_uram).style]
+    )
     return Instance(module, params)

@@ -119,9 +119,10 @@ def make_rtl_plan(graph: HwGraph, folding: dict[str, Fold] | None, part: str) ->
             "DynamicSign frame buffer); use 'values' in the folding, or dybnn hls"
         )
     g = plan.graph
+    has_uram = dev.uram > 0
     instances = {}
     for n in g.nodes:
-        env = NodeEnv(g, n, plan.folding.get(n.name, Fold()), plan.idents[n.name])
+        env = NodeEnv(g, n, plan.folding.get(n.name, Fold()), plan.idents[n.name], has_uram)
         try:
             instances[n.name] = instance_of(env, plan.codes[n.name])
         except RtlError:
@@ -132,7 +133,6 @@ def make_rtl_plan(graph: HwGraph, folding: dict[str, Fold] | None, part: str) ->
     for p, d in [(plan.in_ports[0], "in")] + [(p, "out") for p in plan.out_ports]:
         ports.append(StreamPort(p["var"], d, p["tensor"], p["width"], p["elems_per_word"], p["num"].bits,
                                 p["num"].signed, p["words"], p["elems"]))  # fmt: skip
-    has_uram = dev.uram > 0
     fifos = [
         Fifo(c["var"], c["width"], c["depth"], FIFO_STYLE[fifo_cost(c["depth"], c["width"], has_uram=has_uram).style],
              c["producer"], c["consumer"], c["label"])

@@ -83,12 +83,14 @@ class NodeCode:
 
 @dataclass(frozen=True)
 class NodeEnv:
-    """What an emitter sees: the graph, the node, its folding and its C identifier."""
+    """What an emitter sees: the graph, the node, its folding and its C identifier; ``has_uram``: the target
+    part has UltraRAM (the RTL generators' memory styles follow the estimator's rule for the part)."""
 
     graph: HwGraph
     node: N.Node
     fold: Fold
     ident: str
+    has_uram: bool = False
 
     def spec(self, tensor: str) -> TensorSpec:
         return self.graph.spec(tensor)

@@ -67,6 +67,7 @@ module dybnn_dynamic_core #(
     parameter B2_INIT_FILE = "",
     parameter SQ_INIT_FILE = "",
     parameter FRAME_STYLE = "block",        // ram_style of the frame buffer
+    parameter int FRAME_PACK = 1,     // words per frame-buffer row (dybnn_pack_ram; 1: dybnn_ram)
     parameter STAT_STYLE = "distributed",   // ram_style of the channel sums and statistics
     parameter DELTA_STYLE = "distributed",  // ram_style of the deltas
     parameter W1_STYLE = "distributed",     // rom_style of the hyper-function constants
@@ -226,8 +227,13 @@ module dybnn_dynamic_core #(
   assign dl_ra = BW'(32'(rb_n) * CF + 32'(ocf_n));
 
   logic [PE*X_BITS-1:0] frame_q;
-  dybnn_ram #(.DEPTH(RING), .WIDTH(PE * X_BITS), .STYLE(FRAME_STYLE)) u_frame (
-      .clk(clk), .we(take), .waddr(wp), .wdata(in0_tdata), .raddr(rp_n), .rdata(frame_q));
+  if (FRAME_PACK > 1) begin : g_frame_packed
+    dybnn_pack_ram #(.DEPTH(RING), .WIDTH(PE * X_BITS), .PACK(FRAME_PACK), .STYLE(FRAME_STYLE)) u_frame (
+        .clk(clk), .we(take), .waddr(wp), .wdata(in0_tdata), .raddr(rp_n), .rdata(frame_q));
+  end else begin : g_frame
+    dybnn_ram #(.DEPTH(RING), .WIDTH(PE * X_BITS), .STYLE(FRAME_STYLE)) u_frame (
+        .clk(clk), .we(take), .waddr(wp), .wdata(in0_tdata), .raddr(rp_n), .rdata(frame_q));
+  end
 
   logic [PE*SUM_BITS-1:0] sum_q, sum_d;
   dybnn_ram #(.DEPTH(CF), .WIDTH(PE * SUM_BITS), .STYLE(STAT_STYLE)) u_sum (

@@ -53,6 +53,7 @@ module dybnn_dynamic_prelu #(
     parameter B2_INIT_FILE = "",
     parameter SQ_INIT_FILE = "",
     parameter FRAME_STYLE = "block",        // ram_style of the frame buffer
+    parameter int FRAME_PACK = 1,     // words per frame-buffer row (dybnn_dynamic_core)
     parameter STAT_STYLE = "distributed",   // ram_style of the channel sums and statistics
     parameter DELTA_STYLE = "distributed",  // ram_style of the deltas
     parameter W1_STYLE = "distributed",     // rom_style of the hyper-function constants
@@ -160,8 +161,8 @@ module dybnn_dynamic_prelu #(
         .SQ_STEPS(SQ_STEPS), .SQ_BITS(SQ_BITS), .SQ_SIGNED(SQ_SIGNED), .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS),
         .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
         .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
-        .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE),
-        .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
+        .FRAME_PACK(FRAME_PACK), .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE),
+        .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
         .OUT_W(PE * OUT_BITS)
     ) u_core (
         .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),

@@ -21,6 +21,7 @@ module dybnn_hyper_context #(
     parameter bit STAT_SIGNED = 1'b1,
     parameter int STAT_SHIFT = 0,
     parameter FRAME_STYLE = "block",        // ram_style of the frame buffer
+    parameter int FRAME_PACK = 1,     // words per frame-buffer row (dybnn_dynamic_core)
     parameter STAT_STYLE = "distributed",   // ram_style of the channel sums and statistics
     parameter int BUFFERS = 1         // frames in the frame buffer (1, or 2: ping-pong)
 ) (
@@ -49,7 +50,8 @@ module dybnn_hyper_context #(
       .PE(PE), .CF(CF), .PIXELS(PIXELS), .X_BITS(X_BITS), .X_SIGNED(X_SIGNED), .PRE(PRE), .PRE_BITS(PRE_BITS),
       .PRE_SIGNED(PRE_SIGNED), .PRE_SHIFT(PRE_SHIFT), .SUM_BITS(SUM_BITS), .STAT_BITS(STAT_BITS),
       .STAT_SIGNED(STAT_SIGNED), .STAT_SHIFT(STAT_SHIFT), .DELTA_BITS(8), .FRAME_STYLE(FRAME_STYLE),
-      .STAT_STYLE(STAT_STYLE), .BUFFERS(BUFFERS), .NFWD(0), .OUT_W(PE * X_BITS), .CONTEXT_OUT(1'b1)
+      .FRAME_PACK(FRAME_PACK), .STAT_STYLE(STAT_STYLE), .BUFFERS(BUFFERS), .NFWD(0), .OUT_W(PE * X_BITS),
+      .CONTEXT_OUT(1'b1)
   ) u_core (
       .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
       .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready),

@@ -91,3 +91,50 @@ def test_context_units(tmp_path, rng, bound):
         assert slowest.name == "ctx" and tm.max_cycles == loops["frame_in"] + loops["context_out"]
     res = check_design(tmp_path, g, folding, frames(rng, 4, g.spec("x").shape), seed=int(rng.integers(1000)))
     assert res.cycles_per_frame == tm.max_cycles and res.latency == res.model_latency, res.summary()
+
+
+def test_packed_frame_buffer(tmp_path, rng, monkeypatch):
+    """The frame buffer in rows of several words (``dybnn_pack_ram``: what :func:`rtl.gen_dynamic.frame_layout`
+    picks for a URAM frame buffer on a part with URAM, for frames of half a URAM288 or more), forced here on the
+    residual block of the test above, so that both ring sizes (DynamicSign with two frame buffers and the
+    shortcut leaving it, DynamicPReLU with one) run packed: exact with and without gaps and back-pressure, at the
+    model's cycles per frame."""
+    import rtl.gen_dynamic as gd
+
+    packs = []
+
+    def packed(frames: int, words: int, width: int, has_uram: bool = False) -> tuple[str, int]:
+        k = 4 if words % 4 == 0 else 2
+        assert words % k == 0
+        packs.append(k)
+        return "ultra", k
+
+    monkeypatch.setattr(gd, "frame_layout", packed)
+    g0 = resblock_graph(rng, c=8, hw=6)
+    nodes = g0.nodes[: [n.name for n in g0.nodes].index("dprelu") + 1]
+    g = HwGraph("block", list(g0.inputs), [nodes[-1].outputs[0]], dict(g0.tensors), nodes, {})
+    g.validate()
+    folding = {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2), "dprelu": Fold(1, 1, 1)}
+    tm = timing(g, folding)
+    res = check_design(tmp_path, g, folding, frames(rng, 4, g.spec("x").shape), seed=int(rng.integers(1000)))
+    assert packs == [4, 4]
+    prj = (tmp_path / "prj" / "top.sv").read_text()
+    assert prj.count(".FRAME_PACK(4)") == 2
+    assert res.cycles_per_frame == tm.max_cycles, res.summary()
+
+
+def test_frame_layout_rule():
+    """The frame buffer's style and packing (:func:`rtl.gen_dynamic.frame_layout`): URAM only on a part with
+    URAM and for half a URAM288 or more, with the fewest URAM288 by a power-of-two packing that divides the
+    frame; else RAMB18 or LUTRAM, one word per row."""
+    from rtl.gen_dynamic import frame_layout
+
+    # DyBNN-ReActNet-A's 112x112x64 frames at PE 2 (16-bit words): 25 URAM at 2 words per row, 13 at 4
+    assert frame_layout(1, 200704, 16, True) == ("ultra", 4)
+    assert frame_layout(1, 200704, 32, True) == ("ultra", 2)
+    assert frame_layout(1, 200704, 64, True) == ("ultra", 1)  # a 64-bit word already fills a 72-bit row
+    assert frame_layout(1, 200703, 16, True) == ("ultra", 1)  # no power of two divides an odd frame
+    assert frame_layout(2, 9218, 16, True) == ("ultra", 2)  # 9218 = 2 * 4609: a row never spans two frames
+    assert frame_layout(1, 200704, 16, False) == ("block", 1)
+    assert frame_layout(1, 4096, 16, True) == ("block", 1)  # 64 Kbit: below half a URAM288
+    assert frame_layout(1, 96, 16, True) == ("distributed", 1)
