@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hls.estimate.memory import RAMB18_SHAPES, bram18_tiles, clog2, uram_blocks
+from hls.estimate.memory import RAMB18_SHAPES, URAM_DEPTH, URAM_WIDTH, bram18_tiles, clog2
 from hls.estimate.records import Resources
 from rtl.synth import yosys_family
 
@@ -301,7 +301,7 @@ def ram(
     if style == "block":
         c.add(part, bram18=bram18_tiles(depth, width))
     elif style == "ultra":
-        c.add(part, uram=uram_blocks(depth, width))
+        c.add(part, uram=yosys_uram(depth, width))
     else:
         c.add(part, lut=lutram_luts(depth, width, c.family), ff=width)  # the read register
     fwd = width if distinct is None else min(width, distinct)
@@ -1080,14 +1080,48 @@ def block_depth_tiles(depth: int, width: int) -> int:
     return min(ks) if ks else 1
 
 
+def yosys_uram(depth: int, width: int) -> int:
+    """URAM288 of a ``depth x width`` ``ultra`` memory as Yosys's memory_libmap maps it: ``ceil(depth / 4096)``
+    groups of 4096 words in depth, laid side by side in the 72-bit rows (a word may straddle two URAM288; the
+    netlist of a 100,352 x 64 memory: 25 groups in 23 URAM288, a 50,176 x 16 one: 13 groups in 3). Yosys does
+    not use the URAM cascade."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return math.ceil(math.ceil(depth / URAM_DEPTH) * width / URAM_WIDTH)
+
+
+def group_mux_luts(groups: int, width: int) -> float:
+    """The read multiplexer of a memory of ``groups`` primitives in depth and the write-first bypass, per bit:
+    up to four inputs one LUT6 (a 4:1 multiplexer on the registered address bits); beyond, an AND-OR of
+    one-hot selects, two data bits per LUT (a LUT per group decodes its select, shared by every bit). Read from
+    Yosys's netlists of ``dybnn_ram`` / ``dybnn_pack_ram`` in URAM288 (docs/estimation.md)."""
+    n = groups + 1
+    if n <= 4:
+        return float(width)
+    return width * math.ceil(n / 2) + groups
+
+
+def depth_tiles(depth: int, width: int, style: str) -> int:
+    """Memory primitives in depth, each read through a multiplexer: :func:`block_depth_tiles` for block RAM,
+    ``ceil(depth / 4096)`` groups of URAM288 (:func:`yosys_uram`), one for LUTRAM (its read multiplexer is in
+    :func:`lutram_luts`)."""
+    if style == "block":
+        return block_depth_tiles(depth, width)
+    if style == "ultra":
+        return math.ceil(depth / URAM_DEPTH)
+    return 1
+
+
 def packed_ram(c: Cost, part: str, depth: int, width: int, pack: int, style: str) -> None:
-    """``dybnn_pack_ram``: ``dybnn_ram`` of ``depth / pack`` rows of ``pack`` words, the ``pack - 1`` gather
-    registers (each loads by a decode of the write address's low bits, a LUT per register), the registered lane
-    (the read address's low bits) and one ``2 pack``:1 multiplexer per output bit: the lane of the read row or of
-    the row bypassed from the write."""
-    lw = clog2(pack)
-    ram(c, part, depth // pack, pack * width, style, absorbed=True)
-    c.add(part + ".pack", lut=(pack - 1) + mux_luts(2 * pack, width), ff=(pack - 1) * width + lw)
+    """``dybnn_pack_ram``: ``dybnn_ram`` of ``depth / pack`` rows of ``pack`` words; per row bit a multiplexer
+    of the memory's ``k`` tiles in depth and the bypassed row ((k+1):1, :func:`depth_tiles`), then one ``pack``:1
+    multiplexer per output bit (the registered lane, the read address's low bits); the ``pack - 1`` gather
+    registers, each loaded by a decode of the write address's low bits (a LUT each)."""
+    rows, row_w = depth // pack, pack * width
+    ram(c, part, rows, row_w, style, absorbed=True)
+    k = depth_tiles(rows, row_w, style)
+    sel = group_mux_luts(k, row_w) if style == "ultra" else mux_luts(k + 1, row_w)
+    c.add(part + ".pack", lut=sel + mux_luts(pack, width) + (pack - 1), ff=(pack - 1) * width + clog2(pack))
 
 
 def frame_buffer(c: Cost, p: Mapping, ring: int, width: int, nfwd: int) -> None:
@@ -1102,11 +1136,12 @@ def frame_buffer(c: Cost, p: Mapping, ring: int, width: int, nfwd: int) -> None:
         packed_ram(c, "frame_buffer", ring, width, pack, style)
         return
     ram(c, "frame_buffer", ring, width, style, absorbed=nfwd == 0)
-    if style == "block":
-        k = block_depth_tiles(ring, width)
+    if style in ("block", "ultra"):
+        k = depth_tiles(ring, width, style)
         if k > 1:
             # the tiles' multiplexer takes the bypass in (ram() counted it with NFWD >= 1)
-            c.add("frame_buffer.bypass", lut=mux_luts(k + 1, width) - (0 if nfwd == 0 else width))
+            sel = group_mux_luts(k, width) if style == "ultra" else mux_luts(k + 1, width)
+            c.add("frame_buffer.bypass", lut=sel - (0 if nfwd == 0 else width))
 
 
 def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
