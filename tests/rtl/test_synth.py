@@ -152,6 +152,39 @@ def test_block_fifo_takes_the_estimators_bram(tmp_path):
 
 
 @pytest.mark.rtl
+def test_uram_buffers_map_as_the_estimate_counts(tmp_path):
+    """On UltraScale+ with ``-uram``: a 50,176 x 16 ``dybnn_ram`` in URAM is 3 URAM288 (Yosys lays the 13 groups
+    of 4096 words side by side in the 72-bit rows, :func:`rtl.estimate.yosys_uram`), and the same buffer in rows
+    of 4 words (``dybnn_pack_ram``, the frame buffers' layout) 4 URAM288, with the estimate's LUTs and FFs
+    (:func:`rtl.estimate.packed_ram`) within issue 14's targets."""
+    _needs_yosys()
+    from rtl.estimate import Cost, packed_ram, yosys_uram
+    from rtl.modules import LIB_DIR
+    from rtl.synth import Unit, synth_unit
+
+    prj = tmp_path / "p"
+    (prj / "lib").mkdir(parents=True)
+    for f in ("dybnn_ram.sv", "dybnn_pack_ram.sv"):
+        (prj / "lib" / f).write_text((LIB_DIR / f).read_text())
+    plain = Unit("u_ram", "node", "r", "T", "dybnn_ram", {"DEPTH": 50176, "WIDTH": 16, "STYLE": "ultra"})
+    packed = Unit("u_pack", "node", "p", "T", "dybnn_pack_ram",
+                  {"DEPTH": 50176, "WIDTH": 16, "PACK": 4, "STYLE": "ultra"})  # fmt: skip
+    got = {}
+    for u in (plain, packed):
+        cells, _ = synth_unit(prj, u, "xcup", True, tmp_path / "cache", unit_key(prj, u, "xcup", True, "t"))
+        got[u.instance], _ = classify(cells)
+    assert got["u_ram"]["uram"] == yosys_uram(50176, 16) == 3
+    assert got["u_ram"]["bram18"] == got["u_pack"]["bram18"] == 0
+    c = Cost("xcup")
+    packed_ram(c, "f", 50176, 16, 4, "ultra")
+    est, y = c.total(), got["u_pack"]
+    assert y["uram"] == est.uram == yosys_uram(12544, 64) == 4
+    lut = y["lut"] + y["lutram"] + y["srl"]
+    assert abs(est.lut - lut) <= 0.15 * lut, (est, y)
+    assert abs(est.ff - y["ff"]) <= 0.20 * y["ff"], (est, y)
+
+
+@pytest.mark.rtl
 def test_rom_styles_map_as_declared(tmp_path):
     """A ROM declared block maps to the RAMB18 count of the estimator's rule, one declared distributed to LUTs
     (the script turns only the distributed ones into logic)."""
