@@ -180,6 +180,10 @@ def rne_sat(
         # only the upper bound: its test folds into the LUT of each bit below the sign; the sign bit (0 on
         # overflow, as the rounded value's sign is) is the carry chain's output, taken by the register
         lut += bits - 1
+    elif hi_sat and not lo_sat and not signed and registered and over + 1 <= 6:
+        # only the upper bound of an unsigned result, all ones: the output register's synchronous set (FDSE), its
+        # test and the load enable one LUT; the bits are the carry chain's outputs (rq_x10u_o6u_s3's cells)
+        lut += cmp_const_luts(over + 1)
     elif lo_sat and hi_sat:
         lut += 2 * cmp_const_luts(over) + bits
     elif hi_sat or (lo_sat and (signed or out_lo != 0 or not registered)):
@@ -267,12 +271,16 @@ def lutram_luts(depth: int, width: int, family: str) -> float:
             return 4 * math.ceil(width / 6)
         if depth <= 64:
             return 4 * math.ceil(width / 3)
-        # rows of RAM64M (64 x 3) or of RAM128X1D (128 x 1), a LUT multiplexer per bit over the rows: Yosys takes
-        # the cheaper (a 226 x 64 FIFO: 88 RAM64M and a 4:1 LUT per bit, 538 LUTs in all)
-        r64, r128 = math.ceil(depth / 64), math.ceil(depth / 128)
+        # rows of RAM64M (64 x 3), a LUT multiplexer per bit over the rows and a LUT per row for its write enable
+        # (the write address's row bits and the write strobe); up to 128 words one RAM128X1D per bit where that is
+        # cheaper than the RAM64M rows. Beyond 128 words Yosys took RAM64M rows in every case read (a 226 x 64
+        # FIFO: 88 RAM64M and a 4:1 LUT per bit; 146 x 1: three RAM64M, not two RAM128X1D; 66 x 1: one RAM128X1D;
+        # 98 x 8: six RAM64M, as many LUTs as eight RAM128X1D)
+        r64 = math.ceil(depth / 64)
         c64 = 4 * r64 * math.ceil(width / 3) + width * mux_luts(r64, 1)
-        c128 = width * (4 * r128 + mux_luts(r128, 1))
-        return min(c64, c128)
+        if depth <= 128 and 4 * width < c64:
+            return 4 * width
+        return c64 + r64
     # xcup: Yosys stacks RAM32M16 (32 x 14 in 8 LUTs) in rows of 32 words, a LUT multiplexer over the rows; 33 to
     # 64 words fit one row of RAM64M8 (64 x 7 in 8 LUTs), which Yosys takes where it is cheaper (dybnn-tiny-stem's
     # 64-word context-unit memories at the ZCU104 folding)
@@ -315,8 +323,13 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
     pointers."""
     lw = clog2(depth + 1)
     a = aw(depth)
-    # count + push - pop: two carry-chain adders; the full and empty tests
-    c.add(part + ".count", lut=2 * add_luts(lw) + 2 * cmp_const_luts(lw), ff=lw)
+    if lw <= 2:
+        # DEPTH 2 or 3: each count bit's next value (the count, in valid, out ready, rst_n) is one LUT; the ready,
+        # push and the valid one each (the cells of 1 x 2, 16 x 2 and 32 x 3 SRL FIFOs)
+        c.add(part + ".count", lut=lw + 3, ff=lw)
+    else:
+        # count + push - pop: two carry-chain adders; the full and empty tests
+        c.add(part + ".count", lut=2 * add_luts(lw) + 2 * cmp_const_luts(lw), ff=lw)
     if style == "srl":
         if depth == 1:
             c.add(part, ff=width)
@@ -327,10 +340,17 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
             c.add(part, lut=width * (k + (mux_luts(k, 1) if k > 4 else 0)) + add_luts(a))
         return
     ram(c, part, depth, width, {"distributed": "distributed", "block": "block", "ultra": "ultra"}[style])
-    # two pointers: each a register whose next value (increment, wrap to 0, hold) is a LUT per bit, except when
-    # DEPTH is a power of two: the wrap is the incrementer's own overflow
-    nxt = 0 if depth & (depth - 1) == 0 else a
-    c.add(part + ".pointers", lut=2 * (inc_luts(a) + nxt + cmp_const_luts(a)) + mux_luts(2, a), ff=2 * a)
+    # two pointers. DEPTH a power of two: the wrap is the incrementer's own overflow; the read pointer's next value
+    # (the RAM's read address) a multiplexer per bit (hold / increment). Else the write pointer (enable: push, the
+    # flip-flops' CE) has its wrap multiplexer only where DEPTH has a one (wrap_luts), and the read pointer's next
+    # value, hold / increment / wrap, is one LUT per bit (the cells of a 1 x 66 LUTRAM FIFO)
+    if depth & (depth - 1) == 0:
+        lut = 2 * (inc_luts(a) + cmp_const_luts(a)) + mux_luts(2, a)
+    else:
+        # push and pop, a LUT each: the RAM's write enable and the pointers' enables read them (every netlist read
+        # has them as LUTs of their own)
+        lut = 2 * (inc_luts(a) + cmp_const_luts(a)) + wrap_luts(depth, a) + a + 2
+    c.add(part + ".pointers", lut=lut, ff=2 * a)
 
 
 # ------------------------------------------------------------------------------------------------ modules
@@ -368,6 +388,19 @@ def stage(c: Cost, part: str = "control", ready_reset: bool = True) -> None:
     ANDs ``rst_n`` (``ready_reset``; else the ready is ``adv`` itself), and the inverter of ``rst_n`` (an FDRE's
     synchronous reset is active high)."""
     c.add(part, lut=3 + (1 if ready_reset else 0), ff=1)
+
+
+def wrap_luts(n: int, bits: int) -> int:
+    """The multiplexer of a ``bits``-bit counter that wraps from ``n - 1`` to 0 (``c == n - 1 ? 0 : c + 1``, the
+    enable and the reset the flip-flops' CE and R): a LUT only on the bits where ``n`` has a one; where ``n`` has
+    a zero the incremented value at the wrap is already 0 there (the width converters' ``op``, Concat's ``cf``, a
+    FIFO's write pointer: one LUT per such bit in their cells)."""
+    return bin(n & ((1 << bits) - 1)).count("1")
+
+
+def tz(n: int) -> int:
+    """Trailing zero bits of ``n > 0``."""
+    return (n & -n).bit_length() - 1
 
 
 def counter(c: Cost, part: str, bits: int, wrap: bool = True, next_used: bool = True) -> None:
@@ -627,7 +660,13 @@ def width_convert_unpack(c: Cost, ni: int, no: int, iw: int, ow: int, gb: int) -
     valid register's enable and the reset's inverter. The input word: each bit a load / shift / hold LUT, except
     the top ``G`` elements, whose shifted value is 0: a load whose synchronous reset (one LUT) clears them; the
     ``G`` elements moved (``need_in ? in : iw``), a LUT each."""
-    luts = cmp_const_luts(iw) + 1 + bin(ni >> 1).count("1") + 5
+    if no == 1 and iw <= 2:
+        # a counter of one or two bits: each bit's next value, with the reset, the enable and the handshake's
+        # inputs (in / out valid, out ready, rst_n), fits one LUT, and need_in folds into the handshake's LUTs:
+        # the ready, step, the valid register's enable, the reset's inverter (IN_E 3 -> OUT_E 1's cells)
+        luts = 4 + iw
+    else:
+        luts = cmp_const_luts(iw) + 1 + bin(ni >> 1).count("1") + 5
     if no > 1:
         luts += inc_luts(ow) + cmp_const_luts(ow)
     c.add("control", ff=iw + (ow if no > 1 else 0) + 1, lut=luts)
@@ -640,7 +679,20 @@ def _width_convert(c: Cost, p: Mapping, mems: Mapping) -> None:
     ni, no = in_e // g, out_e // g
     gb = g * bits
     iw, ow = clog2(ni + 1), aw(no) if no > 1 else 1
-    if ni == 1:
+    if ni == 1 and no > 1:
+        # a packer: ip is a constant (reset to NI = 1, next value 1; Yosys removes its flip-flop). The handshake:
+        # the ready, step (the output shift's enable), the output word's load enable and the valid register's
+        # next state, one LUT each. op (ow bits) wraps at NO - 1: with one or two bits each bit's next value is one
+        # LUT with the reset and the handshake folded in; wider, the reset's inverter, the incrementer's first
+        # LUT, the wrap's multiplexer (wrap_luts), and the last test: ABC reads the carry out of the two low bits
+        # from the chain (CARRY4 CO[1] = op[0] & op[1]) and the other ow - 2 bits in a LUT when there are more
+        # than one (the real models' 1 -> 32, 4 -> 32, 1 -> 28 and 1 -> 8 packers' cells)
+        if ow <= 2:
+            luts = 4 + ow
+        else:
+            luts = 4 + 1 + inc_luts(ow) + wrap_luts(no, ow) + (cmp_const_luts(ow - 2) if ow - 2 > 1 else 0)
+        c.add("control", ff=ow + 1, lut=luts)
+    elif ni == 1:
         c.add(
             "control", ff=iw + ow + 1, lut=inc_luts(iw) + inc_luts(ow) + 2 * cmp_const_luts(max(iw, ow)) + 1
         )
@@ -933,12 +985,25 @@ def _prelu(c: Cost, p: Mapping, mems: Mapping) -> None:
 
 @module("dybnn_concat")
 def _concat(c: Cost, p: Mapping, mems: Mapping) -> None:
+    """The word counter ``cf`` (``clog2(CF + 1)`` bits, enable and reset on the flip-flops) wraps at ``CF``:
+    the incrementer's first LUT and :func:`wrap_luts`; its wrap test folds into those LUTs while at most two bits
+    need the multiplexer, else it is a LUT of its own (elementwise_cat_b3, four bits). The input select
+    ``cf < E_k`` (``E_k`` the inputs' cumulative word counts, the last ``CF``) reads only ``cf``'s bits from the
+    lowest one of ``E_k`` upward; when those bits and the ``N_IN`` data bits fit a LUT5 every output bit is one
+    LUT with the tests folded in (elementwise_c_cat_fx: ``cf[4:3]`` and two data bits), else each test is a
+    shared LUT (elementwise_cat_fx: ``cf < 10`` and ``cf < 20`` read four bits) and the multiplexer reads them."""
     n, pe, ob = _i(p, "N_IN", 2), _i(p, "PE", 1), _i(p, "OUT_BITS", 1)
-    cf = sum(_i(p, f"CF{k}") for k in range(n))
+    ends = [sum(_i(p, f"CF{j}") for j in range(k + 1)) for k in range(n)]
+    cf = ends[-1]
     a = clog2(cf + 1)
-    counter(c, "control", a)
+    w = wrap_luts(cf, a)
+    c.add("control", ff=a, lut=inc_luts(a) + w + (cmp_const_luts(a) if w > 2 else 0))
     handshake(c, luts=2 + 2 * n)
-    c.add("select", lut=(n - 1) * cmp_const_luts(a) + mux_luts(n, pe * ob))
+    read = a - min(tz(e) for e in ends)
+    if read + n <= 5:
+        c.add("select", lut=pe * ob)
+    else:
+        c.add("select", lut=sum(cmp_const_luts(a - tz(e)) for e in ends) + mux_luts(n, pe * ob))
     c.add("output", ff=pe * ob)
 
 

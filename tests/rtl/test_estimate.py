@@ -95,6 +95,9 @@ PINNED_FIFOS = {
     (PYNQ, 36, 512, "block"): (93, 65, 1, 0, 0),
     (PYNQ, 64, 1024, "block"): (127, 96, 4, 0, 0),
     (PYNQ, 16, 64, "srl"): (52, 7, 0, 0, 0),
+    # session 15: the LUTRAM rows' write enables, the wrap multiplexer only where DEPTH has a one (TFC's 1 x 66)
+    (PYNQ, 1, 66, "distributed"): (45, 24, 0, 0, 0),
+    (PYNQ, 1, 146, "distributed"): (64, 27, 0, 0, 0),
 }
 
 
@@ -282,6 +285,20 @@ PINNED_SMALL = {
     ("dybnn_requant", (("PE", 1), ("X_BITS", 6), ("X_SIGNED", 1), ("OUT_BITS", 5), ("OUT_SIGNED", 1),
                        ("SHIFT", 1))): (8, 6, 0, 0, 0),
     ("dybnn_duplicate", (("WIDTH", 1), ("NOUT", 2))): (4, 3, 0, 0, 0),  # dybnn-tiny's two-output forks
+    # session 15: an unsigned result saturating upward only (the register's synchronous set)
+    ("dybnn_requant", (("PE", 1), ("X_BITS", 10), ("X_SIGNED", 0), ("OUT_BITS", 6), ("OUT_SIGNED", 0),
+                       ("SHIFT", 3))): (5, 7, 0, 0, 0),
+    # Concat: the word counter's wrap only where CF has a one, the input select folded into the data LUTs
+    ("dybnn_concat", (("N_IN", 2), ("PE", 1), ("OUT_BITS", 9), ("CF0", 8), ("BITS0", 7), ("SIGNED0", 1),
+                      ("SHIFT0", 0), ("CF1", 8), ("BITS1", 9), ("SIGNED1", 1), ("SHIFT1", 0))): (17, 15, 0, 0, 0),
+    # packers (1 -> 32, 1 -> 28, 4 -> 32: the real models' bit packers) and a 3 -> 1 unpacker
+    ("dybnn_width_convert", (("IN_E", 1), ("OUT_E", 32), ("BITS", 1), ("G", 1))): (7, 69, 0, 0, 0),
+    ("dybnn_width_convert", (("IN_E", 1), ("OUT_E", 28), ("BITS", 1), ("G", 1))): (10, 61, 0, 0, 0),
+    ("dybnn_width_convert", (("IN_E", 4), ("OUT_E", 32), ("BITS", 1), ("G", 4))): (6, 64, 0, 0, 0),
+    ("dybnn_width_convert", (("IN_E", 3), ("OUT_E", 1), ("BITS", 1), ("G", 1))): (9, 6, 0, 0, 0),
+    # FIFOs of two and three words: one LUT per count bit
+    ("dybnn_fifo", (("WIDTH", 1), ("DEPTH", 2), ("STYLE", "srl"))): (6, 4, 0, 0, 0),
+    ("dybnn_fifo", (("WIDTH", 32), ("DEPTH", 3), ("STYLE", "srl"))): (39, 2, 0, 0, 0),
 }  # fmt: skip
 
 
