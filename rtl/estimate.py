@@ -434,8 +434,25 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         input_vector(c, sf, in_w, pe if kind == 0 else 0)
     # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
     acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
+    mul_w, value_w = _i(p, "MUL_W", 2), _i(p, "VALUE_W", 8)
+    stage_dsp = dsp_of(min(acc_w, value_w), mul_w, c.family, value_w) if stage == 1 else 0
+    if kind == 0 and sf == 1 and nf <= 2 and simd + (2 if nf == 2 else 0) <= 6 and not stage_dsp:
+        # a lane of few inputs: with SF = 1 and at most two words in the tables every weight and parameter bit is
+        # a constant or the registered column of the one address bit (or its complement: Yosys keeps both flip-
+        # flops), so each output bit of the lane -- popcount, affine stage or threshold, requantization -- is a
+        # function of the SIMD input bits and those two, at most six inputs: one LUT per output bit (the cells of
+        # matrix_e_xconv1x1, PE 3, SIMD 3, NF 2: no adder, no partial products)
+        c.add("lanes", lut=pe * _i(p, "OUT_BITS", 1))
+        c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
+        return
     if kind == 0:
-        c.add("lanes", lut=pe * (popcount_luts(simd, const_weights=tiles == 1) + acc_add), ff=pe * acc_ff)
+        # one weight word: constant weights; two words with SF = 1 (NF = 2): every weight bit is a constant or the
+        # registered address bit (or its complement), shared by all the lane's terms, and ABC packs the terms as
+        # for constant weights (matrix_r_xconv2, PE 16, SIMD 32: 1,356 LUTs in Yosys, 1,738 with the
+        # variable-weight tree). With SF = 2 (matrix_c_xfc, an accumulator behind the popcount) the
+        # variable-weight tree holds (within 7 %).
+        const = tiles == 1 or (tiles == 2 and sf == 1)
+        c.add("lanes", lut=pe * (popcount_luts(simd, const_weights=const) + acc_add), ff=pe * acc_ff)
     elif kind == 1:
         lane = simd * add_luts(min(acc_w, x_w + clog2(simd) + 1)) + acc_add
         c.add("lanes", lut=pe * lane, ff=pe * acc_ff)
@@ -453,8 +470,7 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         thr_w = _i(p, "THR_W", 8)
         c.add("stage", lut=pe * (cmp_luts(max(acc_w, thr_w)) + 1))
     else:
-        mul_w, value_w = _i(p, "MUL_W", 2), _i(p, "VALUE_W", 8)
-        d = dsp_of(min(acc_w, value_w), mul_w, c.family, value_w)
+        d = stage_dsp
         consts = affine_constants(mems.get("P"), pe, pl, mul_w) if nf == 1 else None
         if d:  # acc * mul + bias: the bias in the DSP's post-adder
             c.add("stage", dsp=pe * d)
@@ -489,9 +505,14 @@ def input_vector(c: Cost, sf: int, in_w: int, lanes: int = 0) -> None:
         # one word (a register): the select stays one LUT per bit, shared by the lanes (the real models' XnorConv
         # with SF = 1: Conv_2 of dybnn-tiny, PE 4, showed no copies)
         c.add("input_vector", ff=in_w, lut=in_w if lanes else 0)
-    elif sf <= 4 and sf * in_w < 16:
+    elif sf * in_w < 16:
+        # fewer than 16 bits (4 x 1, 3 x 4, 9 x 1; 4 x 4 is a LUTRAM): flip-flops, each word's write enable
+        # (`fire && sf == k`) a LUT of its own on the flip-flops' CE, and a multiplexer per bit (matrix_e_xdense's
+        # 9 x 1 vector: nine CE LUTs, the 9:1 read multiplexer in LUT6 + MUXF7 / MUXF8 with the XNOR folded in)
         c.add(
-            "input_vector", ff=sf * in_w, lut=(mux_luts(sf, in_w) + sel) if lanes else mux_luts(sf + 1, in_w)
+            "input_vector",
+            ff=sf * in_w,
+            lut=sf + ((mux_luts(sf, in_w) + sel) if lanes else mux_luts(sf + 1, in_w)),
         )
     elif c.family == "xc7" and sf > 64:
         k = math.ceil(sf / 64)
@@ -597,11 +618,12 @@ def popcount_luts(n: int, const_weights: bool = False) -> float:
     ``const_weights`` (one weight word, ``NF * SF = 1``: the weights are constants): the XNORs are wires and
     inverters, the terms plain input bits, and ABC packs six of them per LUT: each counter LUT of six bits reduces
     the count by one bit (a 6:3 counter is three LUTs for three bits less) where a full adder of three bit pairs
-    takes two LUTs per bit: ``n - w`` LUTs and the final ``w``-bit adder."""
+    takes two LUTs per bit: ``n - w`` LUTs; the counters leave three rows, summed by a ternary adder on the carry
+    chain (its S and DI inputs both LUTs: two per bit; matrix_e_xfc's 75-input lanes): ``n + w`` LUTs in all."""
     if n <= 1:
         return 1
     w = clog2(n + 1)
-    return (1 if const_weights else 2) * (n - w) + w
+    return (n + w) if const_weights else 2 * (n - w) + w
 
 
 def swu(c: Cost, p: Mapping, prefix: str = "window.") -> None:
@@ -813,15 +835,26 @@ def _label_select(c: Cost, p: Mapping, mems: Mapping) -> None:
         _i(p, "OUT_W", 1),
     )
     xw = x_w + 1
-    # the word counter i (an int): its clear and hold are the flip-flops' reset and enable, the incrementer, the
-    # i == WORDS - 1 test, the handshake
-    c.add("control", ff=INT + 2, lut=inc_luts(INT) + cmp_const_luts(INT) + 4)
     c.add("state", ff=k * (xw + idx_w + 1) + min(out_w, idx_w))  # the output's bits above the index are 0
     if pe == 1 and k == 1:
-        # one score into a one-entry list: the comparison; the entry's registers load the score and its index (their
+        # one score into a one-entry list (the real models' LabelSelect; its cells): the word counter i (an int)
+        # counts WORDS = C words, then stays 0 for the one emitted index: the incrementer's first LUT, the wrap's
+        # multiplexer where WORDS has a one and one LUT for the emission's clear; the tests i == WORDS - 1 and
+        # i == K - 1 share the test that i's bits above aw(WORDS) are zero (a LUT tree), each with a LUT for the low
+        # bits and one joining them; the handshake and the state (ready, fire, adv, the next states of the valid,
+        # `emitting` and `used`, i's enable and clear, the reset's inverter): nine LUTs. The comparison of two
+        # variables packs three bit pairs per carry stage (two LUTs per three bits of the score), and one LUT
+        # places the score (`!used || x > best`); the entry's registers load the score and its index (their
         # enable), no select
-        c.add("insert", lut=cmp_luts(xw) + 1)
+        words = max(1, _i(p, "C", 1))
+        low = aw(words)
+        tests = cmp_const_luts(INT - low) + 2 * (cmp_const_luts(low) + 1)
+        c.add("control", ff=INT + 2, lut=inc_luts(INT) + wrap_luts(words, INT) + 1 + tests + 9)
+        c.add("insert", lut=2 * math.ceil(x_w / 3) + 1)
     else:
+        # the word counter i (an int): its clear and hold are the flip-flops' reset and enable, the incrementer,
+        # the i == WORDS - 1 test, the handshake
+        c.add("control", ff=INT + 2, lut=inc_luts(INT) + cmp_const_luts(INT) + 4)
         # insertion of PE scores into the top-K list: per score and list entry a comparison and the shift
         c.add("insert", lut=pe * k * (cmp_luts(xw) + xw + idx_w + 1))
     c.add("output", lut=mux_luts(k, idx_w))

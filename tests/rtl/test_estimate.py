@@ -159,6 +159,10 @@ PINNED_OTHER = {
     ("elementwise-b", "prelu"): (PYNQ, (214, 109, 0, 0, 12)),  # PReLU, 1-word tables (constants)
     ("matrix-d", "mt"): (PYNQ, (28, 17, 0, 0, 0)),  # MultiThreshold, a 4-word table in flip-flops
     ("matrix-a", "xconv1x1"): (PYNQ, (60, 34, 0, 0, 0)),  # acc * mul + bias over a 4-word table, in LUTs
+    # session 15: a lane of few inputs (SIMD 3, two-word tables: one LUT per output bit); a constant-weight
+    # popcount of 75 inputs per lane (the ternary final adder)
+    ("matrix-e", "xconv1x1"): (PYNQ, (32, 28, 0, 0, 0)),
+    ("matrix-e", "xfc"): (PYNQ, (620, 61, 0, 0, 6)),
 }
 
 
@@ -178,6 +182,7 @@ def _fuzz_plan(design: str, part: str):
         "dynamic-a": 3,
         "elementwise-b": 12,
         "matrix-d": 13,
+        "matrix-e": 33,
     }
     rng = np.random.default_rng(seeds[design])
     if design == "matrix-a":
@@ -188,6 +193,9 @@ def _fuzz_plan(design: str, part: str):
         folding = random_folding(g, rng)
     elif design == "matrix-d":
         g = matrix_graph(rng, c=4, hw=4, co=8, streaming=True)
+        folding = random_folding(g, rng)
+    elif design == "matrix-e":
+        g = matrix_graph(rng, c=3, hw=5, co=6, streaming=True)
         folding = random_folding(g, rng)
     elif design in ("elementwise", "elementwise-b"):
         g = elementwise_graph(rng, c=10 if design == "elementwise" else 12, hw=4, dynamic=False)
@@ -218,6 +226,8 @@ PINNED_REAL = {
     # 0-padded (MASKED), PE 8, NF 4: a 36-word weight ROM in LUTs
     ("pynq-z1", 141, "xconv1", 8, 32): (2223, 896, 0, 0, 2),
     ("zcu104", 142, "xconv1", 16, 32): (2974, 1226, 0, 0, 2),
+    # session 15: 1 x 1, NF 2, SF 1: a two-word weight table, the popcounts as for constant weights
+    ("pynq-z1", 141, "xconv2", 16, 32): (1356, 682, 0, 0, 16),
 }
 
 
