@@ -342,14 +342,15 @@ def fifo(c: Cost, part: str, width: int, depth: int, style: str) -> None:
     ram(c, part, depth, width, {"distributed": "distributed", "block": "block", "ultra": "ultra"}[style])
     # two pointers. DEPTH a power of two: the wrap is the incrementer's own overflow; the read pointer's next value
     # (the RAM's read address) a multiplexer per bit (hold / increment). Else the write pointer (enable: push, the
-    # flip-flops' CE) has its wrap multiplexer only where DEPTH has a one (wrap_luts), and the read pointer's next
-    # value, hold / increment / wrap, is one LUT per bit (the cells of a 1 x 66 LUTRAM FIFO)
+    # flip-flops' CE) has its wrap multiplexer only where DEPTH has a one (wrap_luts; the cells of the 1 x 66,
+    # 1 x 146, 8 x 98, 12 x 40 and 64 x 475 FIFOs), and the read pointer's next value (hold / increment / wrap)
+    # is counted two LUTs per bit: one in the 1 x 66 FIFO's cells, beside push and pop as LUTs of their own; two
+    # to three in the 64 x 475 one's, where ABC copies the pop test (the count's empty test and out ready) into
+    # every bit
     if depth & (depth - 1) == 0:
         lut = 2 * (inc_luts(a) + cmp_const_luts(a)) + mux_luts(2, a)
     else:
-        # push and pop, a LUT each: the RAM's write enable and the pointers' enables read them (every netlist read
-        # has them as LUTs of their own)
-        lut = 2 * (inc_luts(a) + cmp_const_luts(a)) + wrap_luts(depth, a) + a + 2
+        lut = 2 * (inc_luts(a) + cmp_const_luts(a)) + wrap_luts(depth, a) + 2 * a
     c.add(part + ".pointers", lut=lut, ff=2 * a)
 
 

@@ -95,9 +95,9 @@ PINNED_FIFOS = {
     (PYNQ, 36, 512, "block"): (93, 65, 1, 0, 0),
     (PYNQ, 64, 1024, "block"): (127, 96, 4, 0, 0),
     (PYNQ, 16, 64, "srl"): (52, 7, 0, 0, 0),
-    # session 15: the LUTRAM rows' write enables, the wrap multiplexer only where DEPTH has a one (TFC's 1 x 66)
-    (PYNQ, 1, 66, "distributed"): (45, 24, 0, 0, 0),
+    # session 15: the LUTRAM rows' write enables, the write pointer's wrap multiplexer only where DEPTH has a one
     (PYNQ, 1, 146, "distributed"): (64, 27, 0, 0, 0),
+    (PYNQ, 12, 40, "distributed"): (65, 43, 0, 0, 0),
 }
 
 
