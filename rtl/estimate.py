@@ -1056,6 +1056,10 @@ def pool_reduce(c: Cost, p: Mapping, mode: int, kk: int, prefix: str = "") -> No
         lane = add_luts(sb)
         c.add(prefix + "lanes", lut=pe * lane)
         if _i(p, "PRE"):
+            # the element is X_BITS wide (sign- or zero-extended by one bit): its range, not that of X_BITS + 1
+            # bits, decides which bounds can saturate (reactnet-tiny's ReduceSum_0: 16-bit elements >> 9 fit 8 bits,
+            # no saturation in its cells; 118 -> 100 / 100)
+            xr = (-(2 ** (xb - 1)), 2 ** (xb - 1) - 1) if _i(p, "X_SIGNED", 1) else (0, 2**xb - 1)
             rne_sat(
                 c,
                 prefix + "lanes",
@@ -1064,6 +1068,7 @@ def pool_reduce(c: Cost, p: Mapping, mode: int, kk: int, prefix: str = "") -> No
                 bool(_i(p, "PRE_SIGNED")),
                 _i(p, "PRE_SHIFT"),
                 pe,
+                in_range=xr,
             )
         if _i(p, "REQUANT"):
             rne_sat(c, prefix + "lanes", sb, ob, bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)

@@ -306,6 +306,11 @@ PINNED_SMALL = {
     ("dybnn_width_convert", (("IN_E", 1), ("OUT_E", 28), ("BITS", 1), ("G", 1))): (10, 61, 0, 0, 0),
     ("dybnn_width_convert", (("IN_E", 4), ("OUT_E", 32), ("BITS", 1), ("G", 4))): (6, 64, 0, 0, 0),
     ("dybnn_width_convert", (("IN_E", 3), ("OUT_E", 1), ("BITS", 1), ("G", 1))): (9, 6, 0, 0, 0),
+    # reactnet-tiny's global pool: 16-bit elements >> 9 fit 8 bits, the pre-requantization does not saturate
+    ("dybnn_global_pool", (("PE", 2), ("CF", 32), ("PIXELS", 49), ("X_BITS", 16), ("X_SIGNED", 1), ("PRE", 1),
+                           ("PRE_BITS", 8), ("PRE_SIGNED", 1), ("PRE_SHIFT", 9), ("SUM_BITS", 14), ("REQUANT", 1),
+                           ("OUT_BITS", 8), ("OUT_SIGNED", 1), ("SHIFT", 4),
+                           ("RAM_STYLE", "distributed"))): (100, 85, 0, 0, 0),
     # FIFOs of two and three words: one LUT per count bit
     ("dybnn_fifo", (("WIDTH", 1), ("DEPTH", 2), ("STYLE", "srl"))): (6, 4, 0, 0, 0),
     ("dybnn_fifo", (("WIDTH", 32), ("DEPTH", 3), ("STYLE", "srl"))): (39, 2, 0, 0, 0),
