@@ -152,6 +152,31 @@ EXTRA_UNITS = [
 #: session 14, held out: FIFOs of other shapes (xc7)
 FIFOS_3 = [(12, 40, "distributed"), (3, 5, "srl"), (24, 256, "block"), (6, 100, "srl")]
 FIFO_HELD_OUT_3 = {f"u_fifo_w{w}_d{d}_{s}" for w, d, s in FIFOS_3}
+# -------- session 15, helper A: held out (added after session 15's small-unit rules were written and committed,
+# synthesized only then): small units of the shapes those rules describe, other sizes (xc7)
+EXTRA_DWCS_5 = [(1, 16, 1), (2, 24, 1), (3, 12, 2), (1, 12, 1), (2, 1, 8), (1, 6, 4)]
+EXTRA_UNITS_5 = [
+    ("u_rq_x12u_o7u_s4", "dybnn_requant", "Requant",
+     {"PE": 2, "X_BITS": 12, "X_SIGNED": 0, "OUT_BITS": 7, "OUT_SIGNED": 0, "SHIFT": 4}),
+    ("u_rq_x8u_o5u_s2", "dybnn_requant", "Requant",
+     {"PE": 1, "X_BITS": 8, "X_SIGNED": 0, "OUT_BITS": 5, "OUT_SIGNED": 0, "SHIFT": 2}),
+    ("u_cat3_c6_6_4", "dybnn_concat", "Concat",
+     {"N_IN": 3, "PE": 1, "OUT_BITS": 4, "CF0": 6, "BITS0": 4, "SIGNED0": 1, "SHIFT0": 0, "CF1": 6, "BITS1": 4,
+      "SIGNED1": 1, "SHIFT1": 0, "CF2": 4, "BITS2": 4, "SIGNED2": 1, "SHIFT2": 0}),
+    ("u_cat2_c12_4", "dybnn_concat", "Concat",
+     {"N_IN": 2, "PE": 2, "OUT_BITS": 8, "CF0": 12, "BITS0": 8, "SIGNED0": 1, "SHIFT0": 0, "CF1": 4, "BITS1": 6,
+      "SIGNED1": 1, "SHIFT1": 1}),
+    ("u_ls_c16_x12", "dybnn_label_select", "LabelSelect",
+     {"PE": 1, "C": 16, "K": 1, "X_W": 12, "X_SIGNED": 1, "IDX_W": 4, "OUT_W": 32}),
+    ("u_gap_x12_pre5", "dybnn_global_pool", "GlobalPool",
+     {"PE": 1, "CF": 8, "PIXELS": 16, "X_BITS": 12, "X_SIGNED": 1, "PRE": 1, "PRE_BITS": 8, "PRE_SIGNED": 1,
+      "PRE_SHIFT": 5, "SUM_BITS": 12, "REQUANT": 1, "OUT_BITS": 8, "OUT_SIGNED": 1, "SHIFT": 4,
+      "RAM_STYLE": "distributed"}),
+]  # fmt: skip
+FIFOS_5 = [(8, 3, "srl"), (4, 50, "distributed"), (2, 200, "distributed"), (24, 100, "block")]
+HELD_OUT_5 = ({f"u_fifo_w{w}_d{d}_{s}" for w, d, s in FIFOS_5} | {u[0] for u in EXTRA_UNITS_5}
+              | {f"u_dwc_i{i}_o{o}_b{b}" for i, o, b in EXTRA_DWCS_5})  # fmt: skip
+# -------- end of helper A's session-15 block
 #: FIFOs (width, depth, style) per family: every style at a few shapes
 FIFOS = {
     "xc7": [(8, 2, "srl"), (32, 8, "srl"), (4, 30, "srl"), (16, 64, "srl"), (8, 98, "distributed"),
@@ -246,12 +271,12 @@ def sweep_project(family: str, work: Path) -> Path:
             instances[f"{design}/{node}"] = {"instance": f"u_{tag}_{inst[2:]}", "module": v["module"],
                                              "op_type": v["op_type"], "params": params}  # fmt: skip
     fifos = [{"var": f"w{w}_d{d}_{s}", "tensor": "-", "producer": "-", "consumer": "-", "width": w, "depth": d,
-              "style": s} for w, d, s in FIFOS[family] + (FIFOS_3 if family == "xc7" else [])]  # fmt: skip
+              "style": s} for w, d, s in FIFOS[family] + (FIFOS_3 + FIFOS_5 if family == "xc7" else [])]  # fmt: skip
     if family == "xc7":
-        for ie, oe, b in EXTRA_DWCS:
+        for ie, oe, b in EXTRA_DWCS + EXTRA_DWCS_5:
             dwcs.append({"instance": f"u_dwc_i{ie}_o{oe}_b{b}",
                          "params": {"IN_E": ie, "OUT_E": oe, "BITS": b, "G": math.gcd(ie, oe)}})  # fmt: skip
-        for inst, mod, op, params in EXTRA_UNITS:
+        for inst, mod, op, params in EXTRA_UNITS + EXTRA_UNITS_5:
             instances[f"extra/{inst[2:]}"] = {
                 "instance": inst,
                 "module": mod,
@@ -292,6 +317,7 @@ def compare(family: str, prj: Path, rec) -> list[dict]:
                      "held_out_3": u.instance in HELD_OUT_3 or u.instance in FIFO_HELD_OUT_3,
                      "held_out_4": u.instance in HELD_OUT_4,
                      "held_out_s14_dynamic": u.instance in HELD_OUT_S14_DYNAMIC,
+                     "held_out_s15": u.instance in HELD_OUT_5,
                      "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
     return rows
 
@@ -310,7 +336,8 @@ def table(rows: list[dict]) -> str:
         held = (" (held out)" if r["held_out"] else " (held out, s13)" if r.get("held_out_2")
                 else " (held out, s14)" if r.get("held_out_3")
                 else " (held out, s14, real size)" if r.get("held_out_4")
-                else " (held out, s14 dynamic)" if r.get("held_out_s14_dynamic") else "")  # fmt: skip
+                else " (held out, s14 dynamic)" if r.get("held_out_s14_dynamic")
+                else " (held out, s15)" if r.get("held_out_s15") else "")  # fmt: skip
         out.append(f"| {r['family']} | {r['unit'][2:]}{held} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
                    f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
                    f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
@@ -322,16 +349,17 @@ def table(rows: list[dict]) -> str:
     for label, key in (("held out", "held_out"), ("held out, session 13", "held_out_2"),
                        ("held out, session 14", "held_out_3"),
                        ("held out, session 14, matrix units at real sizes", "held_out_4"),
-                       ("held out, session 14 dynamic", "held_out_s14_dynamic")):  # fmt: skip
+                       ("held out, session 14 dynamic", "held_out_s14_dynamic"),
+                       ("held out, session 15", "held_out_s15")):  # fmt: skip
         held = [r for r in rows if r.get(key)]
         if held:
             out.append(f"{label} ({len(held)}): " + ", ".join(
                 f"{k} {sum(r['ok'][k] for r in held)}/{len(held)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
                 + f", all five {sum(r['all_ok'] for r in held)}/{len(held)}")  # fmt: skip
     dev = [r for r in rows if not any(r.get(k) for k in ("held_out_2", "held_out_3", "held_out_4",
-                                                          "held_out_s14_dynamic"))]  # fmt: skip
+                                                          "held_out_s14_dynamic", "held_out_s15"))]  # fmt: skip
     if len(dev) < n:
-        out.append(f"without the held-out sets of sessions 13 and 14 ({len(dev)}): " + ", ".join(
+        out.append(f"without the held-out sets of sessions 13, 14 and 15 ({len(dev)}): " + ", ".join(
             f"{k} {sum(r['ok'][k] for r in dev)}/{len(dev)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
             + f", all five {sum(r['all_ok'] for r in dev)}/{len(dev)}")  # fmt: skip
     by_type: dict[str, list[dict]] = {}
