@@ -11,7 +11,8 @@ Requant of other widths; held out in session 14 (``HELD_OUT_3``, added after tha
 matrix rules of session 14) matrix units at the sizes real models use (``MATRIX_REAL``: ``matrix-r`` / ``matrix-s``,
 32 channels in and out, SIMD 32, PE 8 to 32); and (``DYNAMIC_S14``, after session 14's dynamic-unit rules)
 another seed of the dynamic fuzz design (``dynamic-c``, xc7) and of the ``hyper_context: stem`` one
-(``context-c``, xcup).
+(``context-c``, xcup); and (``HELD_OUT_5``, after session 15's small-unit rules) small xc7 units of the shapes those
+rules describe, other sizes (Requants, Concats, a LabelSelect, a GlobalPool, FIFOs, width converters).
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
