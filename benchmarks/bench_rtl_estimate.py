@@ -175,8 +175,14 @@ EXTRA_UNITS_5 = [
       "RAM_STYLE": "distributed"}),
 ]  # fmt: skip
 FIFOS_5 = [(8, 3, "srl"), (4, 50, "distributed"), (2, 200, "distributed"), (24, 100, "block")]
+#: and small matrix units (matrix_graph(c=3, hw=4, co=4), streaming, random folding, seeds 48 / 51 / 57: the first
+#: three with an accumulator of 2 or 3 bits and a 4-word parameter table, the last a lane of few inputs)
+MATRIX_S15 = {"matrix-f": (48, ["u_xconv1x1", "u_xconv2"]), "matrix-g": (51, ["u_xconv1x1"]),
+              "matrix-h": (57, ["u_xconv1x1"])}  # fmt: skip
+PICK.update({name: picks for name, (_, picks) in MATRIX_S15.items()})
 HELD_OUT_5 = ({f"u_fifo_w{w}_d{d}_{s}" for w, d, s in FIFOS_5} | {u[0] for u in EXTRA_UNITS_5}
-              | {f"u_dwc_i{i}_o{o}_b{b}" for i, o, b in EXTRA_DWCS_5})  # fmt: skip
+              | {f"u_dwc_i{i}_o{o}_b{b}" for i, o, b in EXTRA_DWCS_5}
+              | {f"u_{d.replace('-', '_')}_{i[2:]}" for d, (_, picks) in MATRIX_S15.items() for i in picks})  # fmt: skip
 # -------- end of helper A's session-15 block
 #: FIFOs (width, depth, style) per family: every style at a few shapes
 FIFOS = {
@@ -193,6 +199,15 @@ def build_design(name: str, work: Path):
     """(graph, folding, part) of a sweep design (bench_synth's, and matrix-c)."""
     if name in MATRIX_REAL:
         return matrix_real(name)
+    if name in MATRIX_S15:
+        import numpy as np
+
+        from tests.hls.cases import random_folding
+        from tests.rtl.cases import matrix_graph
+
+        rng = np.random.default_rng(MATRIX_S15[name][0])
+        g = matrix_graph(rng, c=3, hw=4, co=4, streaming=True)
+        return g, random_folding(g, rng), "pynq-z1"
     if name in ("matrix-c", "matrix-d", "matrix-e"):
         import numpy as np
 

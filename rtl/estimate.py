@@ -481,7 +481,14 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
             rows = table_rows(mems.get("P"), nf, pe, pl, mul_w)
             # with SF = 1 the accumulator is the popcount itself: clog2(SIMD+1) bits, the rest constant 0
             a_bits = min(acc_w, value_w, clog2(simd + 1) if kind == 0 and sf == 1 else acc_w)
-            c.add("stage", lut=sum(macc_luts(a_bits, r, value_w, bias=True) for r in rows))
+            # an accumulator of at most three bits (a popcount of up to 7 inputs with SF = 1): ABC builds the
+            # lane's `acc * mul + bias` as one carry chain whose S and DI LUTs read acc's bits and mul's and bias's
+            # columns directly, two LUTs per bit, where that is smaller than maccmap's tree (matrix_d_xconv1x1's
+            # cells: an 8-bit chain per lane, 46 LUTs counted by the tree for its two lanes)
+            per = [macc_luts(a_bits, r, value_w, bias=True) for r in rows]
+            if a_bits <= 3:
+                per = [min(x, 2 * value_w) for x in per]
+            c.add("stage", lut=sum(per))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
         elif d:
