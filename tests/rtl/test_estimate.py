@@ -163,6 +163,8 @@ PINNED_OTHER = {
     # popcount of 75 inputs per lane (the ternary final adder)
     ("matrix-e", "xconv1x1"): (PYNQ, (32, 28, 0, 0, 0)),
     ("matrix-e", "xfc"): (PYNQ, (620, 61, 0, 0, 6)),
+    # an affine stage over a 3-bit accumulator and a 4-word table: one carry chain per lane, two LUTs per bit
+    ("matrix-d", "xconv1x1"): (PYNQ, (60, 40, 0, 0, 0)),
 }
 
 
