@@ -245,11 +245,46 @@ def rom_column_luts(depth: int) -> float:
     return rows + max(0, math.ceil(rows / 4) - 1)
 
 
+def block_tiling(depth: int, width: int) -> tuple[int, int]:
+    """``(RAMB18, banks)`` of a ``depth x width`` block memory as Yosys's ``memory_libmap`` tiles it: for a
+    RAMB18 or RAMB36 shape ``d x w`` (a RAMB36 counts two RAMB18), ``banks = ceil(depth / d)`` tiles in depth of
+    ``width // w`` full slices each, and the ``r = width % w`` remaining bits of every bank packed side by side
+    into shared tiles (a power of two of banks per tile, at most ``w // r``: the low bank bits become a select of
+    the read data). The cheapest shape, and of those the fewest banks. An 8192 x 64 table: 2048 x 9 tiles, four
+    banks of seven slices and one tile for the 64th bit of all four, 29 RAMB18 (``bram18_tiles`` counts 32, a
+    whole slice per bank); 4096 x 64: 15; 8192 x 20: 9 (each read from the cells of ``dybnn_rom`` synthesized
+    alone)."""
+    if depth <= 0 or width <= 0:
+        return 0, 0
+    best: tuple[int, int] | None = None
+    for shapes, cost in ((RAMB18_SHAPES, 1), (RAMB36_SHAPES, 2)):
+        for d, w in shapes:
+            banks = math.ceil(depth / d)
+            full, r = divmod(width, w)
+            per = 1 << ((w // r).bit_length() - 1) if r else 1  # banks of the remainder per shared tile
+            tiles = cost * (banks * full + (math.ceil(banks / per) if r else 0))
+            if best is None or (tiles, banks) < best:
+                best = (tiles, banks)
+    assert best is not None
+    return best
+
+
+def block_read(c: Cost, part: str, depth: int, width: int) -> None:
+    """A block memory's read as Yosys builds it (:func:`block_tiling`): its RAMB18, and with more than one bank
+    in depth a multiplexer of the banks per bit, whose select (the registered high address bits) is a flip-flop
+    per bit (8192 x 64 and 4096 x 64: 64 LUTs; 8192 x 20: 20)."""
+    tiles, banks = block_tiling(depth, width)
+    c.add(part, bram18=tiles)
+    if banks > 1:
+        c.add(part + ".banks", lut=mux_luts(banks, width), ff=clog2(banks))
+
+
 def rom(c: Cost, part: str, depth: int, width: int, style: str, contents: RomContents | None = None) -> None:
-    """``dybnn_rom``: registered read. Block: RAMB18 tiles (the output register is the BRAM's); distributed: a
-    LUT ROM (Yosys's ``rom_style = "logic"``) per non-constant distinct column and its output flip-flop."""
+    """``dybnn_rom``: registered read. Block: RAMB18 tiles (the output register is the BRAM's) and the bank
+    multiplexer (:func:`block_read`); distributed: a LUT ROM (Yosys's ``rom_style = "logic"``) per non-constant
+    distinct column and its output flip-flop."""
     if style == "block":
-        c.add(part, bram18=bram18_tiles(depth, width))
+        block_read(c, part, depth, width)
         return
     rc = contents or RomContents(depth, width, width, width if depth <= 4 else 0)
     # up to four words: a shared gate of the address bits for each column the flip-flop cannot make alone (at
@@ -431,8 +466,9 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     rom(c, "weights", tiles, pe * wl, str(p.get("W_STYLE", "distributed")),
         _contents(mems, "W", tiles, pe * wl))  # fmt: skip
     rom(c, "params", nf, pe * pl, str(p.get("P_STYLE", "distributed")), _contents(mems, "P", nf, pe * pl))
-    if nf > 1:  # the input vector kept for the other neuron folds: a LUTRAM read asynchronously
-        input_vector(c, sf, in_w, pe if kind == 0 else 0)
+    if nf > 1:  # the input vector kept for the other neuron folds (VEC_STYLE)
+        vs = p.get("VEC_STYLE")
+        input_vector(c, sf, in_w, pe if kind == 0 else 0, None if vs is None else str(vs))
     # SF = 1: acc_new = 0 + partial, the accumulator register is never read (Yosys removes it and its adder)
     acc_ff, acc_add = (0, 0) if sf == 1 else (acc_w, add_luts(acc_w))
     mul_w, value_w = _i(p, "MUL_W", 2), _i(p, "VALUE_W", 8)
@@ -465,6 +501,10 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
         c.add("lanes.mul", dsp=pe * simd * d)
         if d:
             c.add("lanes", lut=pe * acc_ff, ff=pe * acc_ff)
+            if c.family == "xcup":
+                # Yosys uses no DSP48E2 post-adder (P = A*B in every DSP48E2 of matrix_s_fconv1: OPMODE 005,
+                # C = 0): the SIMD products are summed by SIMD - 1 carry-chain adders in the fabric
+                c.add("lanes", lut=pe * (simd - 1) * add_luts(acc_w))
         else:
             c.add("lanes", lut=pe * simd * (x_w * w_w + add_luts(acc_w)), ff=pe * acc_ff)
     if stage == 0:
@@ -473,8 +513,12 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
     else:
         d = stage_dsp
         consts = affine_constants(mems.get("P"), pe, pl, mul_w) if nf == 1 else None
-        if d:  # acc * mul + bias: the bias in the DSP's post-adder
-            c.add("stage", dsp=pe * d)
+        # acc * mul + bias: the bias in the DSP's post-adder, except on xcup (no DSP48E2 post-adder, above) or
+        # where the product is split over several DSP48E1 (matrix_r_ffc, a 26-bit accumulator: the two halves
+        # cascade, C = 0): then it is a carry-chain adder in the fabric, and the output register too
+        dsp_add = d == 1 and c.family == "xc7"
+        if d:
+            c.add("stage", dsp=pe * d, lut=0 if dsp_add else pe * add_luts(value_w))
         elif consts is not None:
             c.add("stage", lut=sum(const_affine_luts(k, b, value_w) for k, b in consts))
         else:
@@ -491,20 +535,25 @@ def _mvu(c: Cost, p: Mapping, mems: Mapping) -> None:
             c.add("stage", lut=sum(per))
         if _i(p, "REQUANT"):
             rne_sat(c, "stage", value_w, _i(p, "OUT_BITS", 1), bool(_i(p, "OUT_SIGNED")), _i(p, "SHIFT"), pe)
-        elif d:
+        elif dsp_add:
             # the output register takes the DSP's result as it is: Yosys packs it into the DSP48's P register
             # (the real models' XnorConv / XnorDense, and matrix_c_ffc: PREG = 1 on the stage's DSP only)
             return
     c.add("output", ff=pe * _i(p, "OUT_BITS", 1))
 
 
-def input_vector(c: Cost, sf: int, in_w: int, lanes: int = 0) -> None:
-    """The matrix unit's input vector (``vec[sf]``, written and read at one address, the read asynchronous, and the
-    select ``need_in ? in : vec[sf]``). One word is a register; a few words of few bits (observed: 4 x 1 and 3 x 4
-    bits, while 4 x 4 is a LUTRAM) Yosys keeps in flip-flops with a LUT multiplexer per bit; else a LUTRAM: on xc7
-    deeper than 64 words RAM64M blocks of 64 x 3 (Yosys picks them over RAM128X1D for this single-address memory)
-    and a multiplexer over the blocks. ``lanes`` (popcount lanes): the select is not shared: each lane's XNOR
-    terms read ``in``, ``vec`` and ``need_in`` themselves, too many inputs for the popcount's first full adders, and
+def input_vector(c: Cost, sf: int, in_w: int, lanes: int = 0, style: str | None = None) -> None:
+    """The matrix unit's input vector (``vec[sf]``, written and read at one address, and the select
+    ``need_in ? in : vec[sf]``) by its ``VEC_STYLE`` (``rtl.gen_matrix.vec_style``; ``None``: a project written
+    before the parameter, whose vector had no style and took Yosys's choice, the same as the generator's rule but
+    the block RAM). One word is a register. ``registers``: flip-flops, a write enable per word and a LUT multiplexer
+    per bit (Yosys's own choice for an unstyled vector of fewer than 16 bits: 4 x 1, 3 x 4, 9 x 1, while 4 x 4 was
+    a LUTRAM; the generator takes it for at most four words);
+    ``distributed``: a LUTRAM read asynchronously, on xc7 deeper than 64 words RAM64M blocks of 64 x 3 (Yosys
+    picks them over RAM128X1D for this single-address memory) and a multiplexer over the blocks; ``block``: RAMB18
+    tiles read one cycle ahead (the next ``sf``, a LUT per address bit), the select and the multiplexer of the
+    banks in depth when more than one (:func:`block_tiling`). ``lanes`` (popcount lanes): the select is not
+    shared: each lane's XNOR terms read ``in``, ``vec`` and ``need_in`` themselves, too many inputs for the popcount's first full adders, and
     ABC builds the select in each lane (a LUT per input bit and lane; the real models' XnorConv / XnorDense with
     NF > 1 and SF > 1 showed it, e.g. TFC's first layer: 94 LUTs per lane, 12 shared); else one select, a LUT per
     bit."""
@@ -513,7 +562,11 @@ def input_vector(c: Cost, sf: int, in_w: int, lanes: int = 0) -> None:
         # one word (a register): the select stays one LUT per bit, shared by the lanes (the real models' XnorConv
         # with SF = 1: Conv_2 of dybnn-tiny, PE 4, showed no copies)
         c.add("input_vector", ff=in_w, lut=in_w if lanes else 0)
-    elif sf * in_w < 16:
+    elif style == "block":
+        tiles, banks = block_tiling(sf, in_w)
+        c.add("input_vector", bram18=tiles, lut=aw(sf) + sel + (mux_luts(banks, in_w) if banks > 1 else 0),
+              ff=clog2(banks) if banks > 1 else 0)  # fmt: skip
+    elif style == "registers" or (style is None and sf * in_w < 16):
         # fewer than 16 bits (4 x 1, 3 x 4, 9 x 1; 4 x 4 is a LUTRAM): flip-flops, each word's write enable
         # (`fire && sf == k`) a LUT of its own on the flip-flops' CE, and a multiplexer per bit (matrix_e_xdense's
         # 9 x 1 vector: nine CE LUTs, the 9:1 read multiplexer in LUT6 + MUXF7 / MUXF8 with the XNOR folded in)

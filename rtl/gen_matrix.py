@@ -58,6 +58,19 @@ def _stage(code: NodeCode, st: dict) -> tuple[dict, Mem]:
     return params, Mem("P", width, tuple(words))
 
 
+def vec_style(nf: int, sf: int, in_bits: int) -> str:
+    """``VEC_STYLE`` of ``dybnn_mvu``'s input vector (``sf`` words of ``in_bits``, kept for the ``nf - 1`` other
+    neuron folds) by the estimator's memory rule (:func:`hls.estimate.memory.map_memory`, writable): a block RAM
+    when deeper than the LUTRAM bound, else a LUTRAM, except a few words of few bits (at most four words, fewer
+    than 16 bits: flip-flops and a LUT multiplexer per bit, cheaper than a RAM32M; Yosys made the same choice for
+    these when the vector had no style). Without neuron folds (``nf = 1``) or with one word there is no memory."""
+    if nf <= 1 or sf <= 1:
+        return "registers"
+    if sf <= 4 and sf * in_bits < 16:
+        return "registers"
+    return "block" if map_memory(sf, in_bits, writable=True).style != "lutram" else "distributed"
+
+
 def swu_params(swu: dict, has_uram: bool = False) -> dict:
     depth = (swu["kh"] + swu["sh"]) * swu["pw"] * swu["cf"]
     style = RAM_STYLE[map_memory(depth, swu["win_bits"], has_uram=has_uram, writable=True).style]
@@ -74,7 +87,8 @@ def _matrix(env: NodeEnv, code: NodeCode) -> Instance:
     stage, pmem = _stage(code, m["stage"])
     params = {"PE": m["pe"], "SIMD": m["simd"], "NF": m["nf"], "SF": m["sf"], "KIND": KINDS[m["kind"]],
               "MASKED": bit(m["masked"]), "X_W": m["x"].bits, "X_SIGNED": bit(m["x"].signed), "IN_W": m["in_bits"],
-              "W_W": m["w_num"].bits if m["w_num"] is not None else 1, "ACC_W": m["acc_num"].bits, **stage}  # fmt: skip
+              "W_W": m["w_num"].bits if m["w_num"] is not None else 1, "ACC_W": m["acc_num"].bits, **stage,
+              "VEC_STYLE": vec_style(m["nf"], m["sf"], m["in_bits"])}  # fmt: skip
     if isinstance(env.node, (N.XnorConv, N.FixedConv)):
         params = {"HAS_SWU": bit(swu is not None), **params}
         if swu is not None:

@@ -32,6 +32,7 @@ module dybnn_conv #(
     parameter W_STYLE = "distributed",
     parameter P_INIT_FILE = "",
     parameter P_STYLE = "distributed",
+    parameter VEC_STYLE = "distributed",
     parameter int H = 1,
     parameter int W = 1,
     parameter int PT = 0,
@@ -125,7 +126,8 @@ module dybnn_conv #(
       .W_INIT_FILE(W_INIT_FILE),
       .W_STYLE(W_STYLE),
       .P_INIT_FILE(P_INIT_FILE),
-      .P_STYLE(P_STYLE)
+      .P_STYLE(P_STYLE),
+      .VEC_STYLE(VEC_STYLE)
       ) u_mvu (
       .clk(clk), .rst_n(rst_n), .in0_tdata(mv_tdata), .in0_tvalid(mv_tvalid), .in0_tready(mv_tready),
       .out0_tdata(out0_tdata), .out0_tvalid(out0_tvalid), .out0_tready(out0_tready)

@@ -37,7 +37,8 @@ module dybnn_mvu #(
     parameter W_INIT_FILE = "",
     parameter W_STYLE = "distributed",
     parameter P_INIT_FILE = "",
-    parameter P_STYLE = "distributed"
+    parameter P_STYLE = "distributed",
+    parameter VEC_STYLE = "distributed"
 ) (
     input  logic                   clk,
     input  logic                   rst_n,
@@ -84,17 +85,48 @@ module dybnn_mvu #(
   assign tile_next = !step ? tile : (tile == TW'(TILES - 1)) ? '0 : tile + TW'(1);
   assign nf_next = !(step && last_sf) ? nf : (nf == NW'(NF - 1)) ? '0 : nf + NW'(1);
 
-  dybnn_rom #(.DEPTH(TILES), .WIDTH(PE * WL), .INIT_FILE(W_INIT_FILE), .STYLE(W_STYLE)) u_w (
-      .clk(clk), .addr(tile_next), .data(wword)
-  );
+  generate
+    if (W_STYLE != "block" && TILES > 4) begin : g_w_kept
+      (* keep_hierarchy *)
+      dybnn_rom #(.DEPTH(TILES), .WIDTH(PE * WL), .INIT_FILE(W_INIT_FILE), .STYLE(W_STYLE)) u_w (
+          .clk(clk), .addr(tile_next), .data(wword)
+      );
+    end else begin : g_w
+      dybnn_rom #(.DEPTH(TILES), .WIDTH(PE * WL), .INIT_FILE(W_INIT_FILE), .STYLE(W_STYLE)) u_w (
+          .clk(clk), .addr(tile_next), .data(wword)
+      );
+    end
+  endgenerate
   dybnn_rom #(.DEPTH(NF), .WIDTH(PE * PL), .INIT_FILE(P_INIT_FILE), .STYLE(P_STYLE)) u_p (
       .clk(clk), .addr(nf_next), .data(pword)
   );
 
-  // the input vector, kept for the neuron folds nf > 0
+  // the input vector, kept for the neuron folds nf > 0: word sf is written while nf == 0 and read while nf > 0.
+  // VEC_STYLE (the generator's memory rule): "registers" (flip-flops and a multiplexer), "distributed" (LUTRAM,
+  // read asynchronously at sf) or "block" (block RAM, read one cycle ahead at the next iteration's sf: a step
+  // moves sf, so the word read is never the one written in the same cycle; with SF = 2 the word written is
+  // read in the next cycle, after the write). One word (SF = 1) is a register.
   generate
-    if (NF > 1) begin : g_vec
-      logic [IN_W-1:0] vec[SF];
+    if (NF > 1 && SF == 1) begin : g_vec1
+      logic [IN_W-1:0] vec;
+      always_ff @(posedge clk) if (step && need_in) vec <= in0_tdata;
+      assign x = need_in ? in0_tdata : vec;
+    end else if (NF > 1 && VEC_STYLE == "block") begin : g_vec_block
+      logic [SW-1:0] sf_next;
+      logic [IN_W-1:0] vq;
+      assign sf_next = !step ? sf : last_sf ? '0 : sf + SW'(1);
+      (* ram_style = "block" *) logic [IN_W-1:0] vec[SF];
+      always_ff @(posedge clk) begin
+        if (step && need_in) vec[sf] <= in0_tdata;
+        vq <= vec[sf_next];
+      end
+      assign x = need_in ? in0_tdata : vq;
+    end else if (NF > 1 && VEC_STYLE == "registers") begin : g_vec_regs
+      (* ram_style = "registers" *) logic [IN_W-1:0] vec[SF];
+      always_ff @(posedge clk) if (step && need_in) vec[sf] <= in0_tdata;
+      assign x = need_in ? in0_tdata : vec[sf];
+    end else if (NF > 1) begin : g_vec_dist
+      (* ram_style = "distributed" *) logic [IN_W-1:0] vec[SF];
       always_ff @(posedge clk) if (step && need_in) vec[sf] <= in0_tdata;
       assign x = need_in ? in0_tdata : vec[sf];
     end else begin : g_novec

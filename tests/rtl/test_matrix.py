@@ -4,6 +4,8 @@ equal to the timing model; a stall names the FIFOs; a missing memory image is an
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.hls.cases import random_folding
@@ -20,6 +22,10 @@ def test_matrix_and_stream_units(tmp_path, rng):
     folding = random_folding(g, rng)
     x = tie_inputs(rng, 3, (6, 6, 4))
     res = check_design(tmp_path, g, folding, x)
+    # the input vector in each of its styles (xfc: NF 4, SF 144, a block RAM read one cycle ahead)
+    doc = json.loads((tmp_path / "prj" / "project.json").read_text())
+    styles = {v["params"].get("VEC_STYLE") for v in doc["instances"].values() if v["params"].get("NF", 1) > 1}
+    assert {"registers", "distributed", "block"} <= styles, styles
     # every FIFO stays within its depth
     assert all(f["max_level"] <= f["depth"] for f in res.fifos)
     # a stall: with almost no input and a 3-cycle limit the testbench stops and names the FIFOs
