@@ -145,7 +145,7 @@ PINNED_MATRIX_A = {
     "xconv0": (726, 475, 0, 0, 2),  # XnorConv 3x1 window, PE 2, SIMD 4: window generator + FIFO + matrix unit
     "xconv1x1": (61, 34, 0, 0, 0),  # 1x1 XnorConv, affine stage in LUTs (an 8-bit product)
     "xdense": (72, 36, 0, 0, 0),
-    "xfc": (62, 49, 2, 0, 1),  # block ROM of weights, a 144-word input vector in block RAM, affine stage in a DSP48
+    "xfc": (62, 49, 2, 0, 1),  # block ROM of weights, a 144-word vector in block RAM, affine stage in a DSP48
     "ksign": (80, 5, 0, 0, 0),  # Sign with one 31-bit threshold per lane: constants
 }
 
