@@ -12,7 +12,9 @@ matrix rules of session 14) matrix units at the sizes real models use (``MATRIX_
 32 channels in and out, SIMD 32, PE 8 to 32); and (``DYNAMIC_S14``, after session 14's dynamic-unit rules)
 another seed of the dynamic fuzz design (``dynamic-c``, xc7) and of the ``hyper_context: stem`` one
 (``context-c``, xcup); and (``HELD_OUT_5``, after session 15's small-unit rules) small xc7 units of the shapes those
-rules describe, other sizes (Requants, Concats, a LabelSelect, a GlobalPool, FIFOs, width converters).
+rules describe, other sizes (Requants, Concats, a LabelSelect, a GlobalPool, FIFOs, width converters); and
+(``DYNAMIC_S15``, after session 15's dynamic change) ``dynamic-d`` (xcup, 16 channels) and ``context-d`` (xc7, 16
+context channels).
 Every configuration is one *unit* of a sweep project (one per Yosys family: ``xc7`` for the Pynq-Z1 designs,
 ``xcup`` for the ZCU104 ones) written in the RTL project format, so that ``rtl.synth.synthesize`` synthesizes it
 out of context exactly as ``dybnn synth`` does, through the same cache.
@@ -106,6 +108,13 @@ DYNAMIC_S14 = {"dynamic-c": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u
                "context-c": ["u_ctx", "u_ds_act", "u_ds_tanh", "u_dp", "u_dp_tanh"]}  # fmt: skip
 PICK.update(DYNAMIC_S14)
 HELD_OUT_S14_DYNAMIC = {f"u_{d.replace('-', '_')}_{i[2:]}" for d, picks in DYNAMIC_S14.items() for i in picks}
+# session 15, helper B: held out after the session's dynamic change (the bias and lane tables kept as modules,
+# dybnn_dynamic_rom; the zero-b2 rule), synthesized only then: the dynamic fuzz design with 16 channels on the xcup
+# family, the hyper_context: stem one with 16 context channels on the xc7 family (other seeds)
+DYNAMIC_S15 = {"dynamic-d": ["u_ds_act", "u_ds_tanh", "u_ds_tie", "u_dp_pre", "u_dp_tanh"],
+               "context-d": ["u_ctx", "u_ds_act", "u_ds_tanh", "u_dp", "u_dp_tanh"]}  # fmt: skip
+PICK.update(DYNAMIC_S15)
+HELD_OUT_S15_DYNAMIC = {f"u_{d.replace('-', '_')}_{i[2:]}" for d, picks in DYNAMIC_S15.items() for i in picks}
 # -------- end of helper B's block
 
 
@@ -224,7 +233,7 @@ def build_design(name: str, work: Path):
             rng = np.random.default_rng(33)
             g = matrix_graph(rng, c=3, hw=5, co=6, streaming=True)
         return g, random_folding(g, rng), "pynq-z1"
-    if name in ("dynamic-c", "context-c"):  # session 14's held-out dynamic units (DYNAMIC_S14)
+    if name in ("dynamic-c", "context-c", "dynamic-d", "context-d"):  # held out: DYNAMIC_S14, DYNAMIC_S15
         import numpy as np
 
         from tests.rtl.cases_d2 import context_graph, dynamic_graph, varied_folding
@@ -232,9 +241,15 @@ def build_design(name: str, work: Path):
         if name == "dynamic-c":
             rng = np.random.default_rng(21)
             g, part = dynamic_graph(rng, c=12, hw=4), "pynq-z1"
-        else:
+        elif name == "context-c":
             rng = np.random.default_rng(23)
             g, part = context_graph(rng, c0=8, hw=4), "zcu104"
+        elif name == "dynamic-d":
+            rng = np.random.default_rng(51)
+            g, part = dynamic_graph(rng, c=16, hw=4), "zcu104"
+        else:
+            rng = np.random.default_rng(53)
+            g, part = context_graph(rng, c0=16, hw=4), "pynq-z1"
         return g, varied_folding(g, rng), part
     if name in ("elementwise-b", "elementwise-c", "elementwise-d"):
         import numpy as np
@@ -334,6 +349,7 @@ def compare(family: str, prj: Path, rec) -> list[dict]:
                      "held_out_4": u.instance in HELD_OUT_4,
                      "held_out_s14_dynamic": u.instance in HELD_OUT_S14_DYNAMIC,
                      "held_out_s15": u.instance in HELD_OUT_5,
+                     "held_out_s15_dynamic": u.instance in HELD_OUT_S15_DYNAMIC,
                      "estimate": es, "yosys": ys, "err": err, "ok": ok, "all_ok": all(ok.values())})  # fmt: skip
     return rows
 
@@ -353,7 +369,8 @@ def table(rows: list[dict]) -> str:
                 else " (held out, s14)" if r.get("held_out_3")
                 else " (held out, s14, real size)" if r.get("held_out_4")
                 else " (held out, s14 dynamic)" if r.get("held_out_s14_dynamic")
-                else " (held out, s15)" if r.get("held_out_s15") else "")  # fmt: skip
+                else " (held out, s15)" if r.get("held_out_s15")
+                else " (held out, s15 dynamic)" if r.get("held_out_s15_dynamic") else "")  # fmt: skip
         out.append(f"| {r['family']} | {r['unit'][2:]}{held} | {r['type']} | {e['lut']:,} / {y['lut']:,} | "
                    f"{pct(r['err']['lut'])} | {e['ff']:,} / {y['ff']:,} | {pct(r['err']['ff'])} | "
                    f"{e['bram18']} / {y['bram18']} | {e['uram']} / {y['uram']} | {e['dsp']} / {y['dsp']} | "
@@ -366,14 +383,16 @@ def table(rows: list[dict]) -> str:
                        ("held out, session 14", "held_out_3"),
                        ("held out, session 14, matrix units at real sizes", "held_out_4"),
                        ("held out, session 14 dynamic", "held_out_s14_dynamic"),
-                       ("held out, session 15", "held_out_s15")):  # fmt: skip
+                       ("held out, session 15", "held_out_s15"),
+                       ("held out, session 15 dynamic", "held_out_s15_dynamic")):  # fmt: skip
         held = [r for r in rows if r.get(key)]
         if held:
             out.append(f"{label} ({len(held)}): " + ", ".join(
                 f"{k} {sum(r['ok'][k] for r in held)}/{len(held)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))
                 + f", all five {sum(r['all_ok'] for r in held)}/{len(held)}")  # fmt: skip
     dev = [r for r in rows if not any(r.get(k) for k in ("held_out_2", "held_out_3", "held_out_4",
-                                                          "held_out_s14_dynamic", "held_out_s15"))]  # fmt: skip
+                                                          "held_out_s14_dynamic", "held_out_s15",
+                                                          "held_out_s15_dynamic"))]  # fmt: skip
     if len(dev) < n:
         out.append(f"without the held-out sets of sessions 13, 14 and 15 ({len(dev)}): " + ", ".join(
             f"{k} {sum(r['ok'][k] for r in dev)}/{len(dev)}" for k in ("lut", "ff", "bram18", "uram", "dsp"))

@@ -1360,7 +1360,9 @@ def dynamic_core(c: Cost, p: Mapping, mems: Mapping, out_w: int) -> None:
 
 def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bool) -> None:
     """Hyper layer 2's output stage (``dybnn_dynamic_hyper``): per lane z = (l2 <<< A2) + b2 (no adder when
-    ``live`` is false: the deltas are constants) and the squash or the clip with its requantization."""
+    ``live`` is false: the deltas are constants, nor when ``b2`` is zero in every word: ``z`` is the shifted
+    ``l2``, as in a random-weight export whose biases are their zero initialization) and the squash or the clip
+    with its requantization."""
     d_b, b2b, zb = _i(p, "DELTA_BITS", 1), _i(p, "B2_BITS", 1), _i(p, "Z_BITS", 1)
     rom(
         c,
@@ -1370,7 +1372,7 @@ def hyper_output(c: Cost, p: Mapping, mems: Mapping, pe: int, nof: int, live: bo
         str(p.get("B2_STYLE", "distributed")),
         _contents(mems, "B2", nof, pe * b2b),
     )
-    c.add("hyper2", lut=pe * (add_luts(zb) if live else 0))
+    c.add("hyper2", lut=pe * (add_luts(zb) if live and not _table_zero(mems, "B2", nof) else 0))
     if _i(p, "SQUASH"):
         # the binary search over the squash table: step k (k = 0..SQ_STEPS-1) compares z with one of the 2**k
         # entries its earlier decisions select (a LUT ROM of 2**k words; step 0 a constant) and adds a bit

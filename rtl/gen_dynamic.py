@@ -84,11 +84,28 @@ def hyper_instance(env: NodeEnv, code: NodeCode) -> tuple[dict[str, int | str], 
     return params, mems
 
 
+#: the tables ``dybnn_dynamic_rom`` keeps as modules of their own where :func:`keep_rom` says so (``<NAME>_KEEP``)
+KEPT_TABLES = ("B2", "TAU", "GAMMA", "ZETA", "BETA")
+
+
+def keep_rom(words: tuple[int, ...] | list[int], style: str) -> bool:
+    """A LUT ROM of more than four words whose words are not all equal (a column that is not constant) is a
+    module of its own (``keep_hierarchy``): flattened, its late address made ABC9 rebuild every column around the
+    address logic (trained weights, docs/estimation.md). A constant table stays inline, where its constants
+    remove the logic they feed (a zero bias's adder); up to four words the columns are flip-flops of the address
+    bits (no LUT ROM)."""
+    return style == "distributed" and len(words) > 4 and len(set(words)) > 1
+
+
 def _styled(inst: Instance) -> Instance:
     """rom_style of every ROM by the estimator's rule, except the squash table: every PE reads SQ_STEPS of its
-    entries in one cycle, so it is logic (LUT ROM, as the estimator counts it), declared in the module."""
+    entries in one cycle, so it is logic (LUT ROM, as the estimator counts it), declared in the module; and
+    ``<NAME>_KEEP`` of the bias and per-channel tables (:func:`keep_rom`)."""
     with_rom(inst)
     inst.params.pop("SQ_STYLE", None)
+    for m in inst.mems:
+        if m.name in KEPT_TABLES:
+            inst.params[f"{m.name}_KEEP"] = bit(keep_rom(m.words, str(inst.params[f"{m.name}_STYLE"])))
     return inst
 
 
@@ -127,4 +144,4 @@ def _hyper_context(env: NodeEnv, code: NodeCode) -> Instance:
     return Instance("dybnn_hyper_context", params, [])
 
 
-__all__ = ["frame_layout", "hyper_instance"]
+__all__ = ["KEPT_TABLES", "frame_layout", "hyper_instance", "keep_rom"]

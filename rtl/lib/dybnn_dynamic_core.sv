@@ -74,6 +74,7 @@ module dybnn_dynamic_core #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter bit B2_KEEP = 1'b0,     // b2 as a module of its own (dybnn_dynamic_rom)
     parameter int BUFFERS = 1,        // frames in the frame buffer (hls.folding Fold.buffers: 1, or 2 ping-pong)
     parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word (hls.timing.forward_frames), 0-2
     parameter int OUT_W = 1,          // output word width
@@ -313,7 +314,7 @@ module dybnn_dynamic_core #(
         .SQ_LO(SQ_LO), .DELTA_BITS(DELTA_BITS), .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE),
         .W2_INIT_FILE(W2_INIT_FILE), .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE),
         .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE),
-        .B2_STYLE(B2_STYLE), .SBANKS(BUFFERS), .DBANKS(BUFFERS)
+        .B2_STYLE(B2_STYLE), .B2_KEEP(B2_KEEP), .SBANKS(BUFFERS), .DBANKS(BUFFERS)
     ) u_hyper (
         .clk(clk), .rst_n(rst_n), .go(h_go), .free(h_free), .done(h_end), .stat_ra(stat_ra), .stat_q(stat_q),
         .dl_ra(dl_ra), .d0(lane_d0), .d1(lane_d1));

@@ -59,6 +59,7 @@ module dybnn_dynamic_hyper #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter bit B2_KEEP = 1'b0,     // b2 as a module of its own (dybnn_dynamic_rom)
     parameter int SBANKS = 1,         // banks of statistics (1 or 2)
     parameter int DBANKS = 1,         // banks of deltas (1 or 2)
     localparam int SW = $clog2(SBANKS * HCF > 1 ? SBANKS * HCF : 2),
@@ -183,24 +184,16 @@ module dybnn_dynamic_hyper #(
   end
 
   // ------------------------------------------------------------------ memories
-  // ROM_KEEP: the weight tables w1 and w2 as LUT ROMs are modules of their own (keep_hierarchy). Flattened, their
-  // address (a counter's next value, behind a carry chain and multiplexers) arrives late, and Yosys's delay-driven
-  // ABC9 mapping rebuilt every bit column around the address logic: 2 to 15 times the LUTs of the ROM alone
-  // (measured on dybnn-tiny's units, docs/estimation.md). Kept, a column is the ROM's own LUTs and the address
-  // logic is computed once. (The bias tables stay inline: a constant one then removes its adder.)
+  // The weight tables w1 and w2 as LUT ROMs are modules of their own (keep_hierarchy, dybnn_dynamic_rom: their
+  // late address made ABC9 rebuild every column around the address logic), b2 where the generator sets B2_KEEP
+  // (more than four words, not constant: a constant bias stays inline and removes z's adder); b1 (HD words) inline.
   assign stat_ra = SW'(32'(SBANKS > 1 ? hb_n : 1'b0) * HCF + 32'(hcf_n));
   logic [DW-1:0] dl_wa;
   assign dl_wa = DW'(32'(hb) * CF + 32'(ob));
 
   logic [PE*W1_BITS-1:0] w1_q;
-  if (W1_STYLE != "block") begin : g_w1_kept  // see ROM_KEEP above
-    (* keep_hierarchy *)
-    dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
-        .clk(clk), .addr(a1i_n), .data(w1_q));
-  end else begin : g_w1
-    dybnn_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE)) u_w1 (
-        .clk(clk), .addr(a1i_n), .data(w1_q));
-  end
+  dybnn_dynamic_rom #(.DEPTH(N1), .WIDTH(PE * W1_BITS), .INIT_FILE(W1_INIT_FILE), .STYLE(W1_STYLE),
+      .KEEP(W1_STYLE != "block")) u_w1 (.clk(clk), .addr(a1i_n), .data(w1_q));
   logic [B1_BITS-1:0] b1_q;
   dybnn_rom #(.DEPTH(HD), .WIDTH(B1_BITS), .INIT_FILE(B1_INIT_FILE), .STYLE(B1_STYLE)) u_b1 (
       .clk(clk), .addr(j_n), .data(b1_q));
@@ -211,17 +204,11 @@ module dybnn_dynamic_hyper #(
       .clk(clk), .we(hid_we), .waddr(j), .wdata(hid_d), .raddr(j_n), .rdata(hid_q));
 
   logic [PE*W2_BITS-1:0] w2_q;
-  if (W2_STYLE != "block") begin : g_w2_kept  // see ROM_KEEP above
-    (* keep_hierarchy *)
-    dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
-        .clk(clk), .addr(a2i_n), .data(w2_q));
-  end else begin : g_w2
-    dybnn_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE)) u_w2 (
-        .clk(clk), .addr(a2i_n), .data(w2_q));
-  end
+  dybnn_dynamic_rom #(.DEPTH(N2), .WIDTH(PE * W2_BITS), .INIT_FILE(W2_INIT_FILE), .STYLE(W2_STYLE),
+      .KEEP(W2_STYLE != "block")) u_w2 (.clk(clk), .addr(a2i_n), .data(w2_q));
   logic [PE*B2_BITS-1:0] b2_q;
-  dybnn_rom #(.DEPTH(NOF), .WIDTH(PE * B2_BITS), .INIT_FILE(B2_INIT_FILE), .STYLE(B2_STYLE)) u_b2 (
-      .clk(clk), .addr(of_n), .data(b2_q));
+  dybnn_dynamic_rom #(.DEPTH(NOF), .WIDTH(PE * B2_BITS), .INIT_FILE(B2_INIT_FILE), .STYLE(B2_STYLE),
+      .KEEP(B2_KEEP)) u_b2 (.clk(clk), .addr(of_n), .data(b2_q));
 
   logic dl_we;
   logic [PE*DELTA_BITS-1:0] dl_d;

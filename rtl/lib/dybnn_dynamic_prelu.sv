@@ -60,6 +60,7 @@ module dybnn_dynamic_prelu #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter bit B2_KEEP = 1'b0,     // b2 as a module of its own (dybnn_dynamic_rom)
     parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
     parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word for the shortcut (0-2)
     parameter bit CONTEXT = 1'b0,     // the hyper function reads a context vector (in1; dybnn_dynamic_context)
@@ -86,7 +87,10 @@ module dybnn_dynamic_prelu #(
     parameter BETA_INIT_FILE = "",
     parameter GAMMA_STYLE = "distributed",
     parameter ZETA_STYLE = "distributed",
-    parameter BETA_STYLE = "distributed"
+    parameter BETA_STYLE = "distributed",
+    parameter bit GAMMA_KEEP = 1'b0,  // the table as a module of its own (dybnn_dynamic_rom)
+    parameter bit ZETA_KEEP = 1'b0,
+    parameter bit BETA_KEEP = 1'b0
 ) (
     input  logic                   clk,
     input  logic                   rst_n,
@@ -135,7 +139,7 @@ module dybnn_dynamic_prelu #(
         .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
         .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .STAT_STYLE(STAT_STYLE),
         .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE),
-        .B2_STYLE(B2_STYLE), .OUT_W(PE * OUT_BITS)
+        .B2_STYLE(B2_STYLE), .B2_KEEP(B2_KEEP), .OUT_W(PE * OUT_BITS)
     ) u_core (
         .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
         .in1_tdata(in1_tdata), .in1_tvalid(in1_tvalid), .in1_tready(in1_tready), .out0_tdata(out0_tdata),
@@ -162,7 +166,8 @@ module dybnn_dynamic_prelu #(
         .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
         .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
         .FRAME_PACK(FRAME_PACK), .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE),
-        .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
+        .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .B2_KEEP(B2_KEEP), .BUFFERS(BUFFERS),
+        .NFWD(NFWD),
         .OUT_W(PE * OUT_BITS)
     ) u_core (
         .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
@@ -174,12 +179,12 @@ module dybnn_dynamic_prelu #(
     assign in1_tready = 1'b0;
   end
 
-  dybnn_rom #(.DEPTH(CF), .WIDTH(PE * GAMMA_BITS), .INIT_FILE(GAMMA_INIT_FILE), .STYLE(GAMMA_STYLE)) u_gamma (
-      .clk(clk), .addr(lane_cf_next), .data(gamma_q));
-  dybnn_rom #(.DEPTH(CF), .WIDTH(PE * ZETA_BITS), .INIT_FILE(ZETA_INIT_FILE), .STYLE(ZETA_STYLE)) u_zeta (
-      .clk(clk), .addr(lane_cf_next), .data(zeta_q));
-  dybnn_rom #(.DEPTH(CF), .WIDTH(PE * BETA_BITS), .INIT_FILE(BETA_INIT_FILE), .STYLE(BETA_STYLE)) u_beta (
-      .clk(clk), .addr(lane_cf_next), .data(beta_q));
+  dybnn_dynamic_rom #(.DEPTH(CF), .WIDTH(PE * GAMMA_BITS), .INIT_FILE(GAMMA_INIT_FILE), .STYLE(GAMMA_STYLE),
+      .KEEP(GAMMA_KEEP)) u_gamma (.clk(clk), .addr(lane_cf_next), .data(gamma_q));
+  dybnn_dynamic_rom #(.DEPTH(CF), .WIDTH(PE * ZETA_BITS), .INIT_FILE(ZETA_INIT_FILE), .STYLE(ZETA_STYLE),
+      .KEEP(ZETA_KEEP)) u_zeta (.clk(clk), .addr(lane_cf_next), .data(zeta_q));
+  dybnn_dynamic_rom #(.DEPTH(CF), .WIDTH(PE * BETA_BITS), .INIT_FILE(BETA_INIT_FILE), .STYLE(BETA_STYLE),
+      .KEEP(BETA_KEEP)) u_beta (.clk(clk), .addr(lane_cf_next), .data(beta_q));
 
   for (genvar p = 0; p < PE; p++) begin : g_lane
     logic [X_BITS-1:0] xr;

@@ -59,6 +59,7 @@ module dybnn_dynamic_sign #(
     parameter B1_STYLE = "distributed",
     parameter W2_STYLE = "distributed",
     parameter B2_STYLE = "distributed",
+    parameter bit B2_KEEP = 1'b0,     // b2 as a module of its own (dybnn_dynamic_rom)
     parameter int BUFFERS = 1,        // frames in the frame buffer (1, or 2: ping-pong)
     parameter int NFWD = 0,           // outputs 1..NFWD: the buffered input word for the shortcut (0-2)
     parameter bit CONTEXT = 1'b0,     // the hyper function reads a context vector (in1; dybnn_dynamic_context)
@@ -69,7 +70,8 @@ module dybnn_dynamic_sign #(
     parameter int SHIFT_X = 0,
     parameter int SHIFT_DELTA = 0,
     parameter TAU_INIT_FILE = "",
-    parameter TAU_STYLE = "distributed"
+    parameter TAU_STYLE = "distributed",
+    parameter bit TAU_KEEP = 1'b0     // tau as a module of its own (dybnn_dynamic_rom)
 ) (
     input  logic                 clk,
     input  logic                 rst_n,
@@ -119,7 +121,7 @@ module dybnn_dynamic_sign #(
         .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
         .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .STAT_STYLE(STAT_STYLE),
         .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE), .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE),
-        .B2_STYLE(B2_STYLE), .OUT_W(PE)
+        .B2_STYLE(B2_STYLE), .B2_KEEP(B2_KEEP), .OUT_W(PE)
     ) u_core (
         .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
         .in1_tdata(in1_tdata), .in1_tvalid(in1_tvalid), .in1_tready(in1_tready), .out0_tdata(out0_tdata),
@@ -146,7 +148,8 @@ module dybnn_dynamic_sign #(
         .W1_INIT_FILE(W1_INIT_FILE), .B1_INIT_FILE(B1_INIT_FILE), .W2_INIT_FILE(W2_INIT_FILE),
         .B2_INIT_FILE(B2_INIT_FILE), .SQ_INIT_FILE(SQ_INIT_FILE), .FRAME_STYLE(FRAME_STYLE),
         .FRAME_PACK(FRAME_PACK), .STAT_STYLE(STAT_STYLE), .DELTA_STYLE(DELTA_STYLE), .W1_STYLE(W1_STYLE),
-        .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .BUFFERS(BUFFERS), .NFWD(NFWD),
+        .B1_STYLE(B1_STYLE), .W2_STYLE(W2_STYLE), .B2_STYLE(B2_STYLE), .B2_KEEP(B2_KEEP), .BUFFERS(BUFFERS),
+        .NFWD(NFWD),
         .OUT_W(PE)
     ) u_core (
         .clk(clk), .rst_n(rst_n), .in0_tdata(in0_tdata), .in0_tvalid(in0_tvalid), .in0_tready(in0_tready),
@@ -158,8 +161,8 @@ module dybnn_dynamic_sign #(
     assign in1_tready = 1'b0;
   end
 
-  dybnn_rom #(.DEPTH(CF), .WIDTH(PE * TAU_BITS), .INIT_FILE(TAU_INIT_FILE), .STYLE(TAU_STYLE)) u_tau (
-      .clk(clk), .addr(lane_cf_next), .data(tau_q));
+  dybnn_dynamic_rom #(.DEPTH(CF), .WIDTH(PE * TAU_BITS), .INIT_FILE(TAU_INIT_FILE), .STYLE(TAU_STYLE),
+      .KEEP(TAU_KEEP)) u_tau (.clk(clk), .addr(lane_cf_next), .data(tau_q));
 
   for (genvar p = 0; p < PE; p++) begin : g_lane
     logic [X_BITS-1:0] xr;

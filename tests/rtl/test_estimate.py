@@ -176,8 +176,11 @@ PINNED_OTHER = {
     ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
     ("dynamic-a", "ds_tie"): (PYNQ, (158, 100, 1, 0, 0)),  # the dead hyper function
     # session 14, the dynamic units (w1/w2 ROMs kept as modules): delta bypass multiplexers, PReLU sign select
-    ("dynamic-a", "dp_pre"): (PYNQ, (1786, 832, 0, 0, 12)),  # DynamicPReLU, 1-word lane tables, PE 6
-    ("dynamic-a", "ds_act"): (PYNQ, (1206, 622, 0, 0, 6)),  # DynamicSign, a 9-bit signed tau beside the delta
+    # (re-measured in session 15 on the RTL with dybnn_dynamic_rom, which keeps neither unit's tables: 1 LUT less)
+    ("dynamic-a", "dp_pre"): (PYNQ, (1785, 832, 0, 0, 12)),  # DynamicPReLU, 1-word lane tables, PE 6
+    ("dynamic-a", "ds_act"): (PYNQ, (1205, 622, 0, 0, 6)),  # DynamicSign, a 9-bit signed tau beside the delta
+    # session 15: a 6-word tau and b2 as modules of their own (TAU_KEEP, B2_KEEP: rtl.gen_dynamic.keep_rom)
+    ("dynamic-a", "ds_tanh"): (PYNQ, (649, 227, 0, 0, 1)),
     # session 14: short and constant parameter tables
     ("elementwise", "prelu"): (PYNQ, (113, 49, 0, 0, 5)),  # PReLU, 2-word gamma / zeta / beta tables
     ("elementwise-b", "prelu"): (PYNQ, (214, 109, 0, 0, 12)),  # PReLU, 1-word tables (constants)
@@ -357,3 +360,19 @@ def test_pinned_small_exact(key):
     module, params = key
     est = estimate_unit(module, dict(params), PYNQ)
     assert (est.lut, est.ff, est.bram18, est.uram, est.dsp) == PINNED_SMALL[key]
+
+
+def test_dynamic_tables_kept_as_modules():
+    """The dynamic units' bias and per-channel tables are modules of their own (``<NAME>_KEEP``) exactly when they
+    are LUT ROMs of more than four words that are not constant (rtl.gen_dynamic.keep_rom)."""
+    from rtl.gen_dynamic import keep_rom
+
+    assert keep_rom((1, 2, 3, 4, 5), "distributed")
+    assert not keep_rom((7,) * 32, "distributed")  # constant: inline, its constants fold into the adders
+    assert not keep_rom((1, 2, 3, 4), "distributed")  # four words: flip-flops of the address bits
+    assert not keep_rom(tuple(range(64)), "block")
+    rp = _fuzz_plan("dynamic-a", PYNQ)
+    keeps = {n: {k: v for k, v in i.params.items() if k.endswith("_KEEP")} for n, i in rp.instances.items()}
+    assert keeps["ds_tanh"] == {"B2_KEEP": 1, "TAU_KEEP": 1}  # 6 words each
+    assert keeps["ds_act"] == {"B2_KEEP": 0, "TAU_KEEP": 0}  # one word
+    assert set(keeps["dp_pre"].values()) == {0}
