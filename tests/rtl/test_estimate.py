@@ -176,11 +176,11 @@ PINNED_OTHER = {
     ("elementwise", "mp_fx"): (PYNQ, (856, 504, 1, 0, 4)),  # window addresses without DSP48s
     ("dynamic-a", "ds_tie"): (PYNQ, (158, 100, 1, 0, 0)),  # the dead hyper function
     # session 14, the dynamic units (w1/w2 ROMs kept as modules): delta bypass multiplexers, PReLU sign select
-    # (re-measured in session 15 on the RTL with dybnn_dynamic_rom, which keeps neither unit's tables: 1 LUT less)
-    ("dynamic-a", "dp_pre"): (PYNQ, (1785, 832, 0, 0, 12)),  # DynamicPReLU, 1-word lane tables, PE 6
-    ("dynamic-a", "ds_act"): (PYNQ, (1205, 622, 0, 0, 6)),  # DynamicSign, a 9-bit signed tau beside the delta
+    # (re-measured in session 15 on the RTL with dybnn_dynamic_rom and FRAME_PACK, which keep neither unit's tables)
+    ("dynamic-a", "dp_pre"): (PYNQ, (1791, 832, 0, 0, 12)),  # DynamicPReLU, 1-word lane tables, PE 6
+    ("dynamic-a", "ds_act"): (PYNQ, (1207, 622, 0, 0, 6)),  # DynamicSign, a 9-bit signed tau beside the delta
     # session 15: a 6-word tau and b2 as modules of their own (TAU_KEEP, B2_KEEP: rtl.gen_dynamic.keep_rom)
-    ("dynamic-a", "ds_tanh"): (PYNQ, (649, 227, 0, 0, 1)),
+    ("dynamic-a", "ds_tanh"): (PYNQ, (627, 227, 0, 0, 1)),
     # session 14: short and constant parameter tables
     ("elementwise", "prelu"): (PYNQ, (113, 49, 0, 0, 5)),  # PReLU, 2-word gamma / zeta / beta tables
     ("elementwise-b", "prelu"): (PYNQ, (214, 109, 0, 0, 12)),  # PReLU, 1-word tables (constants)
