@@ -49,16 +49,21 @@ def test_dynamic_units(tmp_path, rng, buffers, hw, bound):
     assert res.cycles_per_frame == tm.max_cycles, res.summary()
 
 
+def _residual_block(rng) -> tuple[HwGraph, dict[str, Fold]]:
+    """resblock_graph up to its DynamicPReLU, DynamicSign with two frame buffers (NFWD = 1), DynamicPReLU one."""
+    g0 = resblock_graph(rng, c=8, hw=6)
+    nodes = g0.nodes[: [n.name for n in g0.nodes].index("dprelu") + 1]
+    g = HwGraph("block", list(g0.inputs), [nodes[-1].outputs[0]], dict(g0.tensors), nodes, {})
+    g.validate()
+    return g, {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2), "dprelu": Fold(1, 1, 1)}
+
+
 def test_shortcut_leaves_the_frame_buffer(tmp_path, rng):
     """A residual block (stem, DynamicSign, 3x3 XnorConv, Add, DynamicPReLU): the shortcut leaves DynamicSign's
     frame buffer word for word with its output (hls.timing.forward_frames, NFWD = 1) instead of a fork in front of
     it; exact with and without gaps and back-pressure, at the model's cycles per frame, and the shortcut FIFO
     (the convolution's delay) never overflows: its occupancy stays within the model's depth, below a frame."""
-    g0 = resblock_graph(rng, c=8, hw=6)
-    nodes = g0.nodes[: [n.name for n in g0.nodes].index("dprelu") + 1]
-    g = HwGraph("block", list(g0.inputs), [nodes[-1].outputs[0]], dict(g0.tensors), nodes, {})
-    g.validate()
-    folding = {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2), "dprelu": Fold(1, 1, 1)}
+    g, folding = _residual_block(rng)
     tm = timing(g, folding)
     sc = tm.channel("add1", "s_b")
     assert sc.producer == "dsign" and sc.depth < sc.words
@@ -110,11 +115,7 @@ def test_packed_frame_buffer(tmp_path, rng, monkeypatch):
         return "ultra", k
 
     monkeypatch.setattr(gd, "frame_layout", packed)
-    g0 = resblock_graph(rng, c=8, hw=6)
-    nodes = g0.nodes[: [n.name for n in g0.nodes].index("dprelu") + 1]
-    g = HwGraph("block", list(g0.inputs), [nodes[-1].outputs[0]], dict(g0.tensors), nodes, {})
-    g.validate()
-    folding = {"conv1": Fold(8, 8), "dsign": Fold(2, 1, 2), "dprelu": Fold(1, 1, 1)}
+    g, folding = _residual_block(rng)
     tm = timing(g, folding)
     res = check_design(tmp_path, g, folding, frames(rng, 4, g.spec("x").shape), seed=int(rng.integers(1000)))
     assert packs == [4, 4]
