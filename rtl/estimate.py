@@ -1280,7 +1280,11 @@ def packed_ram(c: Cost, part: str, depth: int, width: int, pack: int, style: str
     """``dybnn_pack_ram``: ``dybnn_ram`` of ``depth / pack`` rows of ``pack`` words; per row bit a multiplexer
     of the memory's ``k`` tiles in depth and the bypassed row ((k+1):1, :func:`depth_tiles`), then one ``pack``:1
     multiplexer per output bit (the registered lane, the read address's low bits); the ``pack - 1`` gather
-    registers, each loaded by a decode of the write address's low bits (a LUT each)."""
+    registers, each loaded by a decode of the write address's low bits (a LUT each). ``pack`` 1 is ``dybnn_ram``
+    itself (:func:`ram`)."""
+    if pack <= 1:
+        ram(c, part, depth, width, style)
+        return
     rows, row_w = depth // pack, pack * width
     ram(c, part, rows, row_w, style, absorbed=True)
     k = depth_tiles(rows, row_w, style)
@@ -1481,10 +1485,9 @@ def _hyper_context(c: Cost, p: Mapping, mems: Mapping) -> None:
     ]
     for b in bits:
         counter(c, "control", b)
-    if _i(p, "FRAME_PACK", 1) > 1:
-        packed_ram(c, "frame_buffer", ring, pe * xb, _i(p, "FRAME_PACK", 1), str(p.get("FRAME_STYLE")))
-    else:
-        ram(c, "frame_buffer", ring, pe * xb, str(p.get("FRAME_STYLE", "distributed")))
+    packed_ram(
+        c, "frame_buffer", ring, pe * xb, _i(p, "FRAME_PACK", 1), str(p.get("FRAME_STYLE", "distributed"))
+    )
     ram(c, "sums", cf, pe * sum_b, str(p.get("STAT_STYLE", "distributed")), absorbed=True)
     ram(c, "statistics", nb * cf, pe * stat_b, str(p.get("STAT_STYLE", "distributed")))
     channel_statistics(c, p, pe)
